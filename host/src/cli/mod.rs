@@ -1,0 +1,90 @@
+//! The command line: parse flags, set up logging, run a command, and map
+//! the outcome to the documented exit status.
+
+mod args;
+mod demo;
+mod output;
+mod run;
+mod summary;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use args::{Cli, Command};
+
+/// A problem with the flags, the input or a plugin, found before any job
+/// ran: exit status 2.
+#[derive(Debug)]
+pub struct SetupError(String);
+
+impl SetupError {
+    fn new(message: impl Into<String>) -> SetupError {
+        SetupError(message.into())
+    }
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl From<anyhow::Error> for SetupError {
+    fn from(error: anyhow::Error) -> SetupError {
+        SetupError(format!("{error:#}"))
+    }
+}
+
+/// The run finished, and some job failed: exit status 1.
+#[derive(Debug)]
+pub struct Failed;
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("some jobs failed")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Failed>() => ExitCode::from(1),
+        Err(e) if e.is::<SetupError>() => {
+            eprintln!("tb-host: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("tb-host: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,118 @@
+//! Writing results: one JSON line per finished job, and the failed jobs in a
+//! form `tb-host run` reads again.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use tb_host::{Failure, Response};
+
+/// One output line. Field names are the documented record format.
+#[derive(Serialize)]
+struct Record<'a> {
+    index: u64,
+    method: &'a str,
+    url: &'a str,
+    status: Option<u16>,
+    attempts: u32,
+    elapsed_ms: f64,
+    bytes: u64,
+    error: Option<ErrorRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    kind: &'static str,
+    message: &'a str,
+}
+
+/// Where the JSON lines go: stdout or a file, buffered, flushed per line so
+/// a reader sees each job as it finishes.
+pub struct RecordWriter {
+    out: Box<dyn Write>,
+}
+
+impl RecordWriter {
+    /// Writes to `path`, or stdout when none.
+    pub fn open(path: Option<&Path>) -> anyhow::Result<RecordWriter> {
+        let out: Box<dyn Write> = match path {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path)
+                    .with_context(|| format!("cannot create output file {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        };
+        Ok(RecordWriter { out })
+    }
+
+    /// Writes the record of one finished job.
+    pub fn write(&mut self, result: &Result<Response, Failure>) -> io::Result<()> {
+        let record = match result {
+            Ok(r) => Record {
+                index: r.index(),
+                method: &r.job().method,
+                url: &r.job().url,
+                status: Some(r.status()),
+                attempts: r.attempts(),
+                elapsed_ms: millis(r.elapsed()),
+                bytes: r.bytes(),
+                error: None,
+            },
+            Err(f) => Record {
+                index: f.index(),
+                method: &f.job().method,
+                url: &f.job().url,
+                status: None,
+                attempts: f.attempts(),
+                elapsed_ms: millis(f.elapsed()),
+                bytes: 0,
+                error: Some(ErrorRecord {
+                    kind: f.kind().as_str(),
+                    message: f.message(),
+                }),
+            },
+        };
+        serde_json::to_writer(&mut self.out, &record)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Writes the URL of every failed job, one per line: the input format of
+/// `tb-host run`, so the failures can be run again.
+pub struct FailureWriter {
+    out: BufWriter<File>,
+}
+
+impl FailureWriter {
+    /// Creates (truncates) the failures file.
+    pub fn create(path: &Path) -> anyhow::Result<FailureWriter> {
+        let file = File::create(path)
+            .with_context(|| format!("cannot create failures file {}", path.display()))?;
+        Ok(FailureWriter {
+            out: BufWriter::new(file),
+        })
+    }
+
+    /// Records one failed job.
+    pub fn write(&mut self, failure: &Failure) -> io::Result<()> {
+        writeln!(self.out, "{}", failure.job().url)
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
+}

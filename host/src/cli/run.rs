@@ -1,0 +1,132 @@
+//! `tb-host run`: flags to a pool, input to jobs, results to JSON lines.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use tb_host::hooks::HookFactory;
+use tb_host::input::UrlLines;
+use tb_host::plugin::{PluginLimits, PluginRuntime};
+use tb_host::session::default_settings;
+use tb_host::{Pool, PoolBuilder, RequestDefaults};
+
+use super::args::RunArgs;
+use super::output::{FailureWriter, RecordWriter};
+use super::summary::Summary;
+use super::{Failed, SetupError};
+
+/// Runs `tb-host run`.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    if args.threads == 0 {
+        return Err(SetupError::new("--threads must be at least 1").into());
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(SetupError::new("--timeout must be a positive number of seconds").into());
+    }
+    let input = open_input(args.input.as_deref()).map_err(SetupError::from)?;
+    let limits = PluginLimits {
+        timeout: Duration::from_millis(args.plugin_timeout.max(1)),
+        memory: args.plugin_memory.max(1) << 20,
+    };
+    let hooks = load_plugins(&args.plugins, &args.plugin_config, limits)?;
+    let defaults = RequestDefaults {
+        method: args.method.to_ascii_uppercase(),
+        headers: args.headers,
+        ..RequestDefaults::default()
+    };
+    let mut session = default_settings();
+    session.timeout_ms = Some((args.timeout * 1000.0).ceil() as u64);
+    let builder = hooks.into_iter().fold(
+        Pool::builder()
+            .threads(args.threads)
+            .session(session)
+            .max_attempts(args.max_attempts)
+            .keep_bodies(false),
+        PoolBuilder::shared_hook,
+    );
+    let pool = builder
+        .from_input(UrlLines::new(input, defaults))
+        .context("cannot start the pool")?;
+    let records = RecordWriter::open(args.output.as_deref()).map_err(SetupError::from)?;
+    let failures = match &args.failures {
+        Some(path) => Some(FailureWriter::create(path).map_err(SetupError::from)?),
+        None => None,
+    };
+    let summary = drive(pool, records, failures)?;
+    if !args.quiet {
+        eprintln!("{summary}");
+    }
+    if summary.failures() > 0 {
+        return Err(Failed.into());
+    }
+    Ok(())
+}
+
+/// Loads every plugin, each seeing every configuration pair.
+pub fn load_plugins(
+    paths: &[PathBuf],
+    config: &[(String, String)],
+    limits: PluginLimits,
+) -> anyhow::Result<Vec<std::sync::Arc<dyn HookFactory>>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let runtime = PluginRuntime::new(limits)?;
+    paths
+        .iter()
+        .map(|path| {
+            let plugin = runtime
+                .load(path, config.to_vec())
+                .map_err(|e| SetupError::new(e.to_string()))?;
+            tracing::info!(
+                plugin = plugin.name(),
+                version = plugin.version(),
+                hooks = ?plugin.hooks(),
+                "loaded {}",
+                path.display()
+            );
+            Ok(std::sync::Arc::new(plugin) as std::sync::Arc<dyn HookFactory>)
+        })
+        .collect()
+}
+
+/// Streams every result of `pool` to the writers and counts it.
+pub fn drive(
+    mut pool: Pool,
+    mut records: RecordWriter,
+    mut failures: Option<FailureWriter>,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary::start();
+    for result in pool.results() {
+        records.write(&result).context("cannot write a record")?;
+        if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
+            out.write(failure).context("cannot write the failures file")?;
+        }
+        summary.add(&result);
+    }
+    pool.join_all();
+    records.finish().context("cannot write a record")?;
+    if let Some(out) = failures {
+        out.finish().context("cannot write the failures file")?;
+    }
+    summary.finish();
+    Ok(summary)
+}
+
+fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
+    match path {
+        None => Ok(Box::new(BufReader::new(io::stdin()))),
+        Some(p) if p == Path::new("-") => Ok(Box::new(BufReader::new(io::stdin()))),
+        Some(p) => {
+            if p.is_dir() {
+                bail!("input {} is a directory, not a file of URLs", p.display());
+            }
+            let file = File::open(p)
+                .with_context(|| format!("cannot open input file {}", p.display()))?;
+            Ok(Box::new(BufReader::with_capacity(64 << 10, file)))
+        }
+    }
+}

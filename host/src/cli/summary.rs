@@ -1,0 +1,120 @@
+//! The end-of-run summary: counts by status class and failure kind,
+//! retries, latency percentiles and rate.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use tb_host::{Failure, FailureKind, Response};
+
+/// Counts gathered as results arrive.
+pub struct Summary {
+    started: Instant,
+    elapsed: Option<Duration>,
+    by_class: [u64; 6],
+    by_kind: BTreeMap<FailureKind, u64>,
+    retries: u64,
+    latencies_us: Vec<u64>,
+}
+
+impl Summary {
+    /// An empty summary whose clock starts now.
+    pub fn start() -> Summary {
+        Summary {
+            started: Instant::now(),
+            elapsed: None,
+            by_class: [0; 6],
+            by_kind: BTreeMap::new(),
+            retries: 0,
+            latencies_us: Vec::new(),
+        }
+    }
+
+    /// Counts one finished job.
+    pub fn add(&mut self, result: &Result<Response, Failure>) {
+        let (attempts, elapsed) = match result {
+            Ok(r) => {
+                self.by_class[usize::from(r.status() / 100).min(5)] += 1;
+                (r.attempts(), r.elapsed())
+            }
+            Err(f) => {
+                *self.by_kind.entry(f.kind()).or_default() += 1;
+                (f.attempts(), f.elapsed())
+            }
+        };
+        self.retries += u64::from(attempts.saturating_sub(1));
+        if attempts > 0 {
+            self.latencies_us
+                .push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Stops the clock.
+    pub fn finish(&mut self) {
+        self.elapsed = Some(self.started.elapsed());
+        self.latencies_us.sort_unstable();
+    }
+
+    /// Jobs that got an HTTP response.
+    pub fn responses(&self) -> u64 {
+        self.by_class.iter().sum()
+    }
+
+    /// Jobs that failed.
+    pub fn failures(&self) -> u64 {
+        self.by_kind.values().sum()
+    }
+
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let rank = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        self.latencies_us[rank] as f64 / 1000.0
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let elapsed = self.elapsed.unwrap_or_else(|| self.started.elapsed());
+        let jobs = self.responses() + self.failures();
+        let rate = jobs as f64 / elapsed.as_secs_f64().max(1e-9);
+        writeln!(
+            f,
+            "{jobs} jobs in {:.2} s ({rate:.0}/s): {} responses, {} failures, {} retries",
+            elapsed.as_secs_f64(),
+            self.responses(),
+            self.failures(),
+            self.retries
+        )?;
+        let classes: Vec<String> = self
+            .by_class
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(class, n)| match class {
+                0 => format!("other: {n}"),
+                5 => format!("5xx+: {n}"),
+                _ => format!("{class}xx: {n}"),
+            })
+            .collect();
+        if !classes.is_empty() {
+            writeln!(f, "  status:   {}", classes.join(", "))?;
+        }
+        if !self.by_kind.is_empty() {
+            let kinds: Vec<String> = self
+                .by_kind
+                .iter()
+                .map(|(kind, n)| format!("{kind}: {n}"))
+                .collect();
+            writeln!(f, "  failures: {}", kinds.join(", "))?;
+        }
+        write!(
+            f,
+            "  latency:  p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms",
+            self.percentile_ms(0.50),
+            self.percentile_ms(0.90),
+            self.percentile_ms(0.99)
+        )
+    }
+}

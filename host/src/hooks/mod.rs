@@ -1,0 +1,141 @@
+//! Hooks: the code a worker runs around every request.
+//!
+//! Python's requests-toolbelt takes an `initializer` and an `auth_generator`
+//! callback and leaves retries to the caller. Here the same three roles are
+//! one interface, [`Hooks`], with four calls: `init_session` and
+//! `auth_session` once per worker session, `authorize` before every attempt,
+//! and `decide_retry` after every attempt. A hook is either a sandboxed
+//! WebAssembly plugin ([`crate::plugin::Plugin`]) or native Rust code
+//! (closures through [`NativeHook`], or your own [`HookFactory`]).
+//!
+//! Each worker owns one [`Hooks`] instance per hook, made by its
+//! [`HookFactory`], so an instance may keep state (a cached token, a nonce
+//! count) without locks. Hooks run in the order they were added: sessions and
+//! requests pass through each in turn, and the first retry decision that is
+//! not [`Decision::Defer`] wins.
+
+mod chain;
+mod native;
+
+pub use chain::HookChain;
+pub use native::NativeHook;
+
+pub use crate::plugin::bindings::toolbelt::plugin::types::{
+    Attempt, Decision, Failure as AttemptFailure, FailureKind as AttemptFailureKind, HookSet,
+    Outcome as AttemptOutcome, Request, Response as ResponseHead, Session as SessionSettings,
+};
+
+/// Which hook of the four is running; named in failure messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookName {
+    /// Once per session, first (Python's `initializer`).
+    InitSession,
+    /// Once per session, after every `init-session` (Python's `auth_generator`).
+    AuthSession,
+    /// Before every attempt.
+    Authorize,
+    /// After every attempt.
+    DecideRetry,
+}
+
+impl HookName {
+    /// The four calls, in the order the WIT lists them.
+    pub const ALL: [HookName; 4] = [
+        HookName::InitSession,
+        HookName::AuthSession,
+        HookName::Authorize,
+        HookName::DecideRetry,
+    ];
+
+    /// The hook's name as the WIT spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookName::InitSession => "init-session",
+            HookName::AuthSession => "auth-session",
+            HookName::Authorize => "authorize",
+            HookName::DecideRetry => "decide-retry",
+        }
+    }
+
+    /// The flag that says a hook implements this call.
+    pub fn flag(self) -> HookSet {
+        match self {
+            HookName::InitSession => HookSet::INIT_SESSION,
+            HookName::AuthSession => HookSet::AUTH_SESSION,
+            HookName::Authorize => HookSet::AUTHORIZE,
+            HookName::DecideRetry => HookSet::DECIDE_RETRY,
+        }
+    }
+}
+
+impl std::fmt::Display for HookName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a hook call did not give a usable answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HookError {
+    /// The hook ran and returned an error of its own.
+    #[error("{0}")]
+    Rejected(String),
+    /// The hook's answer broke a rule of the host (an invalid header, a URL
+    /// that cannot be fetched).
+    #[error("invalid result: {0}")]
+    Invalid(String),
+    /// The hook trapped, ran past its deadline or past its memory cap; its
+    /// instance is unusable and is replaced before the next call.
+    #[error("{0}")]
+    Broken(String),
+}
+
+impl HookError {
+    /// Whether the instance that raised this error must be replaced.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, HookError::Broken(_))
+    }
+}
+
+/// One worker's instance of a hook. Called from one thread, one call at a
+/// time; every method has the neutral default, and
+/// [`HookFactory::implements`] tells the worker which ones are worth calling.
+pub trait Hooks: Send {
+    /// Changes the settings a worker's session is built from.
+    fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
+        Ok(session)
+    }
+
+    /// Adds session-wide credentials, after every hook's `init_session`.
+    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
+        Ok(session)
+    }
+
+    /// Returns the request to send for this attempt.
+    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
+        Ok(request)
+    }
+
+    /// Says whether to retry after an attempt.
+    fn decide_retry(
+        &mut self,
+        _request: &Request,
+        _outcome: &AttemptOutcome,
+        _attempt: &Attempt,
+    ) -> Result<Decision, HookError> {
+        Ok(Decision::Defer)
+    }
+}
+
+/// Makes one [`Hooks`] instance per worker, and a fresh one after an
+/// instance broke. Shared by all workers.
+pub trait HookFactory: Send + Sync {
+    /// The name shown in logs and failure messages.
+    fn name(&self) -> &str;
+
+    /// Which calls the instances implement.
+    fn implements(&self) -> HookSet;
+
+    /// A new instance for `worker`.
+    fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError>;
+}

@@ -1,0 +1,123 @@
+//! A job: one HTTP request to make, as the caller described it.
+//!
+//! A job is what Python's requests-toolbelt calls `request_kwargs`: the
+//! method, URL, headers, body and timeout of one request. Every response and
+//! every failure carries the job it came from, so a failed job can be run
+//! again exactly as it was (`Pool::from_exceptions`).
+
+use std::time::Duration;
+
+/// One HTTP request to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The HTTP method, upper case.
+    pub method: String,
+    /// The absolute URL to fetch.
+    pub url: String,
+    /// Header fields of this request, on top of the session's defaults.
+    pub headers: Vec<(String, String)>,
+    /// The request body, if any.
+    pub body: Option<Vec<u8>>,
+    /// Time allowed for each attempt of this job; the session's timeout when
+    /// absent.
+    pub timeout: Option<Duration>,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+impl Job {
+    /// A `GET` of `url` with nothing else set.
+    pub fn get(url: impl Into<String>) -> Job {
+        Job {
+            method: default_method(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+        }
+    }
+
+    /// A job for `url` that takes everything else from `defaults` (Python's
+    /// `Pool.from_urls(urls, request_kwargs)`).
+    pub fn from_url(url: impl Into<String>, defaults: &RequestDefaults) -> Job {
+        Job {
+            method: defaults.method.clone(),
+            url: url.into(),
+            headers: defaults.headers.clone(),
+            body: defaults.body.clone(),
+            timeout: defaults.timeout,
+        }
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: impl Into<String>) -> Job {
+        self.method = method.into().to_ascii_uppercase();
+        self
+    }
+
+    /// Adds a header field.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Job {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Job {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sets the time allowed for each attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Job {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// What every job made from a bare URL shares: the `request_kwargs` of
+/// Python's `Pool.from_urls`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestDefaults {
+    /// The HTTP method, upper case; `GET` by default.
+    pub method: String,
+    /// Header fields added to every job.
+    pub headers: Vec<(String, String)>,
+    /// A body sent with every job.
+    pub body: Option<Vec<u8>>,
+    /// Time allowed for each attempt.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for RequestDefaults {
+    fn default() -> Self {
+        RequestDefaults {
+            method: default_method(),
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_url_takes_the_defaults() {
+        let defaults = RequestDefaults {
+            method: "POST".into(),
+            headers: vec![("X-A".into(), "1".into())],
+            body: Some(b"hi".to_vec()),
+            timeout: Some(Duration::from_secs(2)),
+        };
+        let job = Job::from_url("http://127.0.0.1/x", &defaults);
+        assert_eq!(job.method, "POST");
+        assert_eq!(job.url, "http://127.0.0.1/x");
+        assert_eq!(job.headers, defaults.headers);
+        assert_eq!(job.body.as_deref(), Some(&b"hi"[..]));
+        assert_eq!(job.timeout, Some(Duration::from_secs(2)));
+    }
+}

@@ -1,0 +1,191 @@
+//! One worker's instance of one plugin, in a store of its own.
+//!
+//! The store holds the sandbox: a WASI context with nothing granted, the
+//! memory cap, and the plugin's view of the host (its configuration, the
+//! log). Every call sets a fresh epoch deadline first; an error out of
+//! wasmtime (a trap, the deadline, the memory cap) marks the instance broken
+//! and the worker replaces it.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::PluginShared;
+use super::bindings::toolbelt::plugin::host::{Host, Level};
+use super::bindings::toolbelt::plugin::types::PluginInfo;
+use crate::hooks::{
+    Attempt, AttemptOutcome, Decision, HookError, Hooks, Request, SessionSettings,
+};
+
+/// The longest message of a plugin's that is kept to explain a trap.
+const LAST_ERROR_MAX: usize = 1024;
+
+/// The data of a plugin's store: its sandbox and its view of the host.
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    shared: Arc<PluginShared>,
+    worker: u32,
+    /// The last error-level message the plugin logged (guest-sdk logs panics
+    /// there), shown when the plugin then traps.
+    last_error: Option<String>,
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// `toolbelt:plugin/types` has no functions; its trait is empty.
+impl super::bindings::toolbelt::plugin::types::Host for PluginState {}
+
+impl Host for PluginState {
+    fn log(&mut self, level: Level, message: String) {
+        let plugin = self.shared.name.as_str();
+        let worker = self.worker;
+        match level {
+            Level::Trace => tracing::trace!(plugin, worker, "{message}"),
+            Level::Debug => tracing::debug!(plugin, worker, "{message}"),
+            Level::Info => tracing::info!(plugin, worker, "{message}"),
+            Level::Warn => tracing::warn!(plugin, worker, "{message}"),
+            Level::Error => {
+                tracing::error!(plugin, worker, "{message}");
+                let mut message = message;
+                if message.len() > LAST_ERROR_MAX {
+                    let mut end = LAST_ERROR_MAX;
+                    while !message.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    message.truncate(end);
+                }
+                self.last_error = Some(message);
+            }
+        }
+    }
+
+    fn config(&mut self, key: String) -> Option<String> {
+        self.shared
+            .config
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn config_keys(&mut self) -> Vec<String> {
+        self.shared.config.iter().map(|(k, _)| k.clone()).collect()
+    }
+}
+
+/// A plugin instantiated for one worker.
+pub struct PluginInstance {
+    store: Store<PluginState>,
+    bindings: super::bindings::Plugin,
+    deadline_ticks: u64,
+}
+
+impl PluginInstance {
+    pub(crate) fn new(shared: Arc<PluginShared>, worker: u32) -> Result<Self, HookError> {
+        let limits = shared.runtime.limits();
+        let state = PluginState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory)
+                .trap_on_grow_failure(true)
+                .build(),
+            shared: Arc::clone(&shared),
+            worker,
+            last_error: None,
+        };
+        let mut store = Store::new(shared.runtime.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        let deadline_ticks = limits.deadline_ticks();
+        store.set_epoch_deadline(deadline_ticks);
+        let bindings = shared
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| broken(&store, e))?;
+        Ok(PluginInstance {
+            store,
+            bindings,
+            deadline_ticks,
+        })
+    }
+
+    /// Asks the plugin its name, version and hooks.
+    pub(crate) fn describe(&mut self) -> Result<PluginInfo, HookError> {
+        self.call(|bindings, store| bindings.toolbelt_plugin_hooks().call_describe(store))
+    }
+
+    /// Runs one export under the deadline, sorting wasmtime's errors (the
+    /// instance is broken) from the plugin's own (it is not).
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(
+            &super::bindings::Plugin,
+            &mut Store<PluginState>,
+        ) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, HookError> {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store.data_mut().last_error = None;
+        match f(&self.bindings, &mut self.store) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(HookError::Rejected(message)),
+            Err(e) => Err(broken(&self.store, e)),
+        }
+    }
+}
+
+/// Describes a wasmtime error in the operator's terms.
+fn broken(store: &Store<PluginState>, error: wasmtime::Error) -> HookError {
+    let limits = store.data().shared.runtime.limits();
+    let what = match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!(
+            "ran past its deadline of {} ms and was stopped",
+            limits.timeout.as_millis()
+        ),
+        Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
+        _ if format!("{error:#}").contains("growing memory") => format!(
+            "went past its memory cap of {} MiB",
+            limits.memory >> 20
+        ),
+        _ => format!("trapped: {error}"),
+    };
+    HookError::Broken(match &store.data().last_error {
+        Some(said) => format!("{what} (it said: {said})"),
+        None => what,
+    })
+}
+
+impl Hooks for PluginInstance {
+    fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
+        self.call(|b, store| b.toolbelt_plugin_hooks().call_init_session(store, &session))
+    }
+
+    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
+        self.call(|b, store| b.toolbelt_plugin_hooks().call_auth_session(store, &session))
+    }
+
+    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
+        self.call(|b, store| b.toolbelt_plugin_hooks().call_authorize(store, &request))
+    }
+
+    fn decide_retry(
+        &mut self,
+        request: &Request,
+        outcome: &AttemptOutcome,
+        attempt: &Attempt,
+    ) -> Result<Decision, HookError> {
+        self.call(|b, store| {
+            b.toolbelt_plugin_hooks()
+                .call_decide_retry(store, request, outcome, *attempt)
+        })
+    }
+}

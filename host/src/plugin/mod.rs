@@ -1,0 +1,184 @@
+//! Plugins: hooks written as sandboxed WebAssembly components.
+//!
+//! A plugin is a component of the `toolbelt:plugin` world (see `wit/`),
+//! usually written with `guest-sdk`. The host compiles each plugin once per
+//! run ([`PluginRuntime::load`]), checks its imports against what the host
+//! provides, asks it which hooks it implements, and then gives every worker
+//! its own instance in its own store, so calls never contend for a lock.
+//!
+//! The sandbox, per instance: clocks and random numbers, the plugin's own
+//! configuration and the host's log, and nothing else: no files, no
+//! environment variables, no sockets. Every call has a deadline
+//! ([`PluginLimits::timeout`], enforced by epoch interruption) and every
+//! instance a memory cap ([`PluginLimits::memory`]). A call that traps or
+//! breaks either limit fails the request it was made for, and the worker
+//! makes a fresh instance for the next one.
+
+pub mod bindings;
+mod instance;
+mod runtime;
+
+pub use instance::PluginInstance;
+pub use runtime::{PluginLimits, PluginRuntime};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::component::Component;
+
+use crate::hooks::{HookError, HookFactory, HookSet, Hooks};
+use bindings::PluginPre;
+use instance::PluginState;
+
+/// Why the plugin runtime or a plugin could not be loaded. Each message
+/// about a plugin names its file.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The WebAssembly engine could not start.
+    #[error("cannot start the WebAssembly runtime: {0}")]
+    Runtime(String),
+    /// The file could not be read.
+    #[error("plugin {path}: cannot read the file: {source}")]
+    Read {
+        /// The plugin file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a WebAssembly component the host can compile.
+    #[error("plugin {path}: not a valid WebAssembly component: {reason}")]
+    Compile {
+        /// The plugin file.
+        path: PathBuf,
+        /// What the compiler said.
+        reason: String,
+    },
+    /// The component needs something the host does not provide, or does not
+    /// export the `toolbelt:plugin@0.1.0` hooks.
+    #[error(
+        "plugin {path}: does not fit this host (toolbelt:plugin@0.1.0): {reason}. \
+         Rebuild it against this version of guest-sdk."
+    )]
+    Link {
+        /// The plugin file.
+        path: PathBuf,
+        /// What did not match.
+        reason: String,
+    },
+    /// The plugin refused its configuration or failed to start.
+    #[error("plugin {path}: refused to start: {reason}")]
+    Start {
+        /// The plugin file.
+        path: PathBuf,
+        /// The plugin's own message.
+        reason: String,
+    },
+}
+
+/// A compiled, checked plugin, ready to be instantiated by every worker.
+/// Cheap to share: workers hold it through an `Arc`.
+pub struct Plugin {
+    name: String,
+    version: String,
+    hooks: HookSet,
+    shared: Arc<PluginShared>,
+}
+
+/// What every instance of one plugin shares.
+pub(crate) struct PluginShared {
+    pub(crate) name: String,
+    pub(crate) config: Vec<(String, String)>,
+    pub(crate) pre: PluginPre<PluginState>,
+    pub(crate) runtime: PluginRuntime,
+}
+
+impl Plugin {
+    /// The name the plugin gave itself (its crate name for guest-sdk
+    /// plugins).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The plugin's own version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Which hooks the plugin implements.
+    pub fn hooks(&self) -> HookSet {
+        self.hooks
+    }
+
+    /// A new instance in a store of its own, for `worker`.
+    pub fn instantiate(&self, worker: u32) -> Result<PluginInstance, HookError> {
+        PluginInstance::new(Arc::clone(&self.shared), worker)
+    }
+
+    pub(crate) fn load(
+        runtime: &PluginRuntime,
+        path: PathBuf,
+        wasm: &[u8],
+        config: Vec<(String, String)>,
+    ) -> Result<Plugin, PluginError> {
+        let component =
+            Component::new(runtime.engine(), wasm).map_err(|e| PluginError::Compile {
+                path: path.clone(),
+                reason: format!("{e:#}"),
+            })?;
+        let link_error = |e: wasmtime::Error| PluginError::Link {
+            path: path.clone(),
+            reason: format!("{e:#}"),
+        };
+        let pre = runtime
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
+        let pre = PluginPre::new(pre).map_err(link_error)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shared = Arc::new(PluginShared {
+            name: stem,
+            config,
+            pre,
+            runtime: runtime.clone(),
+        });
+        let start_error = |e: HookError| PluginError::Start {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let info = PluginInstance::new(Arc::clone(&shared), 0)
+            .and_then(|mut probe| probe.describe())
+            .map_err(start_error)?;
+        let name = if info.name.is_empty() {
+            shared.name.clone()
+        } else {
+            info.name
+        };
+        let shared = Arc::new(PluginShared {
+            name: name.clone(),
+            ..Arc::into_inner(shared).expect("the probe was the only other owner")
+        });
+        Ok(Plugin {
+            name,
+            version: info.version,
+            hooks: info.hooks,
+            shared,
+        })
+    }
+}
+
+impl HookFactory for Plugin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn implements(&self) -> HookSet {
+        self.hooks
+    }
+
+    fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError> {
+        Ok(Box::new(Plugin::instantiate(self, worker)?))
+    }
+}

@@ -1,0 +1,96 @@
+//! What moves between the pool's threads, and how the pool knows it is done.
+//!
+//! ```text
+//! feeder --Task--> jobs channel --> workers --Finished--> results channel
+//!                      ^               |
+//!                      |   (retry) ToScheduler
+//!                  scheduler <---------+
+//! ```
+//!
+//! A job holds one permit from the moment the feeder admits it until a
+//! worker sends its result. Permits bound the jobs in flight (memory stays
+//! flat on endless input), and "input finished and no permit held" is the
+//! one condition under which the run is over.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::failure::Failure;
+use crate::job::Job;
+use crate::response::Response;
+
+/// A job on its way through the pool.
+pub(crate) struct Task {
+    pub index: u64,
+    pub job: Job,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the first attempt started.
+    pub started: Option<Instant>,
+}
+
+/// How a job ended: exactly one of these is sent for every job.
+pub(crate) type Finished = Result<Response, Failure>;
+
+/// What workers and the feeder tell the retry scheduler.
+pub(crate) enum ToScheduler {
+    /// Send this task to the workers again at this instant.
+    Retry(Task, Instant),
+    /// Something finished: see whether the run is over.
+    Check,
+}
+
+/// The run's accounting, shared by all of its threads.
+pub(crate) struct Tracker {
+    permits_tx: Sender<()>,
+    permits_rx: Receiver<()>,
+    input_done: AtomicBool,
+    cancelled: AtomicBool,
+}
+
+impl Tracker {
+    /// A tracker admitting at most `max_in_flight` jobs at once.
+    pub fn new(max_in_flight: usize) -> Tracker {
+        let (permits_tx, permits_rx) = crossbeam_channel::bounded(max_in_flight.max(1));
+        Tracker {
+            permits_tx,
+            permits_rx,
+            input_done: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+        }
+    }
+
+    /// Waits for room for one more job in flight.
+    pub fn admit(&self) {
+        self.permits_tx
+            .send(())
+            .expect("the tracker holds both ends of its permits");
+    }
+
+    /// One job has finished.
+    pub fn release(&self) {
+        let _ = self.permits_rx.try_recv();
+    }
+
+    /// The feeder has admitted every job there will be.
+    pub fn finish_input(&self) {
+        self.input_done.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether every job has finished and no more will come.
+    pub fn all_done(&self) -> bool {
+        self.input_done.load(Ordering::SeqCst) && self.permits_rx.is_empty()
+    }
+
+    /// Asks every thread to stop taking work (the pool was dropped).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the pool was dropped.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,412 @@
+//! The pool: worker threads with one HTTP session each, fed from a stream of
+//! jobs (Python's `requests_toolbelt.threaded.pool.Pool`).
+//!
+//! Differences from Python's pool, on purpose:
+//! - results can be consumed while the pool runs ([`Pool::results`]), and
+//!   memory stays bounded on endless input: jobs are read as they are needed
+//!   and at most [`PoolBuilder::max_in_flight`] are in flight;
+//! - every job ends exactly once, as a [`Response`] or a [`Failure`]; there
+//!   is no start-up race that loses results (requests/toolbelt#381);
+//! - retries are decided by hooks and scheduled, never slept on by a worker.
+//!
+//! ```no_run
+//! use tb_host::{Pool, RequestDefaults};
+//!
+//! let mut pool = Pool::from_urls(
+//!     ["http://127.0.0.1:8080/a", "http://127.0.0.1:8080/b"],
+//!     &RequestDefaults::default(),
+//! )?;
+//! pool.join_all();
+//! for response in pool.responses() {
+//!     println!("GET {} returned {}", response.job().url, response.status());
+//! }
+//! for failure in pool.exceptions() {
+//!     println!("GET {} failed: {}", failure.job().url, failure.message());
+//! }
+//! # Ok::<(), tb_host::PoolError>(())
+//! ```
+
+mod feeder;
+mod flow;
+mod scheduler;
+mod worker;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Receiver;
+use reqwest::blocking::ClientBuilder;
+
+use crate::failure::Failure;
+use crate::hooks::{HookFactory, NativeHook, SessionSettings};
+use crate::input::InputError;
+use crate::job::{Job, RequestDefaults};
+use crate::response::Response;
+use crate::session::{SessionConstructor, default_constructor, default_settings};
+use flow::{Finished, Tracker};
+
+/// Why a pool could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// A pool needs at least one thread.
+    #[error("the number of threads must be at least 1")]
+    ZeroThreads,
+    /// `map` was given no job.
+    #[error("no jobs were given")]
+    NoJobs,
+    /// The operating system refused a thread.
+    #[error("cannot start a pool thread: {0}")]
+    Spawn(#[from] std::io::Error),
+}
+
+/// What every worker of one pool shares.
+pub(crate) struct PoolSettings {
+    pub session: SessionSettings,
+    pub constructor: SessionConstructor,
+    pub hooks: Vec<Arc<dyn HookFactory>>,
+    pub max_attempts: u32,
+    pub keep_bodies: bool,
+}
+
+/// Sets up a [`Pool`]: threads, session, hooks, limits; then starts it on a
+/// source of jobs.
+///
+/// ```no_run
+/// use tb_host::{Pool, RequestDefaults};
+///
+/// let pool = Pool::builder()
+///     .threads(8)
+///     .initializer(|mut session| {
+///         session.headers.push(("X-Team".into(), "search".into()));
+///         Ok(session)
+///     })
+///     .auth_generator(|mut session| {
+///         session.headers.push(("Authorization".into(), "Bearer t0k3n".into()));
+///         Ok(session)
+///     })
+///     .from_urls(["http://127.0.0.1:8080/"], &RequestDefaults::default())?;
+/// # Ok::<(), tb_host::PoolError>(())
+/// ```
+pub struct PoolBuilder {
+    threads: Option<usize>,
+    session: SessionSettings,
+    constructor: SessionConstructor,
+    hooks: Vec<Arc<dyn HookFactory>>,
+    max_attempts: u32,
+    keep_bodies: bool,
+    max_in_flight: Option<usize>,
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        PoolBuilder {
+            threads: None,
+            session: default_settings(),
+            constructor: default_constructor(),
+            hooks: Vec::new(),
+            max_attempts: 10,
+            keep_bodies: true,
+            max_in_flight: None,
+        }
+    }
+}
+
+impl PoolBuilder {
+    /// How many worker threads, each with its own session (Python's
+    /// `num_processes`). Default: the number of CPUs. Zero is an error when
+    /// the pool starts.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// The settings every session starts from, before hooks change them.
+    pub fn session(mut self, session: SessionSettings) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// The constructor of every worker's client builder (Python's
+    /// `session=`).
+    pub fn session_constructor(
+        mut self,
+        constructor: impl Fn() -> ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.constructor = Arc::new(constructor);
+        self
+    }
+
+    /// Adds a hook: a plugin, a [`NativeHook`], or any [`HookFactory`].
+    /// Hooks run in the order they are added.
+    pub fn hook(mut self, hook: impl HookFactory + 'static) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Adds a hook already shared elsewhere.
+    pub fn shared_hook(mut self, hook: Arc<dyn HookFactory>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Adds a session initializer (Python's `initializer`).
+    pub fn initializer(
+        self,
+        f: impl Fn(SessionSettings) -> Result<SessionSettings, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.hook(NativeHook::initializer("initializer", f))
+    }
+
+    /// Adds an auth generator (Python's `auth_generator`), run after the
+    /// initializers.
+    pub fn auth_generator(
+        self,
+        f: impl Fn(SessionSettings) -> Result<SessionSettings, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.hook(NativeHook::auth_generator("auth_generator", f))
+    }
+
+    /// The most attempts any job gets, whatever a hook asks (default 10).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Whether responses keep their bodies (default true). Without them,
+    /// bodies are read and counted but not stored.
+    pub fn keep_bodies(mut self, keep: bool) -> Self {
+        self.keep_bodies = keep;
+        self
+    }
+
+    /// The most jobs admitted and not yet finished, retries waiting
+    /// included (default: 64 per thread, at least 1024). Bounds memory on
+    /// long inputs.
+    pub fn max_in_flight(mut self, jobs: usize) -> Self {
+        self.max_in_flight = Some(jobs.max(1));
+        self
+    }
+
+    /// Starts a pool on URLs, each a job made with `defaults` (Python's
+    /// `Pool.from_urls(urls, request_kwargs)`).
+    pub fn from_urls<I>(self, urls: I, defaults: &RequestDefaults) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+        I::IntoIter: Send + 'static,
+    {
+        let defaults = defaults.clone();
+        self.from_jobs(
+            urls.into_iter()
+                .map(move |url| Job::from_url(url, &defaults)),
+        )
+    }
+
+    /// Starts a pool that runs the jobs of earlier failures again (Python's
+    /// `Pool.from_exceptions`).
+    pub fn from_exceptions<I>(self, failures: I) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator<Item = Failure>,
+        I::IntoIter: Send + 'static,
+    {
+        self.from_jobs(failures.into_iter().map(Failure::into_job))
+    }
+
+    /// Starts a pool on jobs, read as the workers need them.
+    pub fn from_jobs<I>(self, jobs: I) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator<Item = Job>,
+        I::IntoIter: Send + 'static,
+    {
+        self.from_input(jobs.into_iter().map(Ok))
+    }
+
+    /// Starts a pool on input that may hold bad entries: each error becomes
+    /// a failure of kind `input` in its place, and the run goes on.
+    pub fn from_input<I>(self, input: I) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator<Item = Result<Job, InputError>>,
+        I::IntoIter: Send + 'static,
+    {
+        let threads = match self.threads {
+            Some(0) => return Err(PoolError::ZeroThreads),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let max_in_flight = self
+            .max_in_flight
+            .unwrap_or_else(|| (threads * 64).max(1024));
+        let settings = Arc::new(PoolSettings {
+            session: self.session,
+            constructor: self.constructor,
+            hooks: self.hooks,
+            max_attempts: self.max_attempts,
+            keep_bodies: self.keep_bodies,
+        });
+        Pool::start(
+            threads,
+            max_in_flight,
+            settings,
+            Box::new(input.into_iter()),
+        )
+    }
+}
+
+/// A running pool of workers (Python's `Pool`). Results are buffered by
+/// [`Pool::join_all`] or streamed by [`Pool::results`]. Dropping a pool
+/// stops it from taking more jobs.
+pub struct Pool {
+    results: Receiver<Finished>,
+    responses: VecDeque<Response>,
+    failures: VecDeque<Failure>,
+    threads: Vec<JoinHandle<()>>,
+    tracker: Arc<Tracker>,
+}
+
+/// A source of jobs for the feeder thread.
+pub(crate) type Source = Box<dyn Iterator<Item = Result<Job, InputError>> + Send>;
+
+impl Pool {
+    /// A builder with the defaults.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// Starts a default pool on URLs made into jobs with `defaults` (Python's
+    /// `Pool.from_urls`).
+    pub fn from_urls<I>(urls: I, defaults: &RequestDefaults) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+        I::IntoIter: Send + 'static,
+    {
+        Pool::builder().from_urls(urls, defaults)
+    }
+
+    /// Starts a default pool on the jobs of earlier failures (Python's
+    /// `Pool.from_exceptions`).
+    pub fn from_exceptions<I>(failures: I) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator<Item = Failure>,
+        I::IntoIter: Send + 'static,
+    {
+        Pool::builder().from_exceptions(failures)
+    }
+
+    fn start(
+        threads: usize,
+        max_in_flight: usize,
+        settings: Arc<PoolSettings>,
+        source: Source,
+    ) -> Result<Pool, PoolError> {
+        let tracker = Arc::new(Tracker::new(max_in_flight));
+        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 2);
+        let (results_tx, results_rx) = crossbeam_channel::bounded(threads * 4);
+        let (scheduler_tx, scheduler_rx) = crossbeam_channel::unbounded();
+        let mut handles = Vec::with_capacity(threads + 2);
+        for id in 0..threads {
+            let lines = worker::Lines {
+                jobs: jobs_rx.clone(),
+                results: results_tx.clone(),
+                scheduler: scheduler_tx.clone(),
+                tracker: Arc::clone(&tracker),
+            };
+            let worker = worker::Worker::new(id as u32, Arc::clone(&settings), lines);
+            handles.push(spawn(format!("tb-worker-{id}"), move || worker.run())?);
+        }
+        let feeder = feeder::Feeder {
+            source,
+            jobs: jobs_tx.clone(),
+            results: results_tx,
+            scheduler: scheduler_tx,
+            tracker: Arc::clone(&tracker),
+        };
+        handles.push(spawn("tb-feeder".into(), move || feeder.run())?);
+        let scheduler_tracker = Arc::clone(&tracker);
+        handles.push(spawn("tb-scheduler".into(), move || {
+            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker)
+        })?);
+        Ok(Pool {
+            results: results_rx,
+            responses: VecDeque::new(),
+            failures: VecDeque::new(),
+            threads: handles,
+            tracker,
+        })
+    }
+
+    /// Waits until every job has finished, keeping the results for
+    /// [`Pool::responses`] and [`Pool::exceptions`] (Python's `join_all`).
+    pub fn join_all(&mut self) {
+        while let Ok(result) = self.results.recv() {
+            self.keep(result);
+        }
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+
+    /// Takes the responses finished so far, without waiting (Python's
+    /// `responses()`).
+    pub fn responses(&mut self) -> impl Iterator<Item = Response> + '_ {
+        self.collect_ready();
+        self.responses.drain(..)
+    }
+
+    /// Takes the failures finished so far, without waiting (Python's
+    /// `exceptions()`).
+    pub fn exceptions(&mut self) -> impl Iterator<Item = Failure> + '_ {
+        self.collect_ready();
+        self.failures.drain(..)
+    }
+
+    /// One finished response, if there is one now (Python's
+    /// `get_response()`).
+    pub fn get_response(&mut self) -> Option<Response> {
+        self.collect_ready();
+        self.responses.pop_front()
+    }
+
+    /// One finished failure, if there is one now (Python's
+    /// `get_exception()`).
+    pub fn get_exception(&mut self) -> Option<Failure> {
+        self.collect_ready();
+        self.failures.pop_front()
+    }
+
+    /// Every result not yet taken, as jobs finish, until the last one:
+    /// consume while the pool runs, in bounded memory.
+    pub fn results(&mut self) -> impl Iterator<Item = Result<Response, Failure>> + '_ {
+        let kept: Vec<Finished> = self
+            .responses
+            .drain(..)
+            .map(Ok)
+            .chain(self.failures.drain(..).map(Err))
+            .collect();
+        kept.into_iter().chain(self.results.iter())
+    }
+
+    fn collect_ready(&mut self) {
+        while let Ok(result) = self.results.try_recv() {
+            self.keep(result);
+        }
+    }
+
+    fn keep(&mut self, result: Finished) {
+        match result {
+            Ok(response) => self.responses.push_back(response),
+            Err(failure) => self.failures.push_back(failure),
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.tracker.cancel();
+    }
+}
+
+fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name).spawn(f)
+}

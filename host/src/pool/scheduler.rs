@@ -1,0 +1,71 @@
+//! The retry scheduler: jobs waiting for their next attempt.
+//!
+//! A worker never sleeps for a retry. It hands the job here with the instant
+//! it is due and takes the next job; this thread keeps waiting jobs in a
+//! heap ordered by due time and puts each back on the jobs channel when its
+//! time comes. It also closes the run: when the input is finished and no job
+//! is in flight, it drops its end of the jobs channel, the workers' `recv`
+//! fails, and they exit.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::flow::{Task, ToScheduler, Tracker};
+
+/// A task and when it is due; ordered by due time, then by arrival.
+struct Waiting {
+    due: Instant,
+    seq: u64,
+    task: Task,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+impl Eq for Waiting {}
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Waiting {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.due, self.seq).cmp(&(other.due, other.seq))
+    }
+}
+
+/// Runs the scheduler until the run is over.
+pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc<Tracker>) {
+    let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
+    let mut seq = 0;
+    loop {
+        let now = Instant::now();
+        while waiting.peek().is_some_and(|Reverse(w)| w.due <= now) {
+            let Reverse(due) = waiting.pop().expect("peeked above");
+            if jobs.send(due.task).is_err() {
+                return;
+            }
+        }
+        if waiting.is_empty() && tracker.all_done() {
+            return;
+        }
+        let message = match waiting.peek() {
+            Some(Reverse(next)) => inbox.recv_timeout(next.due.saturating_duration_since(now)),
+            None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match message {
+            Ok(ToScheduler::Retry(task, due)) => {
+                seq += 1;
+                waiting.push(Reverse(Waiting { due, seq, task }));
+            }
+            Ok(ToScheduler::Check) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}

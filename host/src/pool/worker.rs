@@ -1,0 +1,301 @@
+//! A worker: one thread, one HTTP session, one instance of every hook.
+//!
+//! For each job it takes: `authorize` hooks, send, read the response,
+//! `decide-retry` hooks; then either the job is finished (exactly one result
+//! sent) or it goes to the retry scheduler and the worker takes the next
+//! job. The session is built on the first job, after the session hooks ran;
+//! if that fails, the job fails and the next job tries again.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::flow::{Finished, Task, ToScheduler, Tracker};
+use super::PoolSettings;
+use crate::failure::{Failure, FailureKind};
+use crate::hooks::{
+    Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request,
+    ResponseHead,
+};
+use crate::response::Response;
+use crate::session::build_client;
+
+/// The channels a worker works between.
+pub(crate) struct Lines {
+    pub jobs: Receiver<Task>,
+    pub results: Sender<Finished>,
+    pub scheduler: Sender<ToScheduler>,
+    pub tracker: Arc<Tracker>,
+}
+
+/// What became of one attempt.
+enum Next {
+    /// Try again after this long.
+    Retry(Duration),
+    /// The job is finished.
+    Done(Ended),
+}
+
+/// How a job ended, before it is joined with its job into a result.
+enum Ended {
+    Response {
+        status: u16,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        bytes: u64,
+    },
+    Failure(FailureKind, String),
+}
+
+/// A response or failure of one attempt, as read off the wire.
+type Received = Result<(u16, HeaderMap, Vec<u8>, u64), (FailureKind, String)>;
+
+pub(crate) struct Worker {
+    id: u32,
+    settings: Arc<PoolSettings>,
+    chain: HookChain,
+    client: Option<Client>,
+    lines: Lines,
+}
+
+impl Worker {
+    pub fn new(id: u32, settings: Arc<PoolSettings>, lines: Lines) -> Worker {
+        Worker {
+            id,
+            chain: HookChain::new(&settings.hooks, id),
+            settings,
+            client: None,
+            lines,
+        }
+    }
+
+    /// Takes jobs until the jobs channel closes.
+    pub fn run(mut self) {
+        while let Ok(mut task) = self.lines.jobs.recv() {
+            let next = if self.lines.tracker.is_cancelled() {
+                Next::Done(Ended::Failure(FailureKind::Other, "the pool was dropped".into()))
+            } else {
+                catch_unwind(AssertUnwindSafe(|| self.attempt(&mut task))).unwrap_or_else(|_| {
+                    self.client = None;
+                    self.chain = HookChain::new(&self.settings.hooks, self.id);
+                    Next::Done(Ended::Failure(
+                        FailureKind::Other,
+                        "internal error: the worker panicked on this job".into(),
+                    ))
+                })
+            };
+            match next {
+                Next::Retry(delay) => {
+                    let due = Instant::now() + delay;
+                    if let Err(returned) = self.lines.scheduler.send(ToScheduler::Retry(task, due))
+                    {
+                        let ToScheduler::Retry(task, _) = returned.0 else {
+                            unreachable!("sent a retry")
+                        };
+                        self.finish(task, Ended::Failure(FailureKind::Other, "shut down".into()));
+                    }
+                }
+                Next::Done(ended) => self.finish(task, ended),
+            }
+        }
+    }
+
+    /// Sends the job's one result and gives back its permit.
+    fn finish(&self, task: Task, ended: Ended) {
+        let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
+        let result = match ended {
+            Ended::Response {
+                status,
+                headers,
+                body,
+                bytes,
+            } => Ok(Response {
+                index: task.index,
+                job: task.job,
+                status,
+                headers,
+                body,
+                bytes,
+                attempts: task.attempts,
+                elapsed,
+            }),
+            Ended::Failure(kind, message) => Err(Failure {
+                index: task.index,
+                job: task.job,
+                kind,
+                message,
+                attempts: task.attempts,
+                elapsed,
+            }),
+        };
+        let _ = self.lines.results.send(result);
+        self.lines.tracker.release();
+        if self.lines.tracker.all_done() {
+            let _ = self.lines.scheduler.send(ToScheduler::Check);
+        }
+    }
+
+    /// Makes one attempt of `task`.
+    fn attempt(&mut self, task: &mut Task) -> Next {
+        let started = *task.started.get_or_insert_with(Instant::now);
+        task.attempts += 1;
+        if self.client.is_none() {
+            match self.open_session() {
+                Ok(client) => self.client = Some(client),
+                Err(ended) => return Next::Done(ended),
+            }
+        }
+        let job = &task.job;
+        let mut request = Request {
+            method: job.method.clone(),
+            url: job.url.clone(),
+            headers: job.headers.clone(),
+            body: job.body.clone(),
+        };
+        if self.chain.has(HookName::Authorize) {
+            request = match self.chain.authorize(request) {
+                Ok(request) => request,
+                Err(failure) => {
+                    return Next::Done(Ended::Failure(FailureKind::Plugin, failure.to_string()));
+                }
+            };
+        }
+        let sent = Instant::now();
+        let received = self.send(&request, job.timeout);
+        if self.chain.has(HookName::DecideRetry) {
+            let attempt = Attempt {
+                number: task.attempts,
+                since_first_ms: millis(started.elapsed()),
+                max_attempts: self.settings.max_attempts,
+            };
+            let outcome = match &received {
+                Ok((status, headers, _, _)) => AttemptOutcome::Response(ResponseHead {
+                    status: *status,
+                    headers: header_pairs(headers),
+                    elapsed_ms: millis(sent.elapsed()),
+                }),
+                Err((kind, message)) => AttemptOutcome::Failure(AttemptFailure {
+                    kind: kind.for_plugin(),
+                    message: message.clone(),
+                }),
+            };
+            match self.chain.decide_retry(&request, &outcome, &attempt) {
+                Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
+                    return Next::Retry(Duration::from_millis(ms));
+                }
+                Ok(_) => {}
+                Err(failure) => {
+                    return Next::Done(Ended::Failure(FailureKind::Plugin, failure.to_string()));
+                }
+            }
+        }
+        Next::Done(match received {
+            Ok((status, headers, body, bytes)) => Ended::Response {
+                status,
+                headers,
+                body,
+                bytes,
+            },
+            Err((kind, message)) => Ended::Failure(kind, message),
+        })
+    }
+
+    /// Runs the session hooks and builds this worker's client.
+    fn open_session(&mut self) -> Result<Client, Ended> {
+        let mut settings = self.settings.session.clone();
+        settings.worker = self.id;
+        let settings = self
+            .chain
+            .prepare_session(settings)
+            .map_err(|failure| Ended::Failure(FailureKind::Plugin, failure.to_string()))?;
+        build_client(&self.settings.constructor, &settings)
+            .map_err(|message| Ended::Failure(FailureKind::Other, message))
+    }
+
+    /// Sends one request and reads its response.
+    fn send(&self, request: &Request, timeout: Option<Duration>) -> Received {
+        let client = self.client.as_ref().expect("session opened before sending");
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+            (
+                FailureKind::Input,
+                format!("{:?} is not an HTTP method", request.method),
+            )
+        })?;
+        let url = reqwest::Url::parse(&request.url).map_err(|e| {
+            (
+                FailureKind::Input,
+                format!("{:?} is not a valid URL: {e}", request.url),
+            )
+        })?;
+        let mut headers = HeaderMap::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| (FailureKind::Input, format!("header name {name:?} is not valid")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| (FailureKind::Input, format!("header {name} has an invalid value")))?;
+            headers.append(name, value);
+        }
+        let mut builder = client.request(method, url).headers(headers);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        if let Some(timeout) = timeout {
+            builder = builder.timeout(timeout);
+        }
+        let failed = |e: reqwest::Error| (FailureKind::of(&e), error_chain(&e));
+        let mut response = builder.send().map_err(failed)?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let (body, bytes) = if self.settings.keep_bodies {
+            let body = response.bytes().map_err(failed)?.to_vec();
+            let bytes = body.len() as u64;
+            (body, bytes)
+        } else {
+            let bytes = std::io::copy(&mut response, &mut std::io::sink()).map_err(|e| {
+                let kind = match e.get_ref().and_then(|inner| inner.downcast_ref()) {
+                    Some(inner) => FailureKind::of(inner),
+                    None => FailureKind::Body,
+                };
+                (kind, format!("reading the body: {e}"))
+            })?;
+            (Vec::new(), bytes)
+        };
+        Ok((status, headers, body, bytes))
+    }
+}
+
+/// An error and its causes on one line: reqwest's own message alone rarely
+/// says what happened.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,86 @@
+//! A finished job that got an HTTP response (Python's `ThreadResponse`).
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use crate::job::Job;
+
+/// A job that got an HTTP response, whatever its status. Carries the job it
+/// came from (Python's `request_kwargs`) and gives the parts of the response
+/// it wraps.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub(crate) index: u64,
+    pub(crate) job: Job,
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) bytes: u64,
+    pub(crate) attempts: u32,
+    pub(crate) elapsed: Duration,
+}
+
+impl Response {
+    /// The job's position in the pool's input, from 0.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The job this response answers (Python's `request_kwargs`).
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The HTTP status code of the last attempt.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response's header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of header `name` (any case), if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body, as far as the pool keeps bodies (see
+    /// [`crate::PoolBuilder::keep_bodies`]); empty otherwise.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// How many body bytes were received, kept or not.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// How many attempts the job took, the first included.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Time from the first attempt's start to the end of the last one,
+    /// waits between retries included.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Gives up the response for the job it came from.
+    pub fn into_job(self) -> Job {
+        self.job
+    }
+}
