@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Throughput of tb-host against a fast loopback server, side by side with
+# curl --parallel on the same URL list in the same run.
+#
+#   bash benches/throughput.sh [URLS] [THREADS...]     (defaults: 20000, 16 64)
+#
+# Installs nginx, curl and GNU time when missing (Debian, as root), starts
+# nginx on 127.0.0.1 (one worker process, keep-alive), builds tb-host and the
+# plugins in release, and prints one table: requests/s, client CPU seconds,
+# peak RSS, and the ratio to curl of the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+urls=${1:-20000}; shift || true
+threads=("${@:-16 64}"); read -r -a threads <<<"${threads[*]}"
+
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d)
+trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
+  uwsgi_temp_path $work; scgi_temp_path $work;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } }
+}
+CONF
+/usr/sbin/nginx -c "$work/nginx.conf"
+
+seq 0 $((urls - 1)) | sed "s|^|http://127.0.0.1:$port/item/|" >"$work/urls.txt"
+sed 's|.*|url = "&"\noutput = /dev/null|' "$work/urls.txt" >"$work/curl.cfg"
+
+cargo build --release -q -p tb-host
+cargo build -q --profile plugin --target wasm32-wasip2 --target-dir target/wasm \
+  -p bearer-auth -p retry-backoff
+bin=target/release/tb-host
+wasm=target/wasm/wasm32-wasip2/plugin
+
+# measure NAME CMD...: prints "name requests/s cpu_s peak_rss_mib"
+measure() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || true
+  read -r wall user sys rss <"$work/time"
+  awk -v n="$name" -v u="$urls" -v w="$wall" -v c="$(echo "$user + $sys" | bc)" -v r="$rss" \
+    'BEGIN { printf "%-34s %10.0f %9.2f %9.1f\n", n, u / w, c, r / 1024 }'
+}
+
+echo "date: $(date -u +%F), $urls URLs, nginx 1 worker on 127.0.0.1, $(nproc) cores"
+printf "%-34s %10s %9s %9s %8s\n" "client" "req/s" "cpu_s" "rss_MiB" "vs_curl"
+for t in "${threads[@]}"; do
+  rows=()
+  rows+=("$(measure "curl --parallel-max $t" curl -s --parallel --parallel-max "$t" -K "$work/curl.cfg")")
+  rows+=("$(measure "tb-host -j $t (no plugin)" "$bin" run -q -j "$t" -o /dev/null "$work/urls.txt")")
+  rows+=("$(measure "tb-host -j $t (bearer+retry)" "$bin" run -q -j "$t" -o /dev/null \
+      --plugin "$wasm/bearer_auth.wasm" --plugin "$wasm/retry_backoff.wasm" \
+      --plugin-config token=bench "$work/urls.txt")")
+  curl_rate=$(echo "${rows[0]}" | awk '{print $(NF-2)}')
+  for row in "${rows[@]}"; do
+    rate=$(echo "$row" | awk '{print $(NF-2)}')
+    printf "%s %8.2f\n" "$row" "$(echo "$rate / $curl_rate" | bc -l)"
+  done
+done

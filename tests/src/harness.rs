@@ -1,0 +1,146 @@
+//! What every end-to-end test shares: one loopback server, the real
+//! `tb-host` binary, and the check that every job ended exactly once.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use tb_host::loopback::Server;
+
+/// The loopback server all tests of one test binary share. Tests keep out
+/// of each other's way by putting their own key in scripted paths.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start().expect("start the loopback server"))
+}
+
+/// The `tb-host` binary of this build, built on first use (a no-op when
+/// `cargo test` already built it).
+pub fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        // target/<profile>/deps/<test binary>
+        let exe = std::env::current_exe().expect("path of the test binary");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test binary lives in target/<profile>/deps");
+        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        build.args(["build", "--quiet", "-p", "tb-host", "--bin", "tb-host"]);
+        if profile_dir.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build for tb-host");
+        assert!(status.success(), "cargo build -p tb-host failed");
+        profile_dir.join("tb-host")
+    })
+}
+
+/// A scratch directory for one test, removed when dropped.
+pub struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    /// A new empty directory named after `test`.
+    pub fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("tb-host-test-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch { dir }
+    }
+
+    /// The path of `name` inside the scratch directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Writes `lines` to `name`, one per line, and returns its path.
+    pub fn write_lines<S: AsRef<str>>(&self, name: &str, lines: &[S]) -> PathBuf {
+        let path = self.path(name);
+        let mut file = std::fs::File::create(&path).expect("create file");
+        for line in lines {
+            writeln!(file, "{}", line.as_ref()).expect("write line");
+        }
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The outcome of one run of the binary.
+pub struct Run {
+    /// The exit status code.
+    pub code: i32,
+    /// One JSON value per output line, in the order written.
+    pub records: Vec<Value>,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// The records by index; panics unless every index in `0..jobs` occurs
+    /// exactly once and no other: the exactly-once invariant.
+    pub fn by_index(&self, jobs: usize) -> BTreeMap<u64, &Value> {
+        let mut seen = BTreeMap::new();
+        for record in &self.records {
+            let index = record["index"].as_u64().expect("every record has an index");
+            assert!(
+                seen.insert(index, record).is_none(),
+                "index {index} written twice:\n{}",
+                self.stdout
+            );
+        }
+        let expected: Vec<u64> = (0..jobs as u64).collect();
+        assert_eq!(
+            seen.keys().copied().collect::<Vec<_>>(),
+            expected,
+            "every job must end exactly once; stderr:\n{}",
+            self.stderr
+        );
+        seen
+    }
+}
+
+/// Runs `tb-host` with `args`, feeding `stdin`, and parses its JSON lines.
+pub fn tb_host(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tb-host");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait for tb-host");
+    let stdout = String::from_utf8(stdout).expect("stdout is UTF-8");
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    let records = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    Run {
+        code: status.code().unwrap_or(-1),
+        records,
+        stdout,
+        stderr,
+    }
+}

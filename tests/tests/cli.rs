@@ -1,0 +1,182 @@
+//! `tb-host run` as an operator uses it: input files, stdin, bad lines,
+//! the failures file, headers and methods, exit statuses.
+
+use tb_host_tests::harness::{Scratch, server, tb_host};
+
+/// A URL on a port nothing listens on: connection refused.
+fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/nothing")
+}
+
+#[test]
+fn reads_a_url_file_and_writes_one_record_per_job() {
+    let scratch = Scratch::new("url-file");
+    let urls: Vec<String> = (0..50)
+        .map(|i| server().url(&format!("/fast/file/{i}")))
+        .collect();
+    let mut lines = vec!["# a comment".to_owned(), String::new()];
+    lines.extend(urls.iter().cloned());
+    let input = scratch.write_lines("urls.txt", &lines);
+    let output = scratch.path("out.jsonl");
+    let run = tb_host(
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "records went to --output");
+    let written = std::fs::read_to_string(&output).unwrap();
+    let records: Vec<serde_json::Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 50);
+    for record in &records {
+        let index = record["index"].as_u64().unwrap() as usize;
+        assert_eq!(record["url"], urls[index], "index is the position among jobs");
+        assert_eq!(record["method"], "GET");
+        assert_eq!(record["status"], 200);
+        assert_eq!(record["attempts"], 1);
+        assert_eq!(record["bytes"], 3);
+        assert!(record["elapsed_ms"].as_f64().unwrap() >= 0.0);
+        assert!(record["error"].is_null());
+    }
+    assert!(run.stderr.contains("50 jobs"), "summary: {}", run.stderr);
+}
+
+#[test]
+fn bad_input_lines_fail_with_their_line_numbers_and_the_run_goes_on() {
+    let input = [
+        server().url("/fast/bad-input/0"),
+        "not a url".to_owned(),
+        String::new(),
+        "ftp://127.0.0.1/file".to_owned(),
+        server().url("/fast/bad-input/1"),
+    ]
+    .join("\n");
+    let run = tb_host(&["run", "-"], &input);
+    assert_eq!(run.code, 1);
+    let records = run.by_index(4);
+    assert_eq!(records[&0]["status"], 200);
+    assert_eq!(records[&1]["error"]["kind"], "input");
+    assert!(
+        records[&1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2:")
+    );
+    assert_eq!(records[&2]["error"]["kind"], "input");
+    assert!(
+        records[&2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 4:")
+    );
+    assert_eq!(records[&2]["attempts"], 0, "a bad line is never sent");
+    assert_eq!(records[&3]["status"], 200);
+}
+
+#[test]
+fn failures_file_runs_again() {
+    let scratch = Scratch::new("failures");
+    let failures = scratch.path("failures.txt");
+    let flaky = server().url("/reset/cli-rerun/1");
+    let input = format!("{}\n{}\n", server().url("/fast/rerun"), flaky);
+    let first = tb_host(
+        &["run", "--failures", failures.to_str().unwrap(), "-"],
+        &input,
+    );
+    assert_eq!(first.code, 1);
+    let records = first.by_index(2);
+    assert_eq!(records[&1]["error"]["kind"], "reset", "{}", first.stdout);
+    let failed = std::fs::read_to_string(&failures).unwrap();
+    assert_eq!(failed.lines().collect::<Vec<_>>(), [flaky.as_str()]);
+
+    let again = scratch.path("again.txt");
+    let second = tb_host(
+        &[
+            "run",
+            "--failures",
+            again.to_str().unwrap(),
+            failures.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.by_index(1)[&0]["status"], 200);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), "");
+}
+
+#[test]
+fn connection_refused_is_a_connect_failure() {
+    let run = tb_host(&["run"], &refused_url());
+    assert_eq!(run.code, 1);
+    assert_eq!(run.by_index(1)[&0]["error"]["kind"], "connect");
+}
+
+#[test]
+fn method_and_headers_reach_the_server() {
+    let path = "/echo/cli-method";
+    let run = tb_host(
+        &["run", "-X", "put", "-H", "X-One: 1", "--header", "X-Two:two"],
+        &server().url(path),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.by_index(1)[&0]["method"], "PUT");
+    let seen = server().requests_to(path);
+    assert_eq!(seen[0].method, "PUT");
+    assert_eq!(seen[0].header("x-one"), Some("1"));
+    assert_eq!(seen[0].header("x-two"), Some("two"));
+}
+
+#[test]
+fn timeout_fails_a_slow_request() {
+    let run = tb_host(
+        &["run", "--timeout", "0.2"],
+        &server().url("/slow/2000"),
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.by_index(1)[&0]["error"]["kind"], "timeout");
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    let zero = tb_host(&["run", "--threads", "0"], "");
+    assert_eq!(zero.code, 2);
+    assert!(zero.stderr.contains("--threads"), "{}", zero.stderr);
+
+    let missing = tb_host(&["run", "/no/such/urls.txt"], "");
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("/no/such/urls.txt"), "{}", missing.stderr);
+
+    let bad_header = tb_host(&["run", "-H", "no colon here"], "");
+    assert_eq!(bad_header.code, 2);
+}
+
+#[test]
+fn empty_input_is_a_successful_run_of_no_jobs() {
+    let run = tb_host(&["run"], "\n# nothing\n");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.records.is_empty());
+    assert!(run.stderr.contains("0 jobs"), "{}", run.stderr);
+}
+
+#[test]
+fn demo_fetches_through_the_bundled_plugins() {
+    let run = tb_host(&["demo", "--urls", "300", "--threads", "4"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("300 jobs"), "{}", run.stderr);
+    assert!(run.stderr.contains("6 retries"), "each flaky URL retried once: {}", run.stderr);
+    assert!(
+        run.stderr.contains("12 carried the bearer token, 12 the session header"),
+        "{}",
+        run.stderr
+    );
+}

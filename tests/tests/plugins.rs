@@ -1,0 +1,223 @@
+//! The example plugins and the hostile fixtures, through the real binary,
+//! against the loopback server.
+
+use std::time::Instant;
+
+use tb_host_tests::fixtures;
+use tb_host_tests::harness::{Scratch, server, tb_host};
+
+/// Runs `tb-host run` on `urls` (given on stdin) with extra `args`.
+fn run_urls(args: &[&str], urls: &[String]) -> tb_host_tests::harness::Run {
+    let mut all = vec!["run", "--threads", "4"];
+    all.extend_from_slice(args);
+    tb_host(&all, &(urls.join("\n") + "\n"))
+}
+
+#[test]
+fn bearer_token_reaches_server() {
+    let urls: Vec<String> = (0..20)
+        .map(|i| server().url(&format!("/echo/bearer/{i}")))
+        .collect();
+    let run = run_urls(
+        &[
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            "token=s3cr3t-bearer",
+            "-v",
+        ],
+        &urls,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for record in run.by_index(20).values() {
+        assert_eq!(record["status"], 200);
+        assert_eq!(record["error"], serde_json::Value::Null);
+    }
+    for i in 0..20 {
+        let seen = server().requests_to(&format!("/echo/bearer/{i}"));
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].header("authorization"), Some("Bearer s3cr3t-bearer"));
+    }
+    assert!(!run.stdout.contains("s3cr3t"), "the token leaked to stdout");
+    assert!(!run.stderr.contains("s3cr3t"), "the token leaked to stderr");
+}
+
+#[test]
+fn session_header_reaches_server() {
+    let urls: Vec<String> = (0..10)
+        .map(|i| server().url(&format!("/echo/session/{i}")))
+        .collect();
+    let run = run_urls(
+        &[
+            "--plugin",
+            fixtures::SESSION_HEADERS,
+            "--plugin-config",
+            "header.X-Session-Header=on",
+        ],
+        &urls,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.by_index(10);
+    for i in 0..10 {
+        let seen = server().requests_to(&format!("/echo/session/{i}"));
+        assert_eq!(seen[0].header("x-session-header"), Some("on"));
+    }
+}
+
+/// `retry-backoff` with short waits, so tests stay fast.
+fn retry_args() -> Vec<&'static str> {
+    vec![
+        "--plugin",
+        fixtures::RETRY_BACKOFF,
+        "--plugin-config",
+        "base-ms=5",
+        "--plugin-config",
+        "max-ms=20",
+    ]
+}
+
+#[test]
+fn service_unavailable_then_ok_succeeds_after_retries() {
+    let path = "/flaky/plugins-503/2/503";
+    let run = run_urls(&retry_args(), &[server().url(path)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = run.by_index(1);
+    assert_eq!(records[&0]["status"], 200);
+    assert_eq!(records[&0]["attempts"], 3);
+    assert_eq!(server().hits(path), 3, "the server saw every attempt");
+}
+
+#[test]
+fn reset_then_ok_succeeds_after_a_retry() {
+    let path = "/reset/plugins-reset/1";
+    let run = run_urls(&retry_args(), &[server().url(path)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = run.by_index(1);
+    assert_eq!(records[&0]["status"], 200);
+    assert_eq!(records[&0]["attempts"], 2);
+    assert_eq!(server().hits(path), 2);
+}
+
+#[test]
+fn retries_stop_at_the_plugins_max_attempts() {
+    let path = "/flaky/plugins-always/100/503";
+    let mut args = retry_args();
+    args.extend(["--plugin-config", "max-attempts=3"]);
+    let run = run_urls(&args, &[server().url(path)]);
+    let records = run.by_index(1);
+    assert_eq!(records[&0]["status"], 503, "the last response is kept");
+    assert_eq!(records[&0]["attempts"], 3);
+    assert_eq!(server().hits(path), 3);
+    assert_eq!(run.code, 0, "a 503 is an HTTP response, not a failure");
+}
+
+#[test]
+fn host_max_attempts_caps_what_a_plugin_asks() {
+    let path = "/flaky/plugins-capped/100/503";
+    let mut args = retry_args();
+    args.extend(["--plugin-config", "max-attempts=50", "--max-attempts", "2"]);
+    let run = run_urls(&args, &[server().url(path)]);
+    assert_eq!(run.by_index(1)[&0]["attempts"], 2);
+    assert_eq!(server().hits(path), 2);
+}
+
+#[test]
+fn retry_after_one_second_is_honoured() {
+    let path = "/retry-after/plugins-429/1";
+    let started = Instant::now();
+    let run = run_urls(&retry_args(), &[server().url(path)]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = run.by_index(1);
+    assert_eq!(records[&0]["status"], 200);
+    assert_eq!(records[&0]["attempts"], 2);
+    let elapsed_ms = records[&0]["elapsed_ms"].as_f64().unwrap();
+    assert!(
+        (1000.0..3000.0).contains(&elapsed_ms),
+        "waited {elapsed_ms} ms for Retry-After: 1 (max-ms=20 must not shorten it)"
+    );
+    assert!(took.as_millis() >= 1000);
+}
+
+/// Runs a hostile fixture on a mix of URLs: those containing `trigger`
+/// make it misbehave, the others must still succeed.
+fn hostile(fixture: &str, trigger: &str, extra: &[&str]) -> (tb_host_tests::harness::Run, usize) {
+    let urls: Vec<String> = (0..12)
+        .map(|i| {
+            if i % 3 == 0 {
+                server().url(&format!("/fast/{trigger}/{i}"))
+            } else {
+                server().url(&format!("/fast/fine/{i}"))
+            }
+        })
+        .collect();
+    let mut args = vec!["--plugin", fixture];
+    args.extend_from_slice(extra);
+    (run_urls(&args, &urls), urls.len())
+}
+
+fn assert_only_triggered_fail(run: &tb_host_tests::harness::Run, jobs: usize, says: &str) {
+    assert_eq!(run.code, 1, "some jobs failed: {}", run.stderr);
+    for (index, record) in run.by_index(jobs) {
+        if index % 3 == 0 {
+            assert_eq!(record["error"]["kind"], "plugin", "{record}");
+            let message = record["error"]["message"].as_str().unwrap();
+            assert!(message.contains("authorize"), "names the hook: {message}");
+            assert!(message.contains("-plugin"), "names the plugin: {message}");
+            assert!(message.contains(says), "{message} should say {says}");
+            assert!(record["status"].is_null());
+        } else {
+            assert_eq!(record["status"], 200, "{record}");
+        }
+    }
+}
+
+#[test]
+fn trapping_plugin_fails_only_its_requests() {
+    let (run, jobs) = hostile(fixtures::TRAPPING, "trap", &[]);
+    assert_only_triggered_fail(&run, jobs, "trapped");
+}
+
+#[test]
+fn looping_plugin_fails_only_its_requests() {
+    let started = Instant::now();
+    let (run, jobs) = hostile(fixtures::LOOPING, "loop", &["--plugin-timeout", "50"]);
+    assert_only_triggered_fail(&run, jobs, "deadline of 50 ms");
+    assert!(started.elapsed().as_secs() < 20, "deadlines bound the run");
+}
+
+#[test]
+fn memory_hungry_plugin_fails_only_its_requests() {
+    let (run, jobs) = hostile(fixtures::MEMORY_HOG, "hog", &["--plugin-memory", "16"]);
+    assert_only_triggered_fail(&run, jobs, "memory cap of 16 MiB");
+}
+
+#[test]
+fn invalid_header_from_a_plugin_fails_only_its_requests() {
+    let (run, jobs) = hostile(fixtures::BAD_HEADER, "bad", &[]);
+    assert_only_triggered_fail(&run, jobs, "not valid HTTP");
+}
+
+#[test]
+fn plugin_that_does_not_load_is_a_setup_error_naming_the_file() {
+    let scratch = Scratch::new("not-wasm");
+    let bogus = scratch.write_lines("bogus.wasm", &["this is not wasm"]);
+    let run = tb_host(
+        &["run", "--plugin", bogus.to_str().unwrap()],
+        &server().url("/fast/never"),
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bogus.wasm"), "{}", run.stderr);
+    assert!(run.stderr.contains("not a valid WebAssembly component"), "{}", run.stderr);
+    assert!(run.records.is_empty());
+}
+
+#[test]
+fn plugin_refusing_its_config_is_a_setup_error() {
+    let run = tb_host(
+        &["run", "--plugin", fixtures::BEARER_AUTH],
+        &server().url("/fast/never"),
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("token"), "says which key: {}", run.stderr);
+}

@@ -1,0 +1,224 @@
+//! The `Pool` library, for parity with Python's requests-toolbelt pool and
+//! for what it promises beyond it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
+use tb_host::plugin::{PluginLimits, PluginRuntime};
+use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
+use tb_host_tests::fixtures;
+use tb_host_tests::harness::server;
+
+#[test]
+fn zero_threads_is_rejected() {
+    let result = Pool::builder()
+        .threads(0)
+        .from_urls([server().url("/fast/zero")], &RequestDefaults::default());
+    assert!(matches!(result, Err(PoolError::ZeroThreads)));
+}
+
+#[test]
+fn from_urls_merges_the_request_defaults() {
+    let defaults = RequestDefaults {
+        method: "POST".into(),
+        headers: vec![("X-Default".into(), "yes".into())],
+        body: Some(b"payload".to_vec()),
+        timeout: Some(Duration::from_secs(5)),
+    };
+    let urls: Vec<String> = (0..3)
+        .map(|i| server().url(&format!("/echo/defaults/{i}")))
+        .collect();
+    let mut pool = Pool::from_urls(urls.clone(), &defaults).unwrap();
+    pool.join_all();
+    let responses: Vec<_> = pool.responses().collect();
+    assert_eq!(responses.len(), 3);
+    for response in &responses {
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.job().method, "POST", "request_kwargs carried");
+        let echo: serde_json::Value = response.json().unwrap();
+        assert_eq!(echo["method"], "POST");
+        assert_eq!(echo["headers"]["x-default"], "yes");
+        assert_eq!(echo["body"], "payload");
+    }
+    assert_eq!(pool.exceptions().count(), 0);
+}
+
+#[test]
+fn initializer_and_auth_generator_run_once_per_session() {
+    let threads = 4;
+    let inits = Arc::new(Mutex::new(Vec::new()));
+    let auths = Arc::new(AtomicUsize::new(0));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (inits2, auths2, order_init, order_auth) =
+        (inits.clone(), auths.clone(), order.clone(), order.clone());
+    let jobs: Vec<Job> = (0..200)
+        .map(|i| Job::get(server().url(&format!("/echo/sessions/{i}"))))
+        .collect();
+    let mut pool = Pool::builder()
+        .threads(threads)
+        .auth_generator(move |mut session| {
+            auths2.fetch_add(1, Ordering::SeqCst);
+            order_auth.lock().unwrap().push((session.worker, "auth"));
+            session
+                .headers
+                .push(("Authorization".into(), "Bearer from-auth-generator".into()));
+            Ok(session)
+        })
+        .initializer(move |mut session| {
+            inits2.lock().unwrap().push(session.worker);
+            order_init.lock().unwrap().push((session.worker, "init"));
+            session.headers.push(("X-Init".into(), "1".into()));
+            Ok(session)
+        })
+        .from_jobs(jobs)
+        .unwrap();
+    pool.join_all();
+    let responses: Vec<_> = pool.responses().collect();
+    assert_eq!(responses.len(), 200);
+    for response in &responses {
+        let echo: serde_json::Value = response.json().unwrap();
+        assert_eq!(echo["headers"]["x-init"], "1");
+        assert_eq!(echo["headers"]["authorization"], "Bearer from-auth-generator");
+    }
+    let workers = inits.lock().unwrap().clone();
+    let distinct: BTreeSet<u32> = workers.iter().copied().collect();
+    assert_eq!(workers.len(), distinct.len(), "one initializer call per session");
+    assert!(!workers.is_empty() && workers.len() <= threads);
+    assert_eq!(auths.load(Ordering::SeqCst), workers.len());
+    let order = order.lock().unwrap();
+    for worker in distinct {
+        let calls: Vec<&str> = order
+            .iter()
+            .filter(|(w, _)| *w == worker)
+            .map(|(_, call)| *call)
+            .collect();
+        assert_eq!(calls, ["init", "auth"], "the initializer runs first, once");
+    }
+}
+
+#[test]
+fn from_exceptions_requeues_failed_jobs() {
+    let urls: Vec<String> = (0..5)
+        .map(|i| server().url(&format!("/reset/from-exceptions-{i}/1")))
+        .collect();
+    let mut first = Pool::builder()
+        .threads(2)
+        .from_urls(urls.clone(), &RequestDefaults::default())
+        .unwrap();
+    first.join_all();
+    assert_eq!(first.responses().count(), 0);
+    let failures: Vec<_> = first.exceptions().collect();
+    assert_eq!(failures.len(), 5);
+    assert!(failures.iter().all(|f| f.kind() == FailureKind::Reset));
+
+    let mut second = Pool::from_exceptions(failures).unwrap();
+    second.join_all();
+    let mut again: Vec<String> = second.responses().map(|r| r.job().url.clone()).collect();
+    again.sort();
+    let mut expected = urls;
+    expected.sort();
+    assert_eq!(again, expected);
+    assert!(second.get_exception().is_none());
+}
+
+#[test]
+fn map_rejects_an_empty_job_list_and_returns_responses_and_failures() {
+    assert!(matches!(threaded::map(Vec::new()), Err(PoolError::NoJobs)));
+    let (responses, failures) = threaded::map(vec![
+        Job::get(server().url("/json")),
+        Job::get(server().url("/status/404")),
+        Job::get("http://127.0.0.1:1/refused"),
+    ])
+    .unwrap();
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 404]);
+    let json = responses.iter().find(|r| r.status() == 200).unwrap();
+    assert_eq!(json.json::<serde_json::Value>().unwrap()["n"], 42);
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].kind(), FailureKind::Connect);
+    assert_eq!(failures[0].job().url, "http://127.0.0.1:1/refused");
+}
+
+#[test]
+fn results_stream_while_the_pool_runs_and_each_job_ends_once() {
+    let jobs = 3000;
+    let mut pool = Pool::builder()
+        .threads(8)
+        .max_in_flight(64)
+        .keep_bodies(false)
+        .from_jobs((0..jobs).map(|i| Job::get(server().url(&format!("/fast/stream/{i}")))))
+        .unwrap();
+    let first = pool.results().next().expect("a first result before the end");
+    assert!(first.is_ok());
+    let mut seen = BTreeSet::from([first.unwrap().index()]);
+    for result in pool.results() {
+        let index = result.map(|r| r.index()).unwrap_or_else(|f| f.index());
+        assert!(seen.insert(index), "index {index} ended twice");
+    }
+    assert_eq!(seen.len(), jobs);
+    assert_eq!(seen.last(), Some(&(jobs as u64 - 1)));
+}
+
+#[test]
+fn native_retry_policy_is_scheduled_and_capped() {
+    let path = "/flaky/native-policy/100/503";
+    let mut pool = Pool::builder()
+        .threads(2)
+        .max_attempts(4)
+        .hook(NativeHook::retry_policy("always", |_, outcome, _| {
+            match outcome {
+                AttemptOutcome::Response(head) if head.status == 503 => Decision::RetryAfter(1),
+                _ => Decision::Defer,
+            }
+        }))
+        .from_urls([server().url(path)], &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let response = pool.get_response().expect("a response");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.attempts(), 4, "max_attempts caps the policy");
+    assert_eq!(server().hits(path), 4);
+}
+
+#[test]
+fn plugin_hooks_work_from_the_library() {
+    let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let bearer = runtime
+        .load(
+            Path::new(fixtures::BEARER_AUTH),
+            vec![("token".into(), "library-token".into())],
+        )
+        .unwrap();
+    assert_eq!(bearer.name(), "bearer-auth");
+    let trapping = runtime
+        .load(Path::new(fixtures::TRAPPING), Vec::new())
+        .unwrap();
+    let urls = [
+        server().url("/echo/library-plugin/ok"),
+        server().url("/echo/library-plugin/trap"),
+        server().url("/echo/library-plugin/ok-again"),
+    ];
+    let mut pool = Pool::builder()
+        .threads(1)
+        .hook(bearer)
+        .hook(trapping)
+        .from_urls(urls, &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let failure = pool.get_exception().expect("the trap failed one job");
+    assert_eq!(failure.kind(), FailureKind::Plugin);
+    assert!(failure.message().contains("trapping-plugin: authorize"), "{}", failure.message());
+    assert!(pool.get_exception().is_none());
+    let responses: Vec<_> = pool.responses().collect();
+    assert_eq!(responses.len(), 2, "the same worker went on with a fresh instance");
+    for response in responses {
+        let echo: serde_json::Value = response.json().unwrap();
+        assert_eq!(echo["headers"]["authorization"], "Bearer library-token");
+    }
+}
