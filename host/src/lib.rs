@@ -21,12 +21,13 @@
 //! (plugins come from [`plugin`]), and each job ends as exactly one
 //! [`Response`] or [`Failure`].
 
-//TMP pub mod bundled;
+pub mod bundled;
+pub mod cli;
 pub mod failure;
 pub mod hooks;
 pub mod input;
 pub mod job;
-//TMP pub mod loopback;
+pub mod loopback;
 pub mod plugin;
 pub mod pool;
 pub mod response;

@@ -1,8 +1,7 @@
-//! The `tb-host` command: a thin layer over the library that turns flags
-//! into a pool, input files into jobs, and results into JSON lines.
-
-mod cli;
+//! The `tb-host` command: a thin layer over the library (see
+//! [`tb_host::cli`]) that turns flags into a pool, input files into jobs,
+//! and results into JSON lines.
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    tb_host::cli::main()
 }

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use tb_host::bundled;
-use tb_host::loopback::Server;
-use tb_host::plugin::{PluginLimits, PluginRuntime};
-use tb_host::{Job, Pool};
+use crate::bundled;
+use crate::loopback::Server;
+use crate::plugin::{PluginLimits, PluginRuntime};
+use crate::{Job, Pool};
 
 use super::Failed;
 use super::args::DemoArgs;

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use tb_host::{Failure, Response};
+use crate::{Failure, Response};
 
 /// One output line. Field names are the documented record format.
 #[derive(Serialize)]

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use tb_host::hooks::HookFactory;
-use tb_host::input::UrlLines;
-use tb_host::plugin::{PluginLimits, PluginRuntime};
-use tb_host::session::default_settings;
-use tb_host::{Pool, PoolBuilder, RequestDefaults};
+use crate::hooks::HookFactory;
+use crate::input::UrlLines;
+use crate::plugin::{PluginLimits, PluginRuntime};
+use crate::session::default_settings;
+use crate::{Pool, PoolBuilder, RequestDefaults};
 
 use super::args::RunArgs;
 use super::output::{FailureWriter, RecordWriter};

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use tb_host::{Failure, FailureKind, Response};
+use hdrhistogram::Histogram;
+
+use crate::{Failure, FailureKind, Response};
 
 /// Counts gathered as results arrive.
 pub struct Summary {
@@ -14,7 +16,9 @@ pub struct Summary {
     by_class: [u64; 6],
     by_kind: BTreeMap<FailureKind, u64>,
     retries: u64,
-    latencies_us: Vec<u64>,
+    /// Job latencies in microseconds: a histogram, so memory stays the
+    /// same however long the input.
+    latencies_us: Histogram<u64>,
 }
 
 impl Summary {
@@ -26,7 +30,7 @@ impl Summary {
             by_class: [0; 6],
             by_kind: BTreeMap::new(),
             retries: 0,
-            latencies_us: Vec::new(),
+            latencies_us: Histogram::new(3).expect("3 significant digits is valid"),
         }
     }
 
@@ -44,15 +48,14 @@ impl Summary {
         };
         self.retries += u64::from(attempts.saturating_sub(1));
         if attempts > 0 {
-            self.latencies_us
-                .push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+            let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            self.latencies_us.saturating_record(micros);
         }
     }
 
     /// Stops the clock.
     pub fn finish(&mut self) {
         self.elapsed = Some(self.started.elapsed());
-        self.latencies_us.sort_unstable();
     }
 
     /// Jobs that got an HTTP response.
@@ -66,11 +69,7 @@ impl Summary {
     }
 
     fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
-        }
-        let rank = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
-        self.latencies_us[rank] as f64 / 1000.0
+        self.latencies_us.value_at_quantile(p) as f64 / 1000.0
     }
 }
 

@@ -146,7 +146,7 @@ impl Worker {
         if self.client.is_none() {
             match self.open_session() {
                 Ok(client) => self.client = Some(client),
-                Err(ended) => return Next::Done(ended),
+                Err((kind, message)) => return Next::Done(Ended::Failure(kind, message)),
             }
         }
         let job = &task.job;
@@ -205,15 +205,14 @@ impl Worker {
     }
 
     /// Runs the session hooks and builds this worker's client.
-    fn open_session(&mut self) -> Result<Client, Ended> {
+    fn open_session(&mut self) -> Result<Client, (FailureKind, String)> {
         let mut settings = self.settings.session.clone();
         settings.worker = self.id;
         let settings = self
             .chain
             .prepare_session(settings)
-            .map_err(|failure| Ended::Failure(FailureKind::Plugin, failure.to_string()))?;
-        build_client(&self.settings.constructor, &settings)
-            .map_err(|message| Ended::Failure(FailureKind::Other, message))
+            .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
+        build_client(&self.settings.constructor, &settings).map_err(|message| (FailureKind::Other, message))
     }
 
     /// Sends one request and reads its response.

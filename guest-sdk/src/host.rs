@@ -1,0 +1,9 @@
+//! The host's services, as the helper modules reach them: the WIT imports
+//! in a component, the fake of [`crate::testing`] everywhere else (the
+//! generated imports cannot be called off `wasm32`).
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) use crate::bindings::toolbelt::plugin::host::{config, config_keys, log};
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use crate::testing::fake::{config, config_keys, log};

@@ -1,0 +1,136 @@
+//! Write [tb-host] plugins: one trait, one export attribute, and the
+//! helpers every plugin needs.
+//!
+//! A plugin is a WebAssembly component that tb-host loads into a sandbox,
+//! one instance per worker thread. It can play up to three roles, named
+//! after Python's requests-toolbelt: the session *initializer*
+//! ([`Plugin::init_session`]), the *auth generator*
+//! ([`Plugin::auth_session`], [`Plugin::authorize`]) and the *retry
+//! decision* ([`Plugin::decide_retry`]). The contract is the WIT world
+//! `toolbelt:plugin/plugin` in `wit/plugin.wit`; this crate hides it.
+//!
+//! # Writing a plugin
+//!
+//! Make a library crate with `crate-type = ["cdylib", "rlib"]` (the
+//! `cdylib` is the component, the `rlib` lets `cargo test` link it) that
+//! depends on `guest-sdk`. Write one type that implements [`Plugin`],
+//! defining only the hooks you need, and mark that `impl` block with
+//! [`#[guest_sdk::plugin]`](plugin):
+//!
+//! ```
+//! use guest_sdk::{Plugin, Request, config, headers};
+//!
+//! /// Sends `Authorization: Bearer <token>` with every request.
+//! #[derive(Default)]
+//! struct BearerAuth {
+//!     token: String,
+//! }
+//!
+//! #[guest_sdk::plugin]
+//! impl Plugin for BearerAuth {
+//!     fn configure(&mut self) -> Result<(), String> {
+//!         self.token = config::require("token")?;
+//!         Ok(())
+//!     }
+//!
+//!     fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
+//!         let value = format!("Bearer {}", self.token);
+//!         headers::set(&mut request.headers, "Authorization", &value);
+//!         Ok(request)
+//!     }
+//! }
+//! # let _ = guest_sdk::testing::run::<BearerAuth>();
+//! ```
+//!
+//! The host makes the instance with `Default`, calls
+//! [`Plugin::configure`] once (an error refuses the plugin at load, with
+//! your message), and then only the hooks your block defines: this one
+//! tells the host it implements `authorize` and nothing else. The
+//! plugin's name and version are its package's.
+//!
+//! Helpers: [`config`] reads the operator's `--plugin-config KEY=VALUE`
+//! pairs (ignore keys you do not know: every plugin gets every key),
+//! [`headers`] edits header lists, [`log`] writes to the host's log
+//! (never log secrets), and [`random_u64`] gives random numbers. A panic
+//! traps the instance and fails the one request it was called for; its
+//! message reaches the host's log and the failure. The host then starts
+//! a fresh instance.
+//!
+//! # Testing a plugin
+//!
+//! Plugin crates test natively with `cargo test`: off `wasm32`, [`config`]
+//! and [`log`] use a per-thread fake that [`testing`] sets and reads, and
+//! [`testing::run`] makes an instance the way the host does:
+//!
+//! ```
+//! # use guest_sdk::{Plugin, Request, config, headers};
+//! # #[derive(Default)]
+//! # struct BearerAuth { token: String }
+//! # #[guest_sdk::plugin]
+//! # impl Plugin for BearerAuth {
+//! #     fn configure(&mut self) -> Result<(), String> {
+//! #         self.token = config::require("token")?;
+//! #         Ok(())
+//! #     }
+//! #     fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
+//! #         headers::set(&mut request.headers, "Authorization", &format!("Bearer {}", self.token));
+//! #         Ok(request)
+//! #     }
+//! # }
+//! use guest_sdk::{HookSet, testing};
+//!
+//! testing::set_config(&[("token", "t0k3n")]);
+//! let mut plugin = testing::run::<BearerAuth>().unwrap();
+//! let request = plugin.authorize(testing::request("GET", "https://example.test/")).unwrap();
+//! assert_eq!(headers::get(&request.headers, "authorization"), Some("Bearer t0k3n"));
+//! assert_eq!(testing::describe::<BearerAuth>().unwrap().hooks, HookSet::AUTHORIZE);
+//! ```
+//!
+//! # Building a plugin
+//!
+//! ```text
+//! rustup target add wasm32-wasip2
+//! cargo build --release --target wasm32-wasip2
+//! ```
+//!
+//! The component is `target/wasm32-wasip2/release/<crate_name>.wasm`; load
+//! it with `tb-host run --plugin PATH --plugin-config KEY=VALUE`.
+//!
+//! [tb-host]: https://example.invalid/tb-host
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod headers;
+mod host;
+pub mod log;
+mod plugin;
+mod random;
+pub mod testing;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod export;
+
+/// The bindings `wit-bindgen` generates for the WIT world
+/// `toolbelt:plugin/plugin`. The types are re-exported at the crate root;
+/// the rest is glue for `#[plugin]`.
+#[allow(missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        default_bindings_module: "guest_sdk::bindings",
+        additional_derives: [PartialEq, Eq, Clone],
+    });
+}
+
+pub use bindings::toolbelt::plugin::host::Level;
+pub use bindings::toolbelt::plugin::types::{
+    Attempt, Decision, Failure, FailureKind, Headers, HookSet, Outcome, PluginInfo, Request,
+    Response, Session,
+};
+pub use guest_sdk_macros::plugin;
+pub use plugin::{Described, Plugin};
+pub use random::{random_u64, random_up_to};

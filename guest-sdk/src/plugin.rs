@@ -1,0 +1,98 @@
+//! The [`Plugin`] trait a plugin type implements, and [`Described`], which
+//! `#[plugin]` implements for it.
+
+use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, Session};
+
+/// A tb-host plugin: one type, one instance per worker thread.
+///
+/// Every method has a neutral default, so a plugin defines only the hooks
+/// it needs, in one `impl Plugin for YourType` block marked
+/// [`#[guest_sdk::plugin]`](crate::plugin). That attribute tells the host
+/// which of [`init_session`](Plugin::init_session),
+/// [`auth_session`](Plugin::auth_session), [`authorize`](Plugin::authorize)
+/// and [`decide_retry`](Plugin::decide_retry) the block defines, and the
+/// host calls only those.
+///
+/// The host makes the instance with [`Default::default`] and then calls
+/// [`configure`](Plugin::configure), once, before any hook. The instance
+/// serves one worker's session, one call at a time, so it may keep state
+/// (a cached token, a counter) in `&mut self`. After a hook traps, runs
+/// past its deadline or exceeds its memory cap, the host throws the
+/// instance away and starts a fresh one, configured anew.
+///
+/// An `Err(message)` from any method fails what the host was doing with
+/// that message, as the documentation of each method says.
+pub trait Plugin: Default + 'static {
+    /// Reads and checks the configuration ([`crate::config`]), when the host
+    /// loads the plugin and whenever it starts a fresh instance. An error
+    /// refuses the plugin at load, with this message shown to the operator:
+    /// say which key is wrong and why. Keys the plugin does not know must
+    /// be ignored: the operator's `--plugin-config` keys reach every plugin.
+    fn configure(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Once per worker session, when the host makes it (Python's
+    /// `initializer`): returns the session settings, changed as the plugin
+    /// likes. An error fails the request that needed the session; the next
+    /// request tries again.
+    fn init_session(&mut self, session: Session) -> Result<Session, String> {
+        Ok(session)
+    }
+
+    /// Once per worker session, after every plugin's
+    /// [`init_session`](Plugin::init_session) (Python's `auth_generator`):
+    /// adds credentials that hold for the whole session.
+    fn auth_session(&mut self, session: Session) -> Result<Session, String> {
+        Ok(session)
+    }
+
+    /// Before every attempt, retries included: returns the request to send,
+    /// for example with a fresh token or a signature. An error fails the
+    /// job without sending it.
+    fn authorize(&mut self, request: Request) -> Result<Request, String> {
+        Ok(request)
+    }
+
+    /// After every attempt: retry after a delay, stop, or leave the choice
+    /// to the next plugin ([`Decision::Defer`], the default). Plugins are
+    /// asked in command-line order and the first answer that is not
+    /// `Defer` wins; if all defer, the job is done. An error fails the job
+    /// with this message.
+    fn decide_retry(
+        &mut self,
+        _request: &Request,
+        _outcome: &Outcome,
+        _attempt: &Attempt,
+    ) -> Result<Decision, String> {
+        Ok(Decision::Defer)
+    }
+}
+
+/// What a plugin's `describe` export reports. Implemented by
+/// [`#[guest_sdk::plugin]`](crate::plugin): do not implement it by hand.
+pub trait Described: Plugin {
+    /// The plugin's name: its package name.
+    const NAME: &'static str;
+    /// The plugin's version: its package version.
+    const VERSION: &'static str;
+    /// The hooks the plugin's `impl Plugin` block defines.
+    fn hooks() -> HookSet;
+}
+
+/// Makes a plugin the way the host's first call does: the default value,
+/// then [`Plugin::configure`].
+pub(crate) fn instantiate<T: Plugin>() -> Result<T, String> {
+    let mut plugin = T::default();
+    plugin.configure()?;
+    Ok(plugin)
+}
+
+/// What `describe` answers for `T`.
+pub(crate) fn info<T: Described>() -> PluginInfo {
+    PluginInfo {
+        name: T::NAME.to_owned(),
+        version: T::VERSION.to_owned(),
+        hooks: T::hooks(),
+    }
+}

@@ -1,0 +1,179 @@
+//! Helpers for native unit tests of a plugin (`cargo test`), where there
+//! is no host: a fake configuration and log for the current thread, short
+//! constructors for the values hooks receive, and [`run`] and [`describe`],
+//! which do what the host's first call to a plugin does.
+//!
+//! ```
+//! use guest_sdk::{Plugin, testing};
+//!
+//! #[derive(Default)]
+//! struct Greeter {
+//!     name: String,
+//! }
+//!
+//! #[guest_sdk::plugin]
+//! impl Plugin for Greeter {
+//!     fn configure(&mut self) -> Result<(), String> {
+//!         self.name = guest_sdk::config::require("name")?;
+//!         guest_sdk::log::info("configured");
+//!         Ok(())
+//!     }
+//!     fn authorize(&mut self, mut request: guest_sdk::Request) -> Result<guest_sdk::Request, String> {
+//!         guest_sdk::headers::set(&mut request.headers, "X-Hello", &self.name);
+//!         Ok(request)
+//!     }
+//! }
+//!
+//! assert!(testing::run::<Greeter>().is_err(), "`name` is required");
+//! testing::set_config(&[("name", "world")]);
+//! let mut greeter = testing::run::<Greeter>().unwrap();
+//! let request = greeter.authorize(testing::request("GET", "http://example.test/")).unwrap();
+//! assert_eq!(guest_sdk::headers::get(&request.headers, "x-hello"), Some("world"));
+//! assert_eq!(testing::take_logs(), [(guest_sdk::Level::Info, "configured".to_string())]);
+//! assert_eq!(testing::describe::<Greeter>().unwrap().hooks, guest_sdk::HookSet::AUTHORIZE);
+//! ```
+//!
+//! The fake configuration and log belong to the current thread, so tests
+//! running in parallel do not see each other's. In a component the host
+//! answers instead: there, [`set_config`] has no effect and [`logs`] stays
+//! empty.
+
+use std::cell::RefCell;
+
+use crate::plugin::{info, instantiate};
+use crate::{
+    Attempt, Described, Failure, FailureKind, Headers, Level, Outcome, Plugin, PluginInfo,
+    Request, Response, Session,
+};
+
+thread_local! {
+    /// The fake configuration of this thread, in the order given.
+    static CONFIG: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    /// The messages logged on this thread off `wasm32`.
+    static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Replaces this thread's configuration with `pairs`, as if the operator
+/// had passed `--plugin-config KEY=VALUE` for each. If a key repeats, the
+/// last value wins.
+pub fn set_config(pairs: &[(&str, &str)]) {
+    let pairs = pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    CONFIG.set(pairs);
+}
+
+/// The messages logged on this thread so far, oldest first.
+pub fn logs() -> Vec<(Level, String)> {
+    LOGS.with_borrow(Clone::clone)
+}
+
+/// The messages logged on this thread so far, forgetting them.
+pub fn take_logs() -> Vec<(Level, String)> {
+    LOGS.take()
+}
+
+/// Makes a plugin as the host does before any hook: `T::default()`, then
+/// [`Plugin::configure`] with this thread's configuration.
+pub fn run<T: Plugin>() -> Result<T, String> {
+    instantiate()
+}
+
+/// What the plugin's `describe` export answers with this thread's
+/// configuration: its name, version and hooks, or the error of
+/// [`Plugin::configure`].
+pub fn describe<T: Described>() -> Result<PluginInfo, String> {
+    instantiate::<T>().map(|_| info::<T>())
+}
+
+/// A request with no headers and no body.
+pub fn request(method: &str, url: &str) -> Request {
+    Request {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        headers: Headers::new(),
+        body: None,
+    }
+}
+
+/// The outcome of an attempt that got a response with `status` and
+/// `headers`.
+pub fn response(status: u16, headers: &[(&str, &str)]) -> Outcome {
+    Outcome::Response(Response {
+        status,
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
+        elapsed_ms: 0,
+    })
+}
+
+/// The outcome of an attempt that got no response.
+pub fn failure(kind: FailureKind, message: &str) -> Outcome {
+    Outcome::Failure(Failure {
+        kind,
+        message: message.to_owned(),
+    })
+}
+
+/// Attempt `number` (1 for the first) of a job the host will try at most
+/// `max_attempts` times, started just now.
+pub fn attempt(number: u32, max_attempts: u32) -> Attempt {
+    Attempt {
+        number,
+        since_first_ms: 0,
+        max_attempts,
+    }
+}
+
+/// The settings of `worker`'s session before any plugin changed them: no
+/// headers, no timeouts, no user agent, up to 10 redirects.
+pub fn session(worker: u32) -> Session {
+    Session {
+        worker,
+        headers: Headers::new(),
+        timeout_ms: None,
+        connect_timeout_ms: None,
+        max_redirects: 10,
+        user_agent: None,
+    }
+}
+
+/// The host's services off `wasm32`, backed by this thread's fake
+/// configuration and log.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) mod fake {
+    use super::{CONFIG, LOGS};
+    use crate::Level;
+
+    /// Keeps `message` for [`super::logs`].
+    pub(crate) fn log(level: Level, message: &str) {
+        LOGS.with_borrow_mut(|logs| logs.push((level, message.to_owned())));
+    }
+
+    /// The last value given for `key`.
+    pub(crate) fn config(key: &str) -> Option<String> {
+        CONFIG.with_borrow(|pairs| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(given, _)| given == key)
+                .map(|(_, value)| value.clone())
+        })
+    }
+
+    /// Every key given, each once, in the order first given.
+    pub(crate) fn config_keys() -> Vec<String> {
+        CONFIG.with_borrow(|pairs| {
+            let mut keys: Vec<String> = Vec::new();
+            for (key, _) in pairs {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+            keys
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! Builds the example plugins and the hostile fixtures under `fixtures/`
+//! into WebAssembly components, and hands their paths to `src/fixtures.rs`.
+
+#[path = "../host/build/wasm.rs"]
+mod wasm;
+
+/// Every component the tests load: (package, environment variable).
+const COMPONENTS: &[(&str, &str)] = &[
+    ("bearer-auth", "TB_TEST_BEARER_AUTH"),
+    ("session-headers", "TB_TEST_SESSION_HEADERS"),
+    ("retry-backoff", "TB_TEST_RETRY_BACKOFF"),
+    ("trapping-plugin", "TB_TEST_TRAPPING"),
+    ("looping-plugin", "TB_TEST_LOOPING"),
+    ("memory-hog-plugin", "TB_TEST_MEMORY_HOG"),
+    ("bad-header-plugin", "TB_TEST_BAD_HEADER"),
+];
+
+fn main() {
+    let packages: Vec<&str> = COMPONENTS.iter().map(|(package, _)| *package).collect();
+    let paths = wasm::build_components(&packages, &["plugins", "tests/fixtures"]);
+    for ((_, variable), path) in COMPONENTS.iter().zip(paths) {
+        println!("cargo::rustc-env={variable}={}", path.display());
+    }
+}

@@ -1,0 +1,26 @@
+//! Paths of the plugin components the tests load, built by `build.rs`: the
+//! example plugins from `plugins/` and the hostile fixtures from
+//! `tests/fixtures/`, each of which misbehaves in `authorize` only for URLs
+//! containing its trigger word.
+
+/// `plugins/bearer-auth`: needs config `token`.
+pub const BEARER_AUTH: &str = env!("TB_TEST_BEARER_AUTH");
+
+/// `plugins/session-headers`: config `header.<Name>=<value>`.
+pub const SESSION_HEADERS: &str = env!("TB_TEST_SESSION_HEADERS");
+
+/// `plugins/retry-backoff`: config `base-ms`, `max-ms`, `max-attempts`, ...
+pub const RETRY_BACKOFF: &str = env!("TB_TEST_RETRY_BACKOFF");
+
+/// `trapping-plugin`: panics (a trap) on URLs containing `trap`.
+pub const TRAPPING: &str = env!("TB_TEST_TRAPPING");
+
+/// `looping-plugin`: never returns on URLs containing `loop`.
+pub const LOOPING: &str = env!("TB_TEST_LOOPING");
+
+/// `memory-hog-plugin`: allocates without end on URLs containing `hog`.
+pub const MEMORY_HOG: &str = env!("TB_TEST_MEMORY_HOG");
+
+/// `bad-header-plugin`: adds a header value with CR LF on URLs containing
+/// `bad`.
+pub const BAD_HEADER: &str = env!("TB_TEST_BAD_HEADER");

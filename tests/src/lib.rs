@@ -1,0 +1,5 @@
+//! Support for tb-host's end-to-end tests (in `tests/`): the loopback
+//! server, the real binary, and the plugin components they load.
+
+pub mod fixtures;
+pub mod harness;
