@@ -74,3 +74,52 @@ pub fn list(key: &str) -> Option<Vec<String>> {
 pub fn invalid(key: &str, value: &str, reason: impl Display) -> String {
     format!("config key `{key}` has invalid value `{value}`: {reason}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::set_config;
+
+    #[test]
+    fn get_and_keys_read_the_given_pairs() {
+        set_config(&[("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(get("b").as_deref(), Some("3"));
+        assert_eq!(get("missing"), None);
+        assert_eq!(keys(), ["b", "a"]);
+    }
+
+    #[test]
+    fn require_says_how_to_pass_the_key() {
+        set_config(&[("blank", " ")]);
+        assert_eq!(
+            require("token").unwrap_err(),
+            "config key `token` is required: pass --plugin-config token=VALUE"
+        );
+        assert_eq!(
+            require("blank").unwrap_err(),
+            "config key `blank` is empty: pass --plugin-config blank=VALUE"
+        );
+        set_config(&[("token", "abc")]);
+        assert_eq!(require("token").unwrap(), "abc");
+    }
+
+    #[test]
+    fn parse_names_key_and_value() {
+        set_config(&[("n", " 42 "), ("bad", "forty")]);
+        assert_eq!(parse::<u32>("n"), Ok(Some(42)));
+        assert_eq!(parse::<u32>("missing"), Ok(None));
+        let error = parse::<u32>("bad").unwrap_err();
+        assert!(
+            error.starts_with("config key `bad` has invalid value `forty`: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn list_splits_trims_and_drops_empty_items() {
+        set_config(&[("l", " a, b,,c ,"), ("empty", "")]);
+        assert_eq!(list("l"), Some(vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(list("empty"), Some(vec![]));
+        assert_eq!(list("missing"), None);
+    }
+}

@@ -63,7 +63,7 @@ macro_rules! __guest_sdk_export {
                 }
             }
 
-            $crate::bindings::export!(Export with_types_in $crate::bindings);
+    $crate::bindings::export!(Export with_types_in $crate::bindings);
         };
     };
 }

@@ -9,7 +9,7 @@ pub fn get<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
 }
 
 /// The values of every field named `name`, in order.
-pub fn get_all<'a>(headers: &'a Headers, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+pub fn get_all<'a>(headers: &'a Headers, name: &str) -> impl Iterator<Item = &'a str> {
     headers
         .iter()
         .filter(move |(field, _)| field.eq_ignore_ascii_case(name))

@@ -22,6 +22,33 @@ use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, Session};
 ///
 /// An `Err(message)` from any method fails what the host was doing with
 /// that message, as the documentation of each method says.
+///
+/// The attribute refuses anything but a plain impl of this trait for a
+/// concrete type, with an error that says so:
+///
+/// ```compile_fail
+/// #[derive(Default)]
+/// struct NotAnImpl;
+///
+/// #[guest_sdk::plugin]
+/// impl NotAnImpl {}
+/// ```
+///
+/// ```compile_fail
+/// #[guest_sdk::plugin]
+/// #[derive(Default)]
+/// struct NotAnImpl;
+/// ```
+///
+/// ```compile_fail
+/// #[derive(Default)]
+/// struct Cloned;
+///
+/// #[guest_sdk::plugin]
+/// impl Clone for Cloned {
+///     fn clone(&self) -> Self { Cloned }
+/// }
+/// ```
 pub trait Plugin: Default + 'static {
     /// Reads and checks the configuration ([`crate::config`]), when the host
     /// loads the plugin and whenever it starts a fresh instance. An error

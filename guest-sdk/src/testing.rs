@@ -42,8 +42,8 @@ use std::cell::RefCell;
 
 use crate::plugin::{info, instantiate};
 use crate::{
-    Attempt, Described, Failure, FailureKind, Headers, Level, Outcome, Plugin, PluginInfo,
-    Request, Response, Session,
+    Attempt, Described, Failure, FailureKind, Headers, Level, Outcome, Plugin, PluginInfo, Request,
+    Response, Session,
 };
 
 thread_local! {

@@ -1,7 +1,7 @@
 //! `tb-host run` as an operator uses it: input files, stdin, bad lines,
 //! the failures file, headers and methods, exit statuses.
 
-use tb_host_tests::harness::{Scratch, server, tb_host};
+use tb_host_tests::harness::{self, Scratch, server, tb_host};
 
 /// A URL on a port nothing listens on: connection refused.
 fn refused_url() -> String {
@@ -179,4 +179,63 @@ fn demo_fetches_through_the_bundled_plugins() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn ctrl_c_finishes_every_job_read_and_exits_130() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(harness::binary())
+        .args(["run", "--threads", "2", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdin stays open: tb-host is blocked reading it when Ctrl-C comes.
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..40 {
+        writeln!(stdin, "{}", server().url(&format!("/slow/50?ctrl-c={i}"))).unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let records: Vec<serde_json::Value> = lines
+        .iter()
+        .map(String::as_str)
+        .chain(rest.lines())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let run = harness::Run {
+        code: 130,
+        records,
+        stdout: rest,
+        stderr: stderr.into_owned(),
+    };
+    // Every line read before Ctrl-C ends exactly once: some fetched, the
+    // rest cancelled.
+    let by_index = run.by_index(40);
+    let cancelled = by_index
+        .values()
+        .filter(|r| r["error"]["message"].as_str().is_some_and(|m| m.contains("cancelled")))
+        .count();
+    assert!(cancelled > 0, "some jobs had not started: {}", run.stdout);
 }

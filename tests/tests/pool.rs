@@ -222,3 +222,39 @@ fn plugin_hooks_work_from_the_library() {
         assert_eq!(echo["headers"]["authorization"], "Bearer library-token");
     }
 }
+
+#[test]
+fn cancel_ends_every_job_taken_exactly_once_even_on_endless_input() {
+    // An endless source: only cancelling ends this run.
+    let urls = (0u64..).map(|i| server().url(&format!("/slow/20?cancel={i}")));
+    let mut pool = Pool::builder()
+        .threads(4)
+        .max_in_flight(64)
+        .from_urls(urls, &RequestDefaults::default())
+        .unwrap();
+    let canceller = pool.canceller();
+    let mut seen = BTreeSet::new();
+    let (mut responses, mut cancelled) = (0, 0);
+    for result in pool.results() {
+        let index = match &result {
+            Ok(response) => {
+                responses += 1;
+                response.index()
+            }
+            Err(failure) => {
+                assert_eq!(failure.kind(), FailureKind::Other, "{failure}");
+                assert!(failure.message().contains("cancelled"), "{failure}");
+                cancelled += 1;
+                failure.index()
+            }
+        };
+        assert!(seen.insert(index), "index {index} ended twice");
+        if responses == 8 {
+            canceller.cancel();
+        }
+    }
+    assert!(canceller.is_cancelled());
+    assert!(responses >= 8 && cancelled > 0, "{responses} responses, {cancelled} cancelled");
+    let last = *seen.last().unwrap();
+    assert_eq!(seen.len() as u64, last + 1, "indices 0..={last} each ended once");
+}

@@ -28,7 +28,8 @@ const USAGE: &str =
 /// The impl is kept as written. The attribute adds an implementation of
 /// `guest_sdk::Described`, whose hook set lists exactly the hooks this
 /// block defines (the host calls no others), and, when compiling for
-/// `wasm32`, the component exports that run the plugin. See the
+/// `wasm32`, the component exports that run the plugin. Use it once per
+/// crate: a component exports one plugin. See the
 /// `guest_sdk` crate documentation for a whole example.
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -91,6 +92,13 @@ fn expand(item: &ItemImpl) -> syn::Result<proc_macro2::TokenStream> {
 
         #[cfg(target_arch = "wasm32")]
         ::guest_sdk::__guest_sdk_export!(#plugin);
+
+        // Off wasm32 nothing exports the plugin; this does what the exports
+        // do there (make and configure it), so the plugin type and what it
+        // uses are not dead code in native builds and tests.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> ::core::result::Result<#plugin, ::std::string::String> =
+            ::guest_sdk::testing::run::<#plugin>;
     })
 }
 

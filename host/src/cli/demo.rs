@@ -12,7 +12,6 @@ use crate::loopback::Server;
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::{Job, Pool};
 
-use super::Failed;
 use super::args::DemoArgs;
 use super::output::RecordWriter;
 use super::run::drive;
@@ -73,10 +72,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let summary = drive(pool, records, None)?;
     eprintln!("{summary}");
     report_what_the_server_saw(&server, args.urls);
-    if summary.failures() > 0 {
-        return Err(Failed.into());
-    }
-    Ok(())
+    summary.outcome()
 }
 
 /// The flaky URLs are recorded by the server: check the plugins' work on

@@ -52,6 +52,18 @@ impl fmt::Display for Failed {
 
 impl std::error::Error for Failed {}
 
+/// The run was stopped by Ctrl-C: exit status 130, as shells expect.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -63,6 +75,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Failed>() => ExitCode::from(1),
+        Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
         Err(e) if e.is::<SetupError>() => {
             eprintln!("tb-host: {e}");
             ExitCode::from(2)

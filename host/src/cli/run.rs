@@ -11,12 +11,12 @@ use crate::hooks::HookFactory;
 use crate::input::UrlLines;
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::session::default_settings;
-use crate::{Pool, PoolBuilder, RequestDefaults};
+use crate::{Canceller, Pool, PoolBuilder, RequestDefaults};
 
 use super::args::RunArgs;
 use super::output::{FailureWriter, RecordWriter};
 use super::summary::Summary;
-use super::{Failed, SetupError};
+use super::SetupError;
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -47,22 +47,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .keep_bodies(false),
         PoolBuilder::shared_hook,
     );
-    let pool = builder
-        .from_input(UrlLines::new(input, defaults))
-        .context("cannot start the pool")?;
     let records = RecordWriter::open(args.output.as_deref()).map_err(SetupError::from)?;
     let failures = match &args.failures {
         Some(path) => Some(FailureWriter::create(path).map_err(SetupError::from)?),
         None => None,
     };
+    let pool = builder
+        .from_input(UrlLines::new(input, defaults))
+        .context("cannot start the pool")?;
     let summary = drive(pool, records, failures)?;
     if !args.quiet {
         eprintln!("{summary}");
     }
-    if summary.failures() > 0 {
-        return Err(Failed.into());
-    }
-    Ok(())
+    summary.outcome()
 }
 
 /// Loads every plugin, each seeing every configuration pair.
@@ -93,12 +90,19 @@ pub fn load_plugins(
         .collect()
 }
 
-/// Streams every result of `pool` to the writers and counts it.
+/// Streams every result of `pool` to the writers and counts it. The first
+/// Ctrl-C cancels the pool (requests in flight finish, every job read ends
+/// with a record); a second one exits at once.
 pub fn drive(
     mut pool: Pool,
     mut records: RecordWriter,
     mut failures: Option<FailureWriter>,
 ) -> anyhow::Result<Summary> {
+    let canceller = pool.canceller();
+    let on_interrupt = canceller.clone();
+    if let Err(error) = ctrlc::set_handler(move || interrupted(&on_interrupt)) {
+        tracing::warn!("cannot catch Ctrl-C: {error}");
+    }
     let mut summary = Summary::start();
     for result in pool.results() {
         records.write(&result).context("cannot write a record")?;
@@ -112,8 +116,21 @@ pub fn drive(
     if let Some(out) = failures {
         out.finish().context("cannot write the failures file")?;
     }
-    summary.finish();
+    summary.finish(canceller.is_cancelled());
     Ok(summary)
+}
+
+/// What Ctrl-C does during a run.
+fn interrupted(canceller: &Canceller) {
+    if canceller.is_cancelled() {
+        eprintln!("tb-host: stopped");
+        std::process::exit(130);
+    }
+    eprintln!(
+        "tb-host: interrupted: finishing the requests in flight; jobs not yet sent \
+         end as cancelled (Ctrl-C again to stop at once)"
+    );
+    canceller.cancel();
 }
 
 fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {

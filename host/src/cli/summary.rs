@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use super::{Failed, Interrupted};
 use crate::{Failure, FailureKind, Response};
 
 /// Counts gathered as results arrive.
@@ -16,6 +17,9 @@ pub struct Summary {
     by_class: [u64; 6],
     by_kind: BTreeMap<FailureKind, u64>,
     retries: u64,
+    /// Whether the run was cancelled (Ctrl-C) before the input was read to
+    /// its end.
+    interrupted: bool,
     /// Job latencies in microseconds: a histogram, so memory stays the
     /// same however long the input.
     latencies_us: Histogram<u64>,
@@ -30,6 +34,7 @@ impl Summary {
             by_class: [0; 6],
             by_kind: BTreeMap::new(),
             retries: 0,
+            interrupted: false,
             latencies_us: Histogram::new(3).expect("3 significant digits is valid"),
         }
     }
@@ -53,9 +58,10 @@ impl Summary {
         }
     }
 
-    /// Stops the clock.
-    pub fn finish(&mut self) {
+    /// Stops the clock; `interrupted` tells whether the run was cancelled.
+    pub fn finish(&mut self, interrupted: bool) {
         self.elapsed = Some(self.started.elapsed());
+        self.interrupted = interrupted;
     }
 
     /// Jobs that got an HTTP response.
@@ -66,6 +72,18 @@ impl Summary {
     /// Jobs that failed.
     pub fn failures(&self) -> u64 {
         self.by_kind.values().sum()
+    }
+
+    /// The exit status this run deserves: interrupted (130), some job failed
+    /// (1), or success.
+    pub fn outcome(&self) -> anyhow::Result<()> {
+        if self.interrupted {
+            Err(Interrupted.into())
+        } else if self.failures() > 0 {
+            Err(Failed.into())
+        } else {
+            Ok(())
+        }
     }
 
     fn percentile_ms(&self, p: f64) -> f64 {
@@ -107,6 +125,12 @@ impl fmt::Display for Summary {
                 .map(|(kind, n)| format!("{kind}: {n}"))
                 .collect();
             writeln!(f, "  failures: {}", kinds.join(", "))?;
+        }
+        if self.interrupted {
+            writeln!(
+                f,
+                "  interrupted: the input was not read to its end; lines not read have no record"
+            )?;
         }
         write!(
             f,

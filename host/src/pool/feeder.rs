@@ -1,22 +1,21 @@
 //! The feeder: reads the job source as the workers need jobs.
 //!
-//! It numbers every entry of the source, admits each job (waiting for a
-//! permit, so memory stays bounded), and turns each bad entry straight into
-//! its failure of kind `input`: bad entries are never sent to a worker.
+//! It numbers every entry of the source and admits each (waiting for a
+//! permit, so memory stays bounded). A bad entry goes to the workers marked
+//! rejected, and a worker ends it as a failure of kind `input` without
+//! sending anything: every result comes from a worker.
 
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
 use super::Source;
-use super::flow::{Finished, Task, ToScheduler, Tracker};
-use crate::failure::{Failure, FailureKind};
+use super::flow::{Task, ToScheduler, Tracker};
 use crate::job::Job;
 
 pub(crate) struct Feeder {
     pub source: Source,
     pub jobs: Sender<Task>,
-    pub results: Sender<Finished>,
     pub scheduler: Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
 }
@@ -27,33 +26,27 @@ impl Feeder {
             if self.tracker.is_cancelled() {
                 break;
             }
-            match entry {
-                Ok(job) => {
-                    self.tracker.admit();
-                    let task = Task {
-                        index,
-                        job,
-                        attempts: 0,
-                        started: None,
-                    };
-                    if self.jobs.send(task).is_err() {
-                        self.tracker.release();
-                        break;
-                    }
-                }
-                Err(error) => {
-                    let failure = Failure {
-                        index,
-                        job: Job::get(error.text.clone()),
-                        kind: FailureKind::Input,
-                        message: error.to_string(),
-                        attempts: 0,
-                        elapsed: Default::default(),
-                    };
-                    if self.results.send(Err(failure)).is_err() {
-                        break;
-                    }
-                }
+            self.tracker.admit();
+            // Checked again with the permit held: the scheduler cannot see
+            // the run over between here and the send.
+            if self.tracker.is_cancelled() {
+                self.tracker.release();
+                break;
+            }
+            let (job, rejected) = match entry {
+                Ok(job) => (job, None),
+                Err(error) => (Job::get(error.text.clone()), Some(error.to_string())),
+            };
+            let task = Task {
+                index,
+                job,
+                attempts: 0,
+                started: None,
+                rejected,
+            };
+            if self.jobs.send(task).is_err() {
+                self.tracker.release();
+                break;
             }
         }
         self.tracker.finish_input();

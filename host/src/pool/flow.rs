@@ -8,9 +8,12 @@
 //! ```
 //!
 //! A job holds one permit from the moment the feeder admits it until a
-//! worker sends its result. Permits bound the jobs in flight (memory stays
-//! flat on endless input), and "input finished and no permit held" is the
-//! one condition under which the run is over.
+//! worker sends its result; bad input lines too, so that every result comes
+//! from a worker. Permits bound the jobs in flight (memory stays flat on
+//! endless input), and "input finished (or the run cancelled) and no permit
+//! held" is the one condition under which the run is over. The scheduler
+//! sees it last and then drops the `stop` line, which ends the workers even
+//! when the feeder is still blocked on a read.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -29,6 +32,9 @@ pub(crate) struct Task {
     pub attempts: u32,
     /// When the first attempt started.
     pub started: Option<Instant>,
+    /// Why the input entry of this job is not a job that can be sent: it
+    /// ends as a failure of kind `input` without an attempt.
+    pub rejected: Option<String>,
 }
 
 /// How a job ended: exactly one of these is sent for every job.
@@ -81,16 +87,18 @@ impl Tracker {
 
     /// Whether every job has finished and no more will come.
     pub fn all_done(&self) -> bool {
-        self.input_done.load(Ordering::SeqCst) && self.permits_rx.is_empty()
+        (self.input_done.load(Ordering::SeqCst) || self.is_cancelled())
+            && self.permits_rx.is_empty()
     }
 
-    /// Asks every thread to stop taking work (the pool was dropped).
+    /// Stops the run taking more work: no more input is read, and jobs not
+    /// yet sent end as failures.
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
     }
 
-    /// Whether the pool was dropped.
+    /// Whether the run was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Relaxed)
+        self.cancelled.load(Ordering::SeqCst)
     }
 }

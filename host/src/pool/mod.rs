@@ -35,7 +35,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use reqwest::blocking::ClientBuilder;
 
 use crate::failure::Failure;
@@ -44,7 +44,7 @@ use crate::input::InputError;
 use crate::job::{Job, RequestDefaults};
 use crate::response::Response;
 use crate::session::{SessionConstructor, default_constructor, default_settings};
-use flow::{Finished, Tracker};
+use flow::{Finished, ToScheduler, Tracker};
 
 /// Why a pool could not start.
 #[derive(Debug, thiserror::Error)]
@@ -255,13 +255,39 @@ impl PoolBuilder {
 
 /// A running pool of workers (Python's `Pool`). Results are buffered by
 /// [`Pool::join_all`] or streamed by [`Pool::results`]. Dropping a pool
-/// stops it from taking more jobs.
+/// cancels it (see [`Canceller`]).
 pub struct Pool {
     results: Receiver<Finished>,
     responses: VecDeque<Response>,
     failures: VecDeque<Failure>,
+    /// The workers and the scheduler. The feeder is not joined: after a
+    /// cancel it may be blocked on a read that never ends.
     threads: Vec<JoinHandle<()>>,
+    canceller: Canceller,
+}
+
+/// Stops a running pool from another thread (a Ctrl-C handler, a
+/// deadline): no more input is read, jobs not yet sent and retries not yet
+/// due end as failures of kind `other` saying they were cancelled, and
+/// requests in flight finish. Every job taken from the input still ends
+/// exactly once, so the results stream ends normally.
+#[derive(Clone)]
+pub struct Canceller {
     tracker: Arc<Tracker>,
+    scheduler: Sender<ToScheduler>,
+}
+
+impl Canceller {
+    /// Cancels the pool; calling it again does nothing more.
+    pub fn cancel(&self) {
+        self.tracker.cancel();
+        let _ = self.scheduler.send(ToScheduler::Check);
+    }
+
+    /// Whether the pool was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.tracker.is_cancelled()
+    }
 }
 
 /// A source of jobs for the feeder thread.
@@ -304,36 +330,46 @@ impl Pool {
         let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 2);
         let (results_tx, results_rx) = crossbeam_channel::bounded(threads * 4);
         let (scheduler_tx, scheduler_rx) = crossbeam_channel::unbounded();
-        let mut handles = Vec::with_capacity(threads + 2);
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
+        let mut handles = Vec::with_capacity(threads + 1);
         for id in 0..threads {
             let lines = worker::Lines {
                 jobs: jobs_rx.clone(),
                 results: results_tx.clone(),
                 scheduler: scheduler_tx.clone(),
                 tracker: Arc::clone(&tracker),
+                stop: stop_rx.clone(),
             };
             let worker = worker::Worker::new(id as u32, Arc::clone(&settings), lines);
             handles.push(spawn(format!("tb-worker-{id}"), move || worker.run())?);
         }
+        drop(results_tx);
         let feeder = feeder::Feeder {
             source,
             jobs: jobs_tx.clone(),
-            results: results_tx,
-            scheduler: scheduler_tx,
+            scheduler: scheduler_tx.clone(),
             tracker: Arc::clone(&tracker),
         };
-        handles.push(spawn("tb-feeder".into(), move || feeder.run())?);
+        spawn("tb-feeder".into(), move || feeder.run())?;
         let scheduler_tracker = Arc::clone(&tracker);
         handles.push(spawn("tb-scheduler".into(), move || {
-            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker)
+            scheduler::run(scheduler_rx, jobs_tx, stop_tx, scheduler_tracker)
         })?);
         Ok(Pool {
             results: results_rx,
             responses: VecDeque::new(),
             failures: VecDeque::new(),
             threads: handles,
-            tracker,
+            canceller: Canceller {
+                tracker,
+                scheduler: scheduler_tx,
+            },
         })
+    }
+
+    /// A handle that cancels this pool from anywhere; see [`Canceller`].
+    pub fn canceller(&self) -> Canceller {
+        self.canceller.clone()
     }
 
     /// Waits until every job has finished, keeping the results for
@@ -403,7 +439,7 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        self.tracker.cancel();
+        self.canceller.cancel();
     }
 }
 

@@ -3,9 +3,10 @@
 //! A worker never sleeps for a retry. It hands the job here with the instant
 //! it is due and takes the next job; this thread keeps waiting jobs in a
 //! heap ordered by due time and puts each back on the jobs channel when its
-//! time comes. It also closes the run: when the input is finished and no job
-//! is in flight, it drops its end of the jobs channel, the workers' `recv`
-//! fails, and they exit.
+//! time comes. When the run is cancelled it sends every waiting job back at
+//! once (the workers end them as cancelled). It also closes the run: when the
+//! input is finished (or the run cancelled) and no job is in flight, it
+//! returns, dropping the `stop` line, and the workers exit.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -41,18 +42,28 @@ impl Ord for Waiting {
 }
 
 /// Runs the scheduler until the run is over.
-pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc<Tracker>) {
+pub(crate) fn run(
+    inbox: Receiver<ToScheduler>,
+    jobs: Sender<Task>,
+    stop: Sender<()>,
+    tracker: Arc<Tracker>,
+) {
     let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
     let mut seq = 0;
     loop {
         let now = Instant::now();
-        while waiting.peek().is_some_and(|Reverse(w)| w.due <= now) {
+        let cancelled = tracker.is_cancelled();
+        while waiting
+            .peek()
+            .is_some_and(|Reverse(w)| cancelled || w.due <= now)
+        {
             let Reverse(due) = waiting.pop().expect("peeked above");
             if jobs.send(due.task).is_err() {
                 return;
             }
         }
         if waiting.is_empty() && tracker.all_done() {
+            drop(stop);
             return;
         }
         let message = match waiting.peek() {

@@ -30,6 +30,8 @@ pub(crate) struct Lines {
     pub results: Sender<Finished>,
     pub scheduler: Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
+    /// Closed by the scheduler when the run is over.
+    pub stop: Receiver<()>,
 }
 
 /// What became of one attempt.
@@ -73,11 +75,24 @@ impl Worker {
         }
     }
 
-    /// Takes jobs until the jobs channel closes.
+    /// Takes jobs until the run is over.
     pub fn run(mut self) {
-        while let Ok(mut task) = self.lines.jobs.recv() {
-            let next = if self.lines.tracker.is_cancelled() {
-                Next::Done(Ended::Failure(FailureKind::Other, "the pool was dropped".into()))
+        loop {
+            let mut task = crossbeam_channel::select! {
+                recv(self.lines.jobs) -> task => match task {
+                    Ok(task) => task,
+                    Err(_) => return,
+                },
+                recv(self.lines.stop) -> _ => return,
+            };
+            let next = if let Some(message) = task.rejected.take() {
+                Next::Done(Ended::Failure(FailureKind::Input, message))
+            } else if self.lines.tracker.is_cancelled() {
+                let message = format!(
+                    "cancelled: the run was stopped before attempt {}",
+                    task.attempts + 1
+                );
+                Next::Done(Ended::Failure(FailureKind::Other, message))
             } else {
                 catch_unwind(AssertUnwindSafe(|| self.attempt(&mut task))).unwrap_or_else(|_| {
                     self.client = None;

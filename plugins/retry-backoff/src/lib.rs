@@ -1,1 +1,519 @@
-//! placeholder
+//! # retry-backoff
+//!
+//! A tb-host plugin that retries transient failures with exponential
+//! backoff and full jitter, and honours a server's `Retry-After`. It
+//! implements only `decide_retry`.
+//!
+//! An attempt is worth retrying when it got no response because the
+//! connection failed, timed out or was reset, or got a response whose
+//! status is in `statuses`, and only if the request's method is in
+//! `methods` (by default the idempotent ones, which are safe to send
+//! twice). Anything else is left to the next plugin (`defer`).
+//!
+//! A retryable attempt is retried unless it was the last allowed: the
+//! plugin's `max-attempts` or the host's `--max-attempts`, whichever is
+//! lower, counting the first attempt. Then the job is done (`done`).
+//!
+//! The wait before the next attempt is the response's `Retry-After`
+//! (seconds or an HTTP date), which is never shortened, or else a random
+//! time between 0 and `min(max-ms, base-ms * 2^(attempt - 1))`.
+//!
+//! | config key | default | meaning |
+//! | --- | --- | --- |
+//! | `statuses` | `429,502,503,504` | response statuses to retry |
+//! | `methods` | `GET,HEAD,OPTIONS,PUT,DELETE,TRACE` | methods to retry |
+//! | `max-attempts` | `4` | most attempts per job, the first included |
+//! | `base-ms` | `100` | backoff before the second attempt, at most |
+//! | `max-ms` | `10000` | longest backoff (not applied to `Retry-After`) |
+//!
+//! Other config keys are ignored.
+
+use std::time::SystemTime;
+
+use guest_sdk::{
+    Attempt, Decision, FailureKind, Outcome, Plugin, Request, Response, config, headers, log,
+    random_up_to,
+};
+
+/// Statuses retried unless `statuses` says otherwise.
+const DEFAULT_STATUSES: [u16; 4] = [429, 502, 503, 504];
+
+/// Methods retried unless `methods` says otherwise: the idempotent ones.
+const IDEMPOTENT_METHODS: [&str; 6] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"];
+
+/// The retry policy, as configured.
+struct RetryBackoff {
+    /// Response statuses worth retrying.
+    statuses: Vec<u16>,
+    /// Request methods that may be retried, upper case.
+    methods: Vec<String>,
+    /// Most attempts per job, the first included; at least 1.
+    max_attempts: u32,
+    /// Longest backoff before the second attempt, in milliseconds.
+    base_ms: u64,
+    /// Longest backoff, in milliseconds.
+    max_ms: u64,
+}
+
+impl Default for RetryBackoff {
+    fn default() -> Self {
+        RetryBackoff {
+            statuses: DEFAULT_STATUSES.to_vec(),
+            methods: IDEMPOTENT_METHODS.map(str::to_owned).to_vec(),
+            max_attempts: 4,
+            base_ms: 100,
+            max_ms: 10_000,
+        }
+    }
+}
+
+#[guest_sdk::plugin]
+impl Plugin for RetryBackoff {
+    fn configure(&mut self) -> Result<(), String> {
+        if let Some(statuses) = config::list("statuses") {
+            self.statuses = statuses
+                .iter()
+                .map(|status| parse_status(status))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(methods) = config::list("methods") {
+            self.methods = methods
+                .iter()
+                .map(|method| parse_method(method))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(max_attempts) = config::parse::<u32>("max-attempts")? {
+            if max_attempts == 0 {
+                return Err(config::invalid("max-attempts", "0", "must be at least 1"));
+            }
+            self.max_attempts = max_attempts;
+        }
+        if let Some(base_ms) = config::parse("base-ms")? {
+            self.base_ms = base_ms;
+        }
+        if let Some(max_ms) = config::parse("max-ms")? {
+            self.max_ms = max_ms;
+        }
+        Ok(())
+    }
+
+    fn decide_retry(
+        &mut self,
+        request: &Request,
+        outcome: &Outcome,
+        attempt: &Attempt,
+    ) -> Result<Decision, String> {
+        if !self.is_retryable(request, outcome) {
+            return Ok(Decision::Defer);
+        }
+        let limit = self.max_attempts.min(attempt.max_attempts);
+        if attempt.number >= limit {
+            log::debug(&format!(
+                "attempt {} of {limit} ended with {}: giving up",
+                attempt.number,
+                how_it_ended(outcome)
+            ));
+            return Ok(Decision::Done);
+        }
+        let wait_ms = match outcome {
+            Outcome::Response(response) => retry_after_ms(response, SystemTime::now()),
+            Outcome::Failure(_) => None,
+        }
+        .unwrap_or_else(|| self.backoff_ms(attempt.number));
+        log::debug(&format!(
+            "attempt {} of {limit} ended with {}: retrying in {wait_ms} ms",
+            attempt.number,
+            how_it_ended(outcome)
+        ));
+        Ok(Decision::RetryAfter(wait_ms))
+    }
+}
+
+impl RetryBackoff {
+    /// Whether the attempt failed in a way worth sending `request` again.
+    fn is_retryable(&self, request: &Request, outcome: &Outcome) -> bool {
+        let method_allowed = self
+            .methods
+            .iter()
+            .any(|method| method.eq_ignore_ascii_case(&request.method));
+        let transient = match outcome {
+            Outcome::Response(response) => self.statuses.contains(&response.status),
+            Outcome::Failure(failure) => matches!(
+                failure.kind,
+                FailureKind::Connect | FailureKind::Timeout | FailureKind::Reset
+            ),
+        };
+        method_allowed && transient
+    }
+
+    /// Full-jitter exponential backoff after attempt `number` (from 1): a
+    /// random wait in `0..=min(max_ms, base_ms * 2^(number - 1))`.
+    fn backoff_ms(&self, number: u32) -> u64 {
+        let growth = 1u64
+            .checked_shl(number.saturating_sub(1))
+            .unwrap_or(u64::MAX);
+        let ceiling = self.base_ms.saturating_mul(growth).min(self.max_ms);
+        random_up_to(ceiling)
+    }
+}
+
+/// The wait a response asks for with `Retry-After`, in milliseconds: a
+/// number of seconds, or an HTTP date (a date already past waits 0).
+/// `None` if there is no such header or it cannot be read.
+fn retry_after_ms(response: &Response, now: SystemTime) -> Option<u64> {
+    let value = headers::get(&response.headers, "Retry-After")?.trim();
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(seconds.saturating_mul(1000));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    let wait = date.duration_since(now).unwrap_or_default();
+    Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// One item of `statuses`: a status code from 100 to 999.
+fn parse_status(item: &str) -> Result<u16, String> {
+    match item.parse::<u16>() {
+        Ok(status) if (100..=999).contains(&status) => Ok(status),
+        _ => Err(config::invalid(
+            "statuses",
+            item,
+            "expected status codes from 100 to 999, separated by commas",
+        )),
+    }
+}
+
+/// One item of `methods`: an HTTP method, upper-cased.
+fn parse_method(item: &str) -> Result<String, String> {
+    if headers::is_valid_name(item) {
+        Ok(item.to_ascii_uppercase())
+    } else {
+        Err(config::invalid(
+            "methods",
+            item,
+            "expected HTTP methods such as GET, separated by commas",
+        ))
+    }
+}
+
+/// How an attempt ended, for the log.
+fn how_it_ended(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Response(response) => format!("status {}", response.status),
+        Outcome::Failure(failure) => format!("{:?} failure", failure.kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use guest_sdk::{HookSet, testing};
+
+    /// The plugin configured with `pairs`.
+    fn configured(pairs: &[(&str, &str)]) -> RetryBackoff {
+        testing::set_config(pairs);
+        testing::run::<RetryBackoff>().unwrap()
+    }
+
+    /// The configuration error for `pairs`.
+    fn refused(pairs: &[(&str, &str)]) -> String {
+        testing::set_config(pairs);
+        testing::run::<RetryBackoff>().err().unwrap()
+    }
+
+    /// What `plugin` decides after attempt `number` (of at most 100 by the
+    /// host) of `GET /` ended with `outcome`.
+    fn decide(plugin: &mut RetryBackoff, outcome: &Outcome, number: u32) -> Decision {
+        let request = testing::request("GET", "http://api.test/");
+        plugin
+            .decide_retry(&request, outcome, &testing::attempt(number, 100))
+            .unwrap()
+    }
+
+    /// The wait of a `RetryAfter` decision.
+    fn wait_ms(decision: Decision) -> u64 {
+        match decision {
+            Decision::RetryAfter(ms) => ms,
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_decide_retry_is_a_hook() {
+        testing::set_config(&[]);
+        let info = testing::describe::<RetryBackoff>().unwrap();
+        assert_eq!(info.name, "retry-backoff");
+        assert_eq!(info.hooks, HookSet::DECIDE_RETRY);
+    }
+
+    #[test]
+    fn unknown_config_keys_are_ignored() {
+        let plugin = configured(&[("token", "t"), ("header.X-A", "1"), ("max-ms", "20")]);
+        assert_eq!(plugin.max_ms, 20);
+        assert_eq!(plugin.statuses, DEFAULT_STATUSES);
+    }
+
+    #[test]
+    fn transient_failures_are_retried() {
+        let mut plugin = configured(&[]);
+        for kind in [
+            FailureKind::Connect,
+            FailureKind::Timeout,
+            FailureKind::Reset,
+        ] {
+            let outcome = testing::failure(kind, "oops");
+            assert!(wait_ms(decide(&mut plugin, &outcome, 1)) <= 100);
+        }
+    }
+
+    #[test]
+    fn other_failures_and_statuses_defer() {
+        let mut plugin = configured(&[]);
+        for kind in [
+            FailureKind::Tls,
+            FailureKind::Redirect,
+            FailureKind::Body,
+            FailureKind::Other,
+        ] {
+            let outcome = testing::failure(kind, "oops");
+            assert_eq!(decide(&mut plugin, &outcome, 1), Decision::Defer);
+        }
+        for status in [200, 404, 500, 501] {
+            let outcome = testing::response(status, &[]);
+            assert_eq!(decide(&mut plugin, &outcome, 1), Decision::Defer);
+        }
+        for status in DEFAULT_STATUSES {
+            let outcome = testing::response(status, &[]);
+            assert!(matches!(
+                decide(&mut plugin, &outcome, 1),
+                Decision::RetryAfter(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn statuses_override_the_default() {
+        let mut plugin = configured(&[("statuses", "500, 503")]);
+        let retried = |plugin: &mut RetryBackoff, status| {
+            matches!(
+                decide(plugin, &testing::response(status, &[]), 1),
+                Decision::RetryAfter(_)
+            )
+        };
+        assert!(retried(&mut plugin, 500));
+        assert!(retried(&mut plugin, 503));
+        assert!(!retried(&mut plugin, 429));
+        assert!(!retried(&mut plugin, 502));
+    }
+
+    #[test]
+    fn post_defers_unless_methods_lists_it() {
+        let outcome = testing::response(503, &[]);
+        let post = testing::request("POST", "http://api.test/");
+        let attempt = testing::attempt(1, 10);
+        let mut plugin = configured(&[]);
+        assert_eq!(
+            plugin.decide_retry(&post, &outcome, &attempt).unwrap(),
+            Decision::Defer
+        );
+        let mut plugin = configured(&[("methods", "get,POST")]);
+        assert!(matches!(
+            plugin.decide_retry(&post, &outcome, &attempt).unwrap(),
+            Decision::RetryAfter(_)
+        ));
+        let put = testing::request("PUT", "http://api.test/");
+        assert_eq!(
+            plugin.decide_retry(&put, &outcome, &attempt).unwrap(),
+            Decision::Defer
+        );
+        assert!(matches!(
+            decide(&mut plugin, &outcome, 1),
+            Decision::RetryAfter(_)
+        ));
+    }
+
+    #[test]
+    fn exhausted_attempts_are_done() {
+        let mut plugin = configured(&[("max-attempts", "3")]);
+        let outcome = testing::failure(FailureKind::Reset, "reset");
+        assert!(matches!(
+            decide(&mut plugin, &outcome, 2),
+            Decision::RetryAfter(_)
+        ));
+        assert_eq!(decide(&mut plugin, &outcome, 3), Decision::Done);
+        assert_eq!(decide(&mut plugin, &outcome, 4), Decision::Done);
+        let success = testing::response(200, &[]);
+        assert_eq!(decide(&mut plugin, &success, 3), Decision::Defer);
+    }
+
+    #[test]
+    fn default_max_attempts_is_four() {
+        let mut plugin = configured(&[]);
+        let outcome = testing::response(503, &[]);
+        assert!(matches!(
+            decide(&mut plugin, &outcome, 3),
+            Decision::RetryAfter(_)
+        ));
+        assert_eq!(decide(&mut plugin, &outcome, 4), Decision::Done);
+    }
+
+    #[test]
+    fn the_hosts_cap_wins() {
+        let mut plugin = configured(&[("max-attempts", "50")]);
+        let request = testing::request("GET", "http://api.test/");
+        let outcome = testing::response(503, &[]);
+        let decision = plugin
+            .decide_retry(&request, &outcome, &testing::attempt(2, 2))
+            .unwrap();
+        assert_eq!(decision, Decision::Done);
+        let decision = plugin
+            .decide_retry(&request, &outcome, &testing::attempt(1, 2))
+            .unwrap();
+        assert!(matches!(decision, Decision::RetryAfter(_)));
+    }
+
+    #[test]
+    fn jitter_stays_within_the_exponential_ceiling() {
+        let mut plugin = configured(&[
+            ("base-ms", "100"),
+            ("max-ms", "1000"),
+            ("max-attempts", "20"),
+        ]);
+        let outcome = testing::failure(FailureKind::Timeout, "slow");
+        for (number, ceiling) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (12, 1000),
+        ] {
+            let waits: Vec<u64> = (0..300)
+                .map(|_| wait_ms(decide(&mut plugin, &outcome, number)))
+                .collect();
+            assert!(
+                waits.iter().all(|&wait| wait <= ceiling),
+                "{number}: {waits:?}"
+            );
+            let top = *waits.iter().max().unwrap();
+            assert!(
+                top > ceiling / 2,
+                "attempt {number}: jitter should spread, max {top}"
+            );
+            let bottom = *waits.iter().min().unwrap();
+            assert!(
+                bottom < ceiling / 2,
+                "attempt {number}: full jitter reaches low, min {bottom}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_attempt_numbers_do_not_overflow() {
+        let plugin = configured(&[("base-ms", "18446744073709551615")]);
+        assert!(plugin.backoff_ms(u32::MAX) <= plugin.max_ms);
+        assert!(plugin.backoff_ms(64) <= plugin.max_ms);
+    }
+
+    #[test]
+    fn retry_after_seconds_is_used_and_not_capped() {
+        let mut plugin = configured(&[("max-ms", "20")]);
+        let outcome = testing::response(429, &[("retry-after", " 120 ")]);
+        assert_eq!(
+            decide(&mut plugin, &outcome, 1),
+            Decision::RetryAfter(120_000)
+        );
+        let outcome = testing::response(503, &[("Retry-After", "0")]);
+        assert_eq!(decide(&mut plugin, &outcome, 1), Decision::RetryAfter(0));
+    }
+
+    #[test]
+    fn retry_after_date_counts_from_now() {
+        let mut plugin = configured(&[("max-ms", "20")]);
+        let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let outcome = testing::response(503, &[("Retry-After", &date)]);
+        let wait = wait_ms(decide(&mut plugin, &outcome, 1));
+        assert!((28_000..=30_000).contains(&wait), "{wait}");
+    }
+
+    #[test]
+    fn retry_after_parsing() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let with = |value: &str| Response {
+            status: 503,
+            headers: vec![("Retry-After".to_owned(), value.to_owned())],
+            elapsed_ms: 0,
+        };
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(retry_after_ms(&with(&later), now), Some(90_000));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(retry_after_ms(&with(&earlier), now), Some(0));
+        assert_eq!(retry_after_ms(&with("5"), now), Some(5_000));
+        assert_eq!(
+            retry_after_ms(&with("99999999999999999999999"), now),
+            Some(u64::MAX)
+        );
+        assert_eq!(retry_after_ms(&with("soon"), now), None);
+        assert_eq!(retry_after_ms(&with("-5"), now), None);
+        assert_eq!(retry_after_ms(&with(""), now), None);
+        let none = Response {
+            status: 503,
+            headers: vec![],
+            elapsed_ms: 0,
+        };
+        assert_eq!(retry_after_ms(&none, now), None);
+    }
+
+    #[test]
+    fn unreadable_retry_after_falls_back_to_backoff() {
+        let mut plugin = configured(&[("base-ms", "10")]);
+        let outcome = testing::response(503, &[("Retry-After", "later")]);
+        assert!(wait_ms(decide(&mut plugin, &outcome, 1)) <= 10);
+    }
+
+    #[test]
+    fn invalid_values_are_refused_by_key_and_value() {
+        for (key, value) in [
+            ("max-attempts", "0"),
+            ("max-attempts", "many"),
+            ("base-ms", "-1"),
+            ("max-ms", "1.5"),
+            ("statuses", "503,abc"),
+            ("statuses", "99"),
+            ("methods", "GET,B@D"),
+        ] {
+            let error = refused(&[(key, value)]);
+            assert!(error.contains(&format!("`{key}`")), "{error}");
+            let item = value.rsplit(',').next().unwrap();
+            assert!(error.contains(item), "{error} names {item}");
+        }
+    }
+
+    #[test]
+    fn decisions_are_logged_at_debug() {
+        let mut plugin = configured(&[]);
+        testing::take_logs();
+        decide(
+            &mut plugin,
+            &testing::response(503, &[("Retry-After", "2")]),
+            1,
+        );
+        decide(&mut plugin, &testing::response(503, &[]), 4);
+        let messages: Vec<String> = testing::take_logs()
+            .into_iter()
+            .map(|(level, message)| {
+                assert_eq!(level, guest_sdk::Level::Debug);
+                message
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "attempt 1 of 4 ended with status 503: retrying in 2000 ms",
+                "attempt 4 of 4 ended with status 503: giving up",
+            ]
+        );
+    }
+}
