@@ -117,7 +117,7 @@ fn check_shape(item: &ItemImpl) -> syn::Result<()> {
     if !names_plugin {
         return Err(Error::new(
             path.span(),
-            format!("{USAGE}; this implements `{}`", path.to_token_stream()),
+            format!("{USAGE}; this implements `{}`", path_text(path)),
         ));
     }
     if negative.is_some() || item.unsafety.is_some() {
@@ -130,4 +130,19 @@ fn check_shape(item: &ItemImpl) -> syn::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `path` as written, without the spaces of a token stream.
+fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let root = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{root}{}", segments.join("::"))
 }

@@ -10,6 +10,9 @@ use hdrhistogram::Histogram;
 use super::{Failed, Interrupted};
 use crate::{Failure, FailureKind, Response};
 
+/// The longest latency told apart from longer ones, in microseconds.
+const HOUR_US: u64 = 3_600_000_000;
+
 /// Counts gathered as results arrive.
 pub struct Summary {
     started: Instant,
@@ -35,7 +38,8 @@ impl Summary {
             by_kind: BTreeMap::new(),
             retries: 0,
             interrupted: false,
-            latencies_us: Histogram::new(3).expect("3 significant digits is valid"),
+            latencies_us: Histogram::new_with_bounds(1, HOUR_US, 3)
+                .expect("the bounds and 3 significant digits are valid"),
         }
     }
 

@@ -7,12 +7,14 @@
 //! and the worker replaces it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
+use super::runtime::ticks;
 use super::bindings::toolbelt::plugin::host::{Host, Level};
 use super::bindings::toolbelt::plugin::types::PluginInfo;
 use crate::hooks::{
@@ -87,11 +89,19 @@ impl Host for PluginState {
 pub struct PluginInstance {
     store: Store<PluginState>,
     bindings: super::bindings::Plugin,
-    deadline_ticks: u64,
+    deadline: Duration,
 }
 
 impl PluginInstance {
-    pub(crate) fn new(shared: Arc<PluginShared>, worker: u32) -> Result<Self, HookError> {
+    /// Instantiates the plugin for `worker` and asks it to `describe`
+    /// itself, which is where it reads its configuration. That first call
+    /// also pays for the instance's start-up (its memory is touched for the
+    /// first time, many workers start at once), so it gets the longer
+    /// [`super::PluginLimits::startup`] deadline; hook calls get the normal one.
+    pub(crate) fn start(
+        shared: Arc<PluginShared>,
+        worker: u32,
+    ) -> Result<(Self, PluginInfo), HookError> {
         let limits = shared.runtime.limits();
         let state = PluginState {
             wasi: WasiCtx::builder().build(),
@@ -106,22 +116,19 @@ impl PluginInstance {
         };
         let mut store = Store::new(shared.runtime.engine(), state);
         store.limiter(|state| &mut state.limits);
-        let deadline_ticks = limits.deadline_ticks();
-        store.set_epoch_deadline(deadline_ticks);
+        store.set_epoch_deadline(ticks(limits.startup()));
         let bindings = shared
             .pre
             .instantiate(&mut store)
-            .map_err(|e| broken(&store, e))?;
-        Ok(PluginInstance {
+            .map_err(|e| broken(&store, limits.startup(), e))?;
+        let mut instance = PluginInstance {
             store,
             bindings,
-            deadline_ticks,
-        })
-    }
-
-    /// Asks the plugin its name, version and hooks.
-    pub(crate) fn describe(&mut self) -> Result<PluginInfo, HookError> {
-        self.call(|bindings, store| bindings.toolbelt_plugin_hooks().call_describe(store))
+            deadline: limits.startup(),
+        };
+        let info = instance.call(|b, store| b.toolbelt_plugin_hooks().call_describe(store))?;
+        instance.deadline = limits.timeout;
+        Ok((instance, info))
     }
 
     /// Runs one export under the deadline, sorting wasmtime's errors (the
@@ -133,23 +140,23 @@ impl PluginInstance {
             &mut Store<PluginState>,
         ) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<T, HookError> {
-        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store.set_epoch_deadline(ticks(self.deadline));
         self.store.data_mut().last_error = None;
         match f(&self.bindings, &mut self.store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => Err(HookError::Rejected(message)),
-            Err(e) => Err(broken(&self.store, e)),
+            Err(e) => Err(broken(&self.store, self.deadline, e)),
         }
     }
 }
 
 /// Describes a wasmtime error in the operator's terms.
-fn broken(store: &Store<PluginState>, error: wasmtime::Error) -> HookError {
+fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error) -> HookError {
     let limits = store.data().shared.runtime.limits();
     let what = match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "ran past its deadline of {} ms and was stopped",
-            limits.timeout.as_millis()
+            deadline.as_millis()
         ),
         Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
         _ if format!("{error:#}").contains("growing memory") => format!(

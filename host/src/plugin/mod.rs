@@ -109,9 +109,10 @@ impl Plugin {
         self.hooks
     }
 
-    /// A new instance in a store of its own, for `worker`.
+    /// A new instance in a store of its own, for `worker`, configured
+    /// (its `describe` has run).
     pub fn instantiate(&self, worker: u32) -> Result<PluginInstance, HookError> {
-        PluginInstance::new(Arc::clone(&self.shared), worker)
+        PluginInstance::start(Arc::clone(&self.shared), worker).map(|(instance, _)| instance)
     }
 
     pub(crate) fn load(
@@ -148,9 +149,7 @@ impl Plugin {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let info = PluginInstance::new(Arc::clone(&shared), 0)
-            .and_then(|mut probe| probe.describe())
-            .map_err(start_error)?;
+        let (_, info) = PluginInstance::start(Arc::clone(&shared), 0).map_err(start_error)?;
         let name = if info.name.is_empty() {
             shared.name.clone()
         } else {

@@ -43,10 +43,17 @@ impl Default for PluginLimits {
 
 impl PluginLimits {
     /// The deadline of one call, in epoch ticks.
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        let ticks = self.timeout.as_nanos().div_ceil(TICK.as_nanos());
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    /// The deadline of an instance's first call (`describe`), which also
+    /// pays for its start-up: ten hook deadlines, and at least a second.
+    pub fn startup(&self) -> Duration {
+        (self.timeout * 10).max(Duration::from_secs(1))
     }
+}
+
+/// How many ticks of the epoch make `deadline`, rounded up.
+pub(crate) fn ticks(deadline: Duration) -> u64 {
+    let ticks = deadline.as_nanos().div_ceil(TICK.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
 }
 
 /// The engine, linker and limits shared by every plugin of a run. Cheap to
