@@ -8,9 +8,7 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tb_host::bundled;
-use tb_host::hooks::{
-    Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead,
-};
+use tb_host::hooks::{Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead};
 use tb_host::plugin::{PluginLimits, PluginRuntime};
 
 fn request(headers: usize) -> Request {
@@ -28,10 +26,18 @@ fn hook_calls(c: &mut Criterion) {
     let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
     let config = vec![("token".to_owned(), "bench-token".to_owned())];
     let bearer = runtime
-        .load_bytes(Path::new("bearer-auth.wasm"), bundled::BEARER_AUTH, config.clone())
+        .load_bytes(
+            Path::new("bearer-auth.wasm"),
+            bundled::BEARER_AUTH,
+            config.clone(),
+        )
         .unwrap();
     let retry = runtime
-        .load_bytes(Path::new("retry-backoff.wasm"), bundled::RETRY_BACKOFF, config)
+        .load_bytes(
+            Path::new("retry-backoff.wasm"),
+            bundled::RETRY_BACKOFF,
+            config,
+        )
         .unwrap();
 
     let mut instance = bearer.instantiate(0).unwrap();

@@ -32,7 +32,10 @@ const OUTER_ONLY: &[&str] = &[
 /// The workspace root: the parent of the calling crate's directory.
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"));
-    manifest.parent().expect("crates live one level down").to_path_buf()
+    manifest
+        .parent()
+        .expect("crates live one level down")
+        .to_path_buf()
 }
 
 /// Builds the given workspace packages as components and returns the path

@@ -124,6 +124,9 @@ mod tests {
         assert!(errors[0].message.contains("not a valid URL"), "{errors:?}");
         assert!(errors[1].message.contains("only http and https"));
         assert!(errors[2].message.contains("UTF-8"));
-        assert_eq!(errors[0].to_string(), format!("line 2: {}", errors[0].message));
+        assert_eq!(
+            errors[0].to_string(),
+            format!("line 2: {}", errors[0].message)
+        );
     }
 }

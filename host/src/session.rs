@@ -68,5 +68,7 @@ pub(crate) fn build_client(
     if let Some(agent) = &settings.user_agent {
         builder = builder.user_agent(agent);
     }
-    builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }

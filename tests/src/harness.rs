@@ -124,7 +124,11 @@ pub fn tb_host(args: &[&str], stdin: &str) -> Run {
     // tb-host may exit before reading it all (a set-up error): a broken
     // pipe here is part of the outcome under test, not a harness fault.
     if let Err(error) = input.write_all(stdin.as_bytes()) {
-        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {error}");
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "write stdin: {error}"
+        );
     }
     drop(input);
     let Output {

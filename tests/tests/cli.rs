@@ -40,7 +40,10 @@ fn reads_a_url_file_and_writes_one_record_per_job() {
     assert_eq!(records.len(), 50);
     for record in &records {
         let index = record["index"].as_u64().unwrap() as usize;
-        assert_eq!(record["url"], urls[index], "index is the position among jobs");
+        assert_eq!(
+            record["url"], urls[index],
+            "index is the position among jobs"
+        );
         assert_eq!(record["method"], "GET");
         assert_eq!(record["status"], 200);
         assert_eq!(record["attempts"], 1);
@@ -125,7 +128,15 @@ fn connection_refused_is_a_connect_failure() {
 fn method_and_headers_reach_the_server() {
     let path = "/echo/cli-method";
     let run = tb_host(
-        &["run", "-X", "put", "-H", "X-One: 1", "--header", "X-Two:two"],
+        &[
+            "run",
+            "-X",
+            "put",
+            "-H",
+            "X-One: 1",
+            "--header",
+            "X-Two:two",
+        ],
         &server().url(path),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -138,10 +149,7 @@ fn method_and_headers_reach_the_server() {
 
 #[test]
 fn timeout_fails_a_slow_request() {
-    let run = tb_host(
-        &["run", "--timeout", "0.2"],
-        &server().url("/slow/2000"),
-    );
+    let run = tb_host(&["run", "--timeout", "0.2"], &server().url("/slow/2000"));
     assert_eq!(run.code, 1);
     assert_eq!(run.by_index(1)[&0]["error"]["kind"], "timeout");
 }
@@ -154,7 +162,11 @@ fn usage_errors_exit_with_two() {
 
     let missing = tb_host(&["run", "/no/such/urls.txt"], "");
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("/no/such/urls.txt"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/no/such/urls.txt"),
+        "{}",
+        missing.stderr
+    );
 
     let bad_header = tb_host(&["run", "-H", "no colon here"], "");
     assert_eq!(bad_header.code, 2);
@@ -173,9 +185,14 @@ fn demo_fetches_through_the_bundled_plugins() {
     let run = tb_host(&["demo", "--urls", "300", "--threads", "4"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("300 jobs"), "{}", run.stderr);
-    assert!(run.stderr.contains("6 retries"), "each flaky URL retried once: {}", run.stderr);
     assert!(
-        run.stderr.contains("12 carried the bearer token, 12 the session header"),
+        run.stderr.contains("6 retries"),
+        "each flaky URL retried once: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("12 carried the bearer token, 12 the session header"),
         "{}",
         run.stderr
     );
@@ -235,7 +252,11 @@ fn ctrl_c_finishes_every_job_read_and_exits_130() {
     let by_index = run.by_index(run.records.len());
     let cancelled = by_index
         .values()
-        .filter(|r| r["error"]["message"].as_str().is_some_and(|m| m.contains("cancelled")))
+        .filter(|r| {
+            r["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cancelled"))
+        })
         .count();
     assert!(cancelled > 0, "some jobs had not started: {}", run.stdout);
 }

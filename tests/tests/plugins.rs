@@ -36,7 +36,10 @@ fn bearer_token_reaches_server() {
     for i in 0..20 {
         let seen = server().requests_to(&format!("/echo/bearer/{i}"));
         assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].header("authorization"), Some("Bearer s3cr3t-bearer"));
+        assert_eq!(
+            seen[0].header("authorization"),
+            Some("Bearer s3cr3t-bearer")
+        );
     }
     assert!(!run.stdout.contains("s3cr3t"), "the token leaked to stdout");
     assert!(!run.stderr.contains("s3cr3t"), "the token leaked to stderr");
@@ -208,7 +211,11 @@ fn plugin_that_does_not_load_is_a_setup_error_naming_the_file() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bogus.wasm"), "{}", run.stderr);
-    assert!(run.stderr.contains("not a valid WebAssembly component"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a valid WebAssembly component"),
+        "{}",
+        run.stderr
+    );
     assert!(run.records.is_empty());
 }
 
@@ -219,5 +226,9 @@ fn plugin_refusing_its_config_is_a_setup_error() {
         &server().url("/fast/never"),
     );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("token"), "says which key: {}", run.stderr);
+    assert!(
+        run.stderr.contains("token"),
+        "says which key: {}",
+        run.stderr
+    );
 }

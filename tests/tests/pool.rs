@@ -82,11 +82,18 @@ fn initializer_and_auth_generator_run_once_per_session() {
     for response in &responses {
         let echo: serde_json::Value = response.json().unwrap();
         assert_eq!(echo["headers"]["x-init"], "1");
-        assert_eq!(echo["headers"]["authorization"], "Bearer from-auth-generator");
+        assert_eq!(
+            echo["headers"]["authorization"],
+            "Bearer from-auth-generator"
+        );
     }
     let workers = inits.lock().unwrap().clone();
     let distinct: BTreeSet<u32> = workers.iter().copied().collect();
-    assert_eq!(workers.len(), distinct.len(), "one initializer call per session");
+    assert_eq!(
+        workers.len(),
+        distinct.len(),
+        "one initializer call per session"
+    );
     assert!(!workers.is_empty() && workers.len() <= threads);
     assert_eq!(auths.load(Ordering::SeqCst), workers.len());
     let order = order.lock().unwrap();
@@ -154,7 +161,10 @@ fn results_stream_while_the_pool_runs_and_each_job_ends_once() {
         .keep_bodies(false)
         .from_jobs((0..jobs).map(|i| Job::get(server().url(&format!("/fast/stream/{i}")))))
         .unwrap();
-    let first = pool.results().next().expect("a first result before the end");
+    let first = pool
+        .results()
+        .next()
+        .expect("a first result before the end");
     assert!(first.is_ok());
     let mut seen = BTreeSet::from([first.unwrap().index()]);
     for result in pool.results() {
@@ -171,12 +181,13 @@ fn native_retry_policy_is_scheduled_and_capped() {
     let mut pool = Pool::builder()
         .threads(2)
         .max_attempts(4)
-        .hook(NativeHook::retry_policy("always", |_, outcome, _| {
-            match outcome {
+        .hook(NativeHook::retry_policy(
+            "always",
+            |_, outcome, _| match outcome {
                 AttemptOutcome::Response(head) if head.status == 503 => Decision::RetryAfter(1),
                 _ => Decision::Defer,
-            }
-        }))
+            },
+        ))
         .from_urls([server().url(path)], &RequestDefaults::default())
         .unwrap();
     pool.join_all();
@@ -213,10 +224,18 @@ fn plugin_hooks_work_from_the_library() {
     pool.join_all();
     let failure = pool.get_exception().expect("the trap failed one job");
     assert_eq!(failure.kind(), FailureKind::Plugin);
-    assert!(failure.message().contains("trapping-plugin: authorize"), "{}", failure.message());
+    assert!(
+        failure.message().contains("trapping-plugin: authorize"),
+        "{}",
+        failure.message()
+    );
     assert!(pool.get_exception().is_none());
     let responses: Vec<_> = pool.responses().collect();
-    assert_eq!(responses.len(), 2, "the same worker went on with a fresh instance");
+    assert_eq!(
+        responses.len(),
+        2,
+        "the same worker went on with a fresh instance"
+    );
     for response in responses {
         let echo: serde_json::Value = response.json().unwrap();
         assert_eq!(echo["headers"]["authorization"], "Bearer library-token");
@@ -254,7 +273,14 @@ fn cancel_ends_every_job_taken_exactly_once_even_on_endless_input() {
         }
     }
     assert!(canceller.is_cancelled());
-    assert!(responses >= 8 && cancelled > 0, "{responses} responses, {cancelled} cancelled");
+    assert!(
+        responses >= 8 && cancelled > 0,
+        "{responses} responses, {cancelled} cancelled"
+    );
     let last = *seen.last().unwrap();
-    assert_eq!(seen.len() as u64, last + 1, "indices 0..={last} each ended once");
+    assert_eq!(
+        seen.len() as u64,
+        last + 1,
+        "indices 0..={last} each ended once"
+    );
 }

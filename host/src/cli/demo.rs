@@ -39,9 +39,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         ("bearer-auth.wasm", bundled::BEARER_AUTH),
         ("retry-backoff.wasm", bundled::RETRY_BACKOFF),
     ];
-    let mut builder = Pool::builder()
-        .threads(args.threads)
-        .keep_bodies(false);
+    let mut builder = Pool::builder().threads(args.threads).keep_bodies(false);
     for (label, wasm) in plugins {
         let plugin = runtime.load_bytes(Path::new(label), wasm, config.clone())?;
         eprintln!(

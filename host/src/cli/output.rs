@@ -39,10 +39,11 @@ impl RecordWriter {
     /// Writes to `path`, or stdout when none.
     pub fn open(path: Option<&Path>) -> anyhow::Result<RecordWriter> {
         let out: Box<dyn Write> = match path {
-            Some(path) => Box::new(BufWriter::new(
-                File::create(path)
-                    .with_context(|| format!("cannot create output file {}", path.display()))?,
-            )),
+            Some(path) => {
+                Box::new(BufWriter::new(File::create(path).with_context(|| {
+                    format!("cannot create output file {}", path.display())
+                })?))
+            }
             None => Box::new(BufWriter::new(io::stdout().lock())),
         };
         Ok(RecordWriter { out })

@@ -13,10 +13,10 @@ use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::session::default_settings;
 use crate::{Canceller, Pool, PoolBuilder, RequestDefaults};
 
+use super::SetupError;
 use super::args::RunArgs;
 use super::output::{FailureWriter, RecordWriter};
 use super::summary::Summary;
-use super::SetupError;
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -107,7 +107,8 @@ pub fn drive(
     for result in pool.results() {
         records.write(&result).context("cannot write a record")?;
         if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
-            out.write(failure).context("cannot write the failures file")?;
+            out.write(failure)
+                .context("cannot write the failures file")?;
         }
         summary.add(&result);
     }
@@ -141,8 +142,8 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
             if p.is_dir() {
                 bail!("input {} is a directory, not a file of URLs", p.display());
             }
-            let file = File::open(p)
-                .with_context(|| format!("cannot open input file {}", p.display()))?;
+            let file =
+                File::open(p).with_context(|| format!("cannot open input file {}", p.display()))?;
             Ok(Box::new(BufReader::with_capacity(64 << 10, file)))
         }
     }

@@ -14,12 +14,10 @@ use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
-use super::runtime::ticks;
 use super::bindings::toolbelt::plugin::host::{Host, Level};
 use super::bindings::toolbelt::plugin::types::PluginInfo;
-use crate::hooks::{
-    Attempt, AttemptOutcome, Decision, HookError, Hooks, Request, SessionSettings,
-};
+use super::runtime::ticks;
+use crate::hooks::{Attempt, AttemptOutcome, Decision, HookError, Hooks, Request, SessionSettings};
 
 /// The longest message of a plugin's that is kept to explain a trap.
 const LAST_ERROR_MAX: usize = 1024;
@@ -159,10 +157,9 @@ fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error
             deadline.as_millis()
         ),
         Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
-        _ if format!("{error:#}").contains("growing memory") => format!(
-            "went past its memory cap of {} MiB",
-            limits.memory >> 20
-        ),
+        _ if format!("{error:#}").contains("growing memory") => {
+            format!("went past its memory cap of {} MiB", limits.memory >> 20)
+        }
         _ => format!("trapped: {error}"),
     };
     HookError::Broken(match &store.data().last_error {

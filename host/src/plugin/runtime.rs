@@ -96,11 +96,7 @@ impl PluginRuntime {
     /// Compiles and checks the plugin in `path`, giving it `config` as its
     /// configuration. Fails with a message naming the file if it cannot be
     /// read, compiled, linked, or if it refuses the configuration.
-    pub fn load(
-        &self,
-        path: &Path,
-        config: Vec<(String, String)>,
-    ) -> Result<Plugin, PluginError> {
+    pub fn load(&self, path: &Path, config: Vec<(String, String)>) -> Result<Plugin, PluginError> {
         let wasm = std::fs::read(path).map_err(|source| PluginError::Read {
             path: path.to_owned(),
             source,

@@ -14,12 +14,11 @@ use crossbeam_channel::{Receiver, Sender};
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::flow::{Finished, Task, ToScheduler, Tracker};
 use super::PoolSettings;
+use super::flow::{Finished, Task, ToScheduler, Tracker};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
-    Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request,
-    ResponseHead,
+    Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
 };
 use crate::response::Response;
 use crate::session::build_client;
@@ -227,7 +226,8 @@ impl Worker {
             .chain
             .prepare_session(settings)
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
-        build_client(&self.settings.constructor, &settings).map_err(|message| (FailureKind::Other, message))
+        build_client(&self.settings.constructor, &settings)
+            .map_err(|message| (FailureKind::Other, message))
     }
 
     /// Sends one request and reads its response.
@@ -247,10 +247,18 @@ impl Worker {
         })?;
         let mut headers = HeaderMap::with_capacity(request.headers.len());
         for (name, value) in &request.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| (FailureKind::Input, format!("header name {name:?} is not valid")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| (FailureKind::Input, format!("header {name} has an invalid value")))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                (
+                    FailureKind::Input,
+                    format!("header name {name:?} is not valid"),
+                )
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                (
+                    FailureKind::Input,
+                    format!("header {name} has an invalid value"),
+                )
+            })?;
             headers.append(name, value);
         }
         let mut builder = client.request(method, url).headers(headers);
