@@ -284,3 +284,37 @@ fn cancel_ends_every_job_taken_exactly_once_even_on_endless_input() {
         "indices 0..={last} each ended once"
     );
 }
+
+#[test]
+fn an_error_returned_by_a_hook_fails_only_its_job_unsent() {
+    let hook = NativeHook::authorizer("refuse-private", |request| {
+        if request.url.contains("private") {
+            Err("will not sign a private URL".to_owned())
+        } else {
+            Ok(request)
+        }
+    });
+    let urls = [
+        server().url("/echo/hook-error/public-1"),
+        server().url("/echo/hook-error/private"),
+        server().url("/echo/hook-error/public-2"),
+    ];
+    let mut pool = Pool::builder()
+        .threads(1)
+        .hook(hook)
+        .from_urls(urls, &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let failures: Vec<_> = pool.exceptions().collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].kind(), FailureKind::Plugin);
+    assert_eq!(failures[0].index(), 1);
+    let message = failures[0].message();
+    assert!(
+        message.contains("refuse-private") && message.contains("authorize"),
+        "names the hook and its plugin: {message}"
+    );
+    assert!(message.contains("will not sign a private URL"), "{message}");
+    assert_eq!(pool.responses().count(), 2, "the same worker went on");
+    assert_eq!(server().hits("/echo/hook-error/private"), 0, "never sent");
+}

@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand};
 /// Fetch many HTTP requests from a pool of worker threads, with auth and
 /// retry rules from sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
-#[command(name = "tb-host", version, propagate_version = true)]
+#[command(
+    name = "tb-host",
+    bin_name = "tb-host",
+    version,
+    propagate_version = true
+)]
 pub struct Cli {
     /// More log output on stderr: -v info, -vv debug, -vvv trace. RUST_LOG
     /// overrides.
@@ -38,7 +43,8 @@ Examples:
   cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
 
 Exit status: 0 when every job got an HTTP response (any status), 1 when some
-job failed, 2 on a usage or set-up error.";
+job failed, 2 on a usage or set-up error, 130 when interrupted. Ctrl-C lets the
+requests in flight finish and records the jobs not yet sent as cancelled.";
 
 /// `tb-host run`.
 #[derive(Debug, Args)]
