@@ -26,6 +26,9 @@ pub enum FailureKind {
     /// A hook failed: a plugin trapped, ran out of time or memory, returned
     /// an error, or produced something invalid.
     Plugin,
+    /// The run was cancelled (Ctrl-C, [`crate::Canceller`]) before the job
+    /// was sent, or while it waited to be retried.
+    Cancelled,
     /// Anything else.
     Other,
 }
@@ -42,6 +45,7 @@ impl FailureKind {
             FailureKind::Redirect => "redirect",
             FailureKind::Body => "body",
             FailureKind::Plugin => "plugin",
+            FailureKind::Cancelled => "cancelled",
             FailureKind::Other => "other",
         }
     }
@@ -98,9 +102,10 @@ impl FailureKind {
             FailureKind::Tls => AttemptFailureKind::Tls,
             FailureKind::Redirect => AttemptFailureKind::Redirect,
             FailureKind::Body => AttemptFailureKind::Body,
-            FailureKind::Input | FailureKind::Plugin | FailureKind::Other => {
-                AttemptFailureKind::Other
-            }
+            FailureKind::Input
+            | FailureKind::Plugin
+            | FailureKind::Cancelled
+            | FailureKind::Other => AttemptFailureKind::Other,
         }
     }
 }

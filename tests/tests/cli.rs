@@ -198,65 +198,85 @@ fn demo_fetches_through_the_bundled_plugins() {
     );
 }
 
-#[test]
-fn ctrl_c_finishes_every_job_read_and_exits_130() {
-    use std::io::{BufRead, BufReader, Write};
+/// Starts a run on an open stdin, sends `signal` once two records are out,
+/// and checks the documented stop: exit 130, every job read recorded
+/// exactly once, the jobs not sent recorded as `cancelled` and listed in
+/// the failures file.
+fn interrupted_run(signal: &str) {
+    use std::io::{BufRead, BufReader, Read, Write};
     use std::process::{Command, Stdio};
 
+    let scratch = Scratch::new(&format!("signal-{signal}"));
+    let failures = scratch.path("failures.txt");
     let mut child = Command::new(harness::binary())
-        .args(["run", "--threads", "2", "-"])
+        .args(["run", "--threads", "2", "--failures"])
+        .arg(&failures)
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // stdin stays open: tb-host is blocked reading it when Ctrl-C comes.
+    // stdin stays open: tb-host is blocked reading it when the signal comes.
     let mut stdin = child.stdin.take().unwrap();
     for i in 0..40 {
-        writeln!(stdin, "{}", server().url(&format!("/slow/50?ctrl-c={i}"))).unwrap();
+        let url = server().url(&format!("/slow/50?signal-{signal}={i}"));
+        writeln!(stdin, "{url}").unwrap();
     }
     stdin.flush().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
+    let mut head = String::new();
     for _ in 0..2 {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        lines.push(line);
+        stdout.read_line(&mut head).unwrap();
     }
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    stdout.read_to_string(&mut rest).unwrap();
     let output = child.wait_with_output().unwrap();
     drop(stdin);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    let records: Vec<serde_json::Value> = lines
-        .iter()
-        .map(String::as_str)
-        .chain(rest.lines())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let stdout = head + &rest;
     let run = harness::Run {
-        code: 130,
-        records,
-        stdout: rest,
-        stderr: stderr.into_owned(),
+        code: output.status.code().unwrap_or(-1),
+        records: stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect(),
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
-    // Every line read before Ctrl-C (the pool reads only as far ahead as
-    // its workers need) ends exactly once: some fetched, the rest cancelled.
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+    // Every line read before the signal (the pool reads only as far ahead
+    // as its workers need) ends exactly once: some fetched, the rest
+    // cancelled.
     let by_index = run.by_index(run.records.len());
-    let cancelled = by_index
+    let mut cancelled: Vec<&str> = by_index
         .values()
-        .filter(|r| {
-            r["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("cancelled"))
-        })
-        .count();
-    assert!(cancelled > 0, "some jobs had not started: {}", run.stdout);
+        .filter(|r| r["error"]["kind"] == "cancelled")
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        !cancelled.is_empty(),
+        "some jobs had not started: {}",
+        run.stdout
+    );
+    let listed = std::fs::read_to_string(&failures).unwrap();
+    let mut listed: Vec<&str> = listed.lines().collect();
+    listed.sort_unstable();
+    cancelled.sort_unstable();
+    assert_eq!(listed, cancelled, "--failures lists the cancelled jobs");
+}
+
+#[test]
+fn ctrl_c_finishes_every_job_read_and_exits_130() {
+    interrupted_run("INT");
+}
+
+#[test]
+fn sigterm_stops_like_ctrl_c() {
+    interrupted_run("TERM");
 }

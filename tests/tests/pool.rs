@@ -261,7 +261,7 @@ fn cancel_ends_every_job_taken_exactly_once_even_on_endless_input() {
                 response.index()
             }
             Err(failure) => {
-                assert_eq!(failure.kind(), FailureKind::Other, "{failure}");
+                assert_eq!(failure.kind(), FailureKind::Cancelled, "{failure}");
                 assert!(failure.message().contains("cancelled"), "{failure}");
                 cancelled += 1;
                 failure.index()

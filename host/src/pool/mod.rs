@@ -268,7 +268,7 @@ pub struct Pool {
 
 /// Stops a running pool from another thread (a Ctrl-C handler, a
 /// deadline): no more input is read, jobs not yet sent and retries not yet
-/// due end as failures of kind `other` saying they were cancelled, and
+/// due end as failures of kind [`FailureKind::Cancelled`](crate::FailureKind), and
 /// requests in flight finish. Every job taken from the input still ends
 /// exactly once, so the results stream ends normally.
 #[derive(Clone)]

@@ -91,7 +91,7 @@ impl Worker {
                     "cancelled: the run was stopped before attempt {}",
                     task.attempts + 1
                 );
-                Next::Done(Ended::Failure(FailureKind::Other, message))
+                Next::Done(Ended::Failure(FailureKind::Cancelled, message))
             } else {
                 catch_unwind(AssertUnwindSafe(|| self.attempt(&mut task))).unwrap_or_else(|_| {
                     self.client = None;
