@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use crate::bundled;
+use crate::hooks::HookName;
 use crate::loopback::Server;
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::{Job, Pool};
@@ -43,10 +44,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     for (label, wasm) in plugins {
         let plugin = runtime.load_bytes(Path::new(label), wasm, config.clone())?;
         eprintln!(
-            "plugin {} {}: hooks {:?}",
+            "plugin {} {}: hooks {}",
             plugin.name(),
             plugin.version(),
-            plugin.hooks()
+            HookName::list(plugin.hooks())
         );
         builder = builder.hook(plugin);
     }

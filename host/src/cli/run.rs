@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::hooks::HookFactory;
+use crate::hooks::{HookFactory, HookName};
 use crate::input::UrlLines;
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::session::default_settings;
@@ -81,7 +81,7 @@ pub fn load_plugins(
             tracing::info!(
                 plugin = plugin.name(),
                 version = plugin.version(),
-                hooks = ?plugin.hooks(),
+                hooks = HookName::list(plugin.hooks()),
                 "loaded {}",
                 path.display()
             );

@@ -66,6 +66,21 @@ impl HookName {
             HookName::DecideRetry => HookSet::DECIDE_RETRY,
         }
     }
+
+    /// The hooks in `set`, named as the WIT spells them and separated by
+    /// commas (`"init-session, authorize"`), or `"none"`: for operators.
+    pub fn list(set: HookSet) -> String {
+        let names: Vec<&str> = HookName::ALL
+            .into_iter()
+            .filter(|name| set.contains(name.flag()))
+            .map(HookName::as_str)
+            .collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
 }
 
 impl std::fmt::Display for HookName {
