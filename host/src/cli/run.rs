@@ -20,35 +20,42 @@ use super::summary::Summary;
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.threads == 0 {
+    let RunArgs {
+        input,
+        request,
+        output,
+        plugins,
+        schedule,
+    } = args;
+    if schedule.threads == 0 {
         return Err(SetupError::new("--threads must be at least 1").into());
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+    if !(request.timeout.is_finite() && request.timeout > 0.0) {
         return Err(SetupError::new("--timeout must be a positive number of seconds").into());
     }
-    let input = open_input(args.input.as_deref()).map_err(SetupError::from)?;
+    let input = open_input(input.as_deref()).map_err(SetupError::from)?;
     let limits = PluginLimits {
-        timeout: Duration::from_millis(args.plugin_timeout.max(1)),
-        memory: args.plugin_memory.max(1) << 20,
+        timeout: Duration::from_millis(plugins.plugin_timeout.max(1)),
+        memory: plugins.plugin_memory.max(1) << 20,
     };
-    let hooks = load_plugins(&args.plugins, &args.plugin_config, limits)?;
+    let hooks = load_plugins(&plugins.plugins, &plugins.plugin_config, limits)?;
     let defaults = RequestDefaults {
-        method: args.method.to_ascii_uppercase(),
-        headers: args.headers,
+        method: request.method.to_ascii_uppercase(),
+        headers: request.headers,
         ..RequestDefaults::default()
     };
     let mut session = default_settings();
-    session.timeout_ms = Some((args.timeout * 1000.0).ceil() as u64);
+    session.timeout_ms = Some((request.timeout * 1000.0).ceil() as u64);
     let builder = hooks.into_iter().fold(
         Pool::builder()
-            .threads(args.threads)
+            .threads(schedule.threads)
             .session(session)
-            .max_attempts(args.max_attempts)
+            .max_attempts(schedule.max_attempts)
             .keep_bodies(false),
         PoolBuilder::shared_hook,
     );
-    let records = RecordWriter::open(args.output.as_deref()).map_err(SetupError::from)?;
-    let failures = match &args.failures {
+    let records = RecordWriter::open(output.output.as_deref()).map_err(SetupError::from)?;
+    let failures = match &output.failures {
         Some(path) => Some(FailureWriter::create(path).map_err(SetupError::from)?),
         None => None,
     };
@@ -56,7 +63,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .from_input(UrlLines::new(input, defaults))
         .context("cannot start the pool")?;
     let summary = drive(pool, records, failures)?;
-    if !args.quiet {
+    if !output.quiet {
         eprintln!("{summary}");
     }
     summary.outcome()

@@ -1,0 +1,97 @@
+//! Every flag of the command line, with its help text. `run`'s flags come
+//! in groups, one file each, shown under their own heading in `--help`:
+//! what to send ([`request`]), what to write ([`output`]), which plugins
+//! and what they may do ([`plugins`]), and how jobs are scheduled
+//! ([`schedule`]).
+
+mod output;
+mod plugins;
+mod request;
+mod schedule;
+
+pub use output::OutputArgs;
+pub use plugins::PluginArgs;
+pub use request::RequestArgs;
+pub use schedule::ScheduleArgs;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Fetch many HTTP requests from a pool of worker threads, with auth and
+/// retry rules from sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tb-host",
+    bin_name = "tb-host",
+    version,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// More log output on stderr: -v info, -vv debug, -vvv trace. RUST_LOG
+    /// overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch every URL of a list and write one JSON line per job.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Start a loopback server and fetch a few thousand URLs from it through
+    /// the bundled example plugins, then print the summary.
+    Demo(DemoArgs),
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  tb-host run urls.txt
+  tb-host run --plugin bearer_auth.wasm --plugin-config token=s3cr3t urls.txt
+  tb-host run --plugin retry_backoff.wasm --max-attempts 5 --failures failed.txt urls.txt
+  tb-host run --failures again.txt failed.txt      # run the failures again
+  cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
+
+Exit status: 0 when every job got an HTTP response (any status), 1 when some
+job failed, 2 on a usage or set-up error, 130 when interrupted. Ctrl-C lets the
+requests in flight finish and records the jobs not yet sent as cancelled.";
+
+/// `tb-host run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// File of URLs, one per line (blank lines and # comments skipped);
+    /// `-` or nothing reads stdin.
+    pub input: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub request: RequestArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+}
+
+/// `tb-host demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many URLs to fetch.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub urls: usize,
+
+    /// Worker threads.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 16)]
+    pub threads: usize,
+
+    /// Also write the JSON lines here.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
