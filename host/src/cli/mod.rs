@@ -3,6 +3,7 @@
 
 mod args;
 mod demo;
+mod failures;
 mod output;
 mod run;
 mod summary;

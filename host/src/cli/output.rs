@@ -1,5 +1,4 @@
-//! Writing results: one JSON line per finished job, and the failed jobs in a
-//! form `tb-host run` reads again.
+//! Writing results: one JSON line per finished job.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -82,33 +81,6 @@ impl RecordWriter {
     }
 
     /// Flushes what is buffered.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-/// Writes the URL of every failed job, one per line: the input format of
-/// `tb-host run`, so the failures can be run again.
-pub struct FailureWriter {
-    out: BufWriter<File>,
-}
-
-impl FailureWriter {
-    /// Creates (truncates) the failures file.
-    pub fn create(path: &Path) -> anyhow::Result<FailureWriter> {
-        let file = File::create(path)
-            .with_context(|| format!("cannot create failures file {}", path.display()))?;
-        Ok(FailureWriter {
-            out: BufWriter::new(file),
-        })
-    }
-
-    /// Records one failed job.
-    pub fn write(&mut self, failure: &Failure) -> io::Result<()> {
-        writeln!(self.out, "{}", failure.job().url)
-    }
-
-    /// Flushes the file.
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()
     }

@@ -15,7 +15,8 @@ use crate::{Canceller, Pool, PoolBuilder, RequestDefaults};
 
 use super::SetupError;
 use super::args::RunArgs;
-use super::output::{FailureWriter, RecordWriter};
+use super::failures::FailureWriter;
+use super::output::RecordWriter;
 use super::summary::Summary;
 
 /// Runs `tb-host run`.
