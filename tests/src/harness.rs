@@ -91,24 +91,41 @@ impl Run {
     /// The records by index; panics unless every index in `0..jobs` occurs
     /// exactly once and no other: the exactly-once invariant.
     pub fn by_index(&self, jobs: usize) -> BTreeMap<u64, &Value> {
-        let mut seen = BTreeMap::new();
-        for record in &self.records {
-            let index = record["index"].as_u64().expect("every record has an index");
-            assert!(
-                seen.insert(index, record).is_none(),
-                "index {index} written twice:\n{}",
-                self.stdout
-            );
-        }
-        let expected: Vec<u64> = (0..jobs as u64).collect();
-        assert_eq!(
-            seen.keys().copied().collect::<Vec<_>>(),
-            expected,
-            "every job must end exactly once; stderr:\n{}",
-            self.stderr
-        );
-        seen
+        exactly_once(&self.records, 0..jobs as u64, &self.stderr)
     }
+}
+
+/// The records by index; panics unless every index of `expected` occurs
+/// exactly once and no other. `context` is shown when it fails.
+pub fn exactly_once<'a>(
+    records: &'a [Value],
+    expected: impl IntoIterator<Item = u64>,
+    context: &str,
+) -> BTreeMap<u64, &'a Value> {
+    let mut seen = BTreeMap::new();
+    for record in records {
+        let index = record["index"].as_u64().expect("every record has an index");
+        assert!(
+            seen.insert(index, record).is_none(),
+            "index {index} written twice; {context}"
+        );
+    }
+    let expected: Vec<u64> = expected.into_iter().collect();
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        expected,
+        "every job must end exactly once; {context}"
+    );
+    seen
+}
+
+/// The records of an output file, one JSON value per line.
+pub fn read_records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect()
 }
 
 /// Runs `tb-host` with `args`, feeding `stdin`, and parses its JSON lines.

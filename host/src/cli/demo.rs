@@ -67,7 +67,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.threads
     );
     let pool = builder.from_jobs(jobs)?;
-    let records = RecordWriter::open(args.output.as_deref().or(Some(Path::new("/dev/null"))))?;
+    let records = RecordWriter::open(
+        args.output.as_deref().or(Some(Path::new("/dev/null"))),
+        false,
+    )?;
     let summary = drive(pool, records, None)?;
     eprintln!("{summary}");
     report_what_the_server_saw(&server, args.urls);

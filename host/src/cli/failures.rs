@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Context;
+use super::files::open_for_writing;
 
 use crate::Failure;
 
@@ -16,10 +16,10 @@ pub struct FailureWriter {
 }
 
 impl FailureWriter {
-    /// Creates (truncates) the failures file.
-    pub fn create(path: &Path) -> anyhow::Result<FailureWriter> {
-        let file = File::create(path)
-            .with_context(|| format!("cannot create failures file {}", path.display()))?;
+    /// Opens the failures file: truncated, or appended to when `append`
+    /// (a resumed run).
+    pub fn create(path: &Path, append: bool) -> anyhow::Result<FailureWriter> {
+        let file = open_for_writing(path, append, "failures file")?;
         Ok(FailureWriter {
             out: BufWriter::new(file),
         })

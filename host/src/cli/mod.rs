@@ -4,8 +4,11 @@
 mod args;
 mod demo;
 mod failures;
+mod files;
 mod output;
+mod resume;
 mod run;
+mod scheduling;
 mod summary;
 
 use std::fmt;
@@ -70,7 +73,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

@@ -1,12 +1,11 @@
 //! Writing results: one JSON line per finished job.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Context;
 use serde::Serialize;
 
+use super::files::open_for_writing;
 use crate::{Failure, Response};
 
 /// One output line. Field names are the documented record format.
@@ -35,14 +34,15 @@ pub struct RecordWriter {
 }
 
 impl RecordWriter {
-    /// Writes to `path`, or stdout when none.
-    pub fn open(path: Option<&Path>) -> anyhow::Result<RecordWriter> {
+    /// Writes to `path` (appending when `append`: a resumed run), or stdout
+    /// when none.
+    pub fn open(path: Option<&Path>, append: bool) -> anyhow::Result<RecordWriter> {
         let out: Box<dyn Write> = match path {
-            Some(path) => {
-                Box::new(BufWriter::new(File::create(path).with_context(|| {
-                    format!("cannot create output file {}", path.display())
-                })?))
-            }
+            Some(path) => Box::new(BufWriter::new(open_for_writing(
+                path,
+                append,
+                "output file",
+            )?)),
             None => Box::new(BufWriter::new(io::stdout().lock())),
         };
         Ok(RecordWriter { out })

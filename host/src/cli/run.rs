@@ -17,6 +17,7 @@ use super::SetupError;
 use super::args::RunArgs;
 use super::failures::FailureWriter;
 use super::output::RecordWriter;
+use super::scheduling;
 use super::summary::Summary;
 
 /// Runs `tb-host run`.
@@ -28,9 +29,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         plugins,
         schedule,
     } = args;
-    if schedule.threads == 0 {
-        return Err(SetupError::new("--threads must be at least 1").into());
-    }
     if !(request.timeout.is_finite() && request.timeout > 0.0) {
         return Err(SetupError::new("--timeout must be a positive number of seconds").into());
     }
@@ -48,16 +46,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut session = default_settings();
     session.timeout_ms = Some((request.timeout * 1000.0).ceil() as u64);
     let builder = hooks.into_iter().fold(
-        Pool::builder()
-            .threads(schedule.threads)
-            .session(session)
-            .max_attempts(schedule.max_attempts)
-            .keep_bodies(false),
+        Pool::builder().session(session).keep_bodies(false),
         PoolBuilder::shared_hook,
     );
-    let records = RecordWriter::open(output.output.as_deref()).map_err(SetupError::from)?;
+    let (builder, append) = scheduling::apply(builder, &schedule, output.output.as_deref())?;
+    let records = RecordWriter::open(output.output.as_deref(), append).map_err(SetupError::from)?;
     let failures = match &output.failures {
-        Some(path) => Some(FailureWriter::create(path).map_err(SetupError::from)?),
+        Some(path) => Some(FailureWriter::create(path, append).map_err(SetupError::from)?),
         None => None,
     };
     let pool = builder

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use super::Source;
 use super::flow::{Task, ToScheduler, Tracker};
+use super::{Selector, Source};
 use crate::job::Job;
 
 pub(crate) struct Feeder {
     pub source: Source,
+    pub select: Option<Selector>,
     pub jobs: Sender<Task>,
     pub scheduler: Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
@@ -25,6 +26,9 @@ impl Feeder {
         for (index, entry) in (0u64..).zip(self.source) {
             if self.tracker.is_cancelled() {
                 break;
+            }
+            if self.select.as_ref().is_some_and(|keep| !keep(index)) {
+                continue;
             }
             self.tracker.admit();
             // Checked again with the permit held: the scheduler cannot see

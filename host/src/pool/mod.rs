@@ -28,6 +28,7 @@
 
 mod feeder;
 mod flow;
+mod limits;
 mod scheduler;
 mod worker;
 
@@ -67,6 +68,7 @@ pub(crate) struct PoolSettings {
     pub hooks: Vec<Arc<dyn HookFactory>>,
     pub max_attempts: u32,
     pub keep_bodies: bool,
+    pub limits: limits::SendLimits,
 }
 
 /// Sets up a [`Pool`]: threads, session, hooks, limits; then starts it on a
@@ -96,7 +98,13 @@ pub struct PoolBuilder {
     max_attempts: u32,
     keep_bodies: bool,
     max_in_flight: Option<usize>,
+    rate: Option<f64>,
+    per_host: Option<usize>,
+    select: Option<Selector>,
 }
+
+/// Which input indexes a pool runs; see [`PoolBuilder::select`].
+pub(crate) type Selector = Box<dyn Fn(u64) -> bool + Send>;
 
 impl Default for PoolBuilder {
     fn default() -> Self {
@@ -108,6 +116,9 @@ impl Default for PoolBuilder {
             max_attempts: 10,
             keep_bodies: true,
             max_in_flight: None,
+            rate: None,
+            per_host: None,
+            select: None,
         }
     }
 }
@@ -188,6 +199,30 @@ impl PoolBuilder {
         self
     }
 
+    /// At most `per_second` attempts per second in the whole run, retries
+    /// included; attempts are spaced evenly. Not set: as fast as the
+    /// workers go.
+    pub fn rate(mut self, per_second: f64) -> Self {
+        self.rate = (per_second.is_finite() && per_second > 0.0).then_some(per_second);
+        self
+    }
+
+    /// At most `attempts` requests in flight to one host (and port) at a
+    /// time, retries included. A worker waits for a slot of its host.
+    pub fn per_host(mut self, attempts: usize) -> Self {
+        self.per_host = Some(attempts.max(1));
+        self
+    }
+
+    /// Runs only the jobs whose input index `keep` accepts; the others are
+    /// read and skipped without a result, and indexes still count every
+    /// entry of the input. For splitting one input across machines
+    /// (`--shard`) and for resuming a run (`--resume`).
+    pub fn select(mut self, keep: impl Fn(u64) -> bool + Send + 'static) -> Self {
+        self.select = Some(Box::new(keep));
+        self
+    }
+
     /// Starts a pool on URLs, each a job made with `defaults` (Python's
     /// `Pool.from_urls(urls, request_kwargs)`).
     pub fn from_urls<I>(self, urls: I, defaults: &RequestDefaults) -> Result<Pool, PoolError>
@@ -243,12 +278,14 @@ impl PoolBuilder {
             hooks: self.hooks,
             max_attempts: self.max_attempts,
             keep_bodies: self.keep_bodies,
+            limits: limits::SendLimits::new(self.rate, self.per_host),
         });
         Pool::start(
             threads,
             max_in_flight,
             settings,
             Box::new(input.into_iter()),
+            self.select,
         )
     }
 }
@@ -325,6 +362,7 @@ impl Pool {
         max_in_flight: usize,
         settings: Arc<PoolSettings>,
         source: Source,
+        select: Option<Selector>,
     ) -> Result<Pool, PoolError> {
         let tracker = Arc::new(Tracker::new(max_in_flight));
         let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 2);
@@ -346,6 +384,7 @@ impl Pool {
         drop(results_tx);
         let feeder = feeder::Feeder {
             source,
+            select,
             jobs: jobs_tx.clone(),
             scheduler: scheduler_tx.clone(),
             tracker: Arc::clone(&tracker),

@@ -178,8 +178,10 @@ impl Worker {
                 }
             };
         }
+        let slot = self.settings.limits.enter(&request.url);
         let sent = Instant::now();
         let received = self.send(&request, job.timeout);
+        drop(slot);
         if self.chain.has(HookName::DecideRetry) {
             let attempt = Attempt {
                 number: task.attempts,

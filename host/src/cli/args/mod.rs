@@ -42,7 +42,7 @@ pub struct Cli {
 pub enum Command {
     /// Fetch every URL of a list and write one JSON line per job.
     #[command(after_help = RUN_EXAMPLES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Start a loopback server and fetch a few thousand URLs from it through
     /// the bundled example plugins, then print the summary.
     Demo(DemoArgs),

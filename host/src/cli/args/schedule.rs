@@ -1,8 +1,9 @@
-//! `run`'s flags for how jobs are scheduled: threads, attempts.
+//! `run`'s flags for how jobs are scheduled: threads, attempts, rate,
+//! sharding and resuming.
 
 use clap::Args;
 
-/// How many workers, and how often a job may be tried.
+/// How many workers, how fast, and which jobs of the input.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Scheduling")]
 pub struct ScheduleArgs {
@@ -13,4 +14,111 @@ pub struct ScheduleArgs {
     /// Most attempts per job, the first included, whatever a plugin asks.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_attempts: u32,
+
+    /// At most N requests per second in the whole run, retries included,
+    /// spaced evenly.
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// At most N requests in flight to one host (and port) at a time.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_host: Option<u64>,
+
+    /// Run only the jobs whose index modulo N is K, so N machines can split
+    /// one input; indexes in the output stay those of the whole input.
+    /// `auto/N` takes K from JOB_COMPLETION_INDEX (a Kubernetes Indexed
+    /// Job).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
+    /// Continue an earlier run of the same input: skip the jobs already
+    /// recorded in --output FILE and append the rest (a torn last line
+    /// left by a crash is cut off first).
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+}
+
+/// Which part of the input this machine runs: `--shard K/N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This machine's part, with `index < count`; none for `auto`.
+    pub index: Option<u64>,
+    /// How many parts the input is split into.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The shard with `auto` resolved from `JOB_COMPLETION_INDEX`.
+    pub fn resolve(self) -> Result<Shard, String> {
+        let index = match self.index {
+            Some(index) => index,
+            None => {
+                let text = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                    "--shard auto/N needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job)"
+                        .to_owned()
+                })?;
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("JOB_COMPLETION_INDEX={text:?} is not a whole number"))?
+            }
+        };
+        if index >= self.count {
+            return Err(format!(
+                "shard {index} does not exist: shards run from 0 to {}",
+                self.count - 1
+            ));
+        }
+        Ok(Shard {
+            index: Some(index),
+            count: self.count,
+        })
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a positive number of requests per second"
+        )),
+    }
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let bad = || format!("expected K/N or auto/N with 0 <= K < N, got {text:?}");
+    let (index, count) = text.split_once('/').ok_or_else(bad)?;
+    let count: u64 = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 {
+        return Err(bad());
+    }
+    let index = match index.trim() {
+        "auto" => None,
+        k => Some(k.parse::<u64>().map_err(|_| bad())?),
+    };
+    if index.is_some_and(|k| k >= count) {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_resolve() {
+        assert_eq!(
+            parse_shard("1/4"),
+            Ok(Shard {
+                index: Some(1),
+                count: 4
+            })
+        );
+        assert!(parse_shard("4/4").is_err());
+        assert!(parse_shard("1/0").is_err());
+        assert!(parse_shard("x/2").is_err());
+        let auto = parse_shard("auto/3").unwrap();
+        assert_eq!(auto.index, None);
+        assert_eq!(auto.count, 3);
+    }
 }
