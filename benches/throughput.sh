@@ -13,40 +13,13 @@ cd "$(dirname "$0")/.."
 urls=${1:-20000}; shift || true
 threads=("${@:-16 64}"); read -r -a threads <<<"${threads[*]}"
 
-need=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v curl >/dev/null || need+=(curl)
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+source benches/lib/loopback.sh
 
-work=$(mktemp -d)
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
-  uwsgi_temp_path $work; scgi_temp_path $work;
-  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } }
-}
-CONF
-/usr/sbin/nginx -c "$work/nginx.conf"
-
-seq 0 $((urls - 1)) | sed "s|^|http://127.0.0.1:$port/item/|" >"$work/urls.txt"
+make_urls "$urls" "$work/urls.txt"
 sed 's|.*|url = "&"\noutput = /dev/null|' "$work/urls.txt" >"$work/curl.cfg"
 
-cargo build --release -q -p tb-host
 cargo build -q --profile plugin --target wasm32-wasip2 --target-dir target/wasm \
   -p bearer-auth -p retry-backoff
-bin=target/release/tb-host
 wasm=target/wasm/wasm32-wasip2/plugin
 
 # measure NAME CMD...: prints "name requests/s cpu_s peak_rss_mib"

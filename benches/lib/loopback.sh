@@ -1,0 +1,41 @@
+# Shared by the benchmark scripts (source it): installs what they need
+# (Debian, as root), starts nginx on 127.0.0.1 (one worker, keep-alive),
+# answering 200 "ok\n" to every path, and builds tb-host in release.
+#
+# Sets: $work (a temp dir, removed on exit), $port, $bin (tb-host).
+# Provides: make_urls N FILE (writes N distinct URLs to FILE).
+
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
+command -v bc >/dev/null || need+=(bc)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d)
+trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
+  uwsgi_temp_path $work; scgi_temp_path $work;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } }
+}
+CONF
+/usr/sbin/nginx -c "$work/nginx.conf"
+
+cargo build --release -q -p tb-host
+bin=target/release/tb-host
+
+make_urls() {
+  seq 0 $(($1 - 1)) | sed "s|^|http://127.0.0.1:$port/item/|" >"$2"
+}
