@@ -39,7 +39,7 @@ for t in "${threads[@]}"; do
   rows+=("$(measure "tb-host -j $t (no plugin)" "$bin" run -q -j "$t" -o /dev/null "$work/urls.txt")")
   rows+=("$(measure "tb-host -j $t (bearer+retry)" "$bin" run -q -j "$t" -o /dev/null \
       --plugin "$wasm/bearer_auth.wasm" --plugin "$wasm/retry_backoff.wasm" \
-      --plugin-config token=bench "$work/urls.txt")")
+      --plugin-config bearer_auth:token=bench "$work/urls.txt")")
   curl_rate=$(echo "${rows[0]}" | awk '{print $(NF-2)}')
   for row in "${rows[@]}"; do
     rate=$(echo "$row" | awk '{print $(NF-2)}')

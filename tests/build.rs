@@ -13,6 +13,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("looping-plugin", "TB_TEST_LOOPING"),
     ("memory-hog-plugin", "TB_TEST_MEMORY_HOG"),
     ("bad-header-plugin", "TB_TEST_BAD_HEADER"),
+    ("env-probe-plugin", "TB_TEST_ENV_PROBE"),
 ];
 
 fn main() {

@@ -9,7 +9,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tb_host::bundled;
 use tb_host::hooks::{Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead};
-use tb_host::plugin::{PluginLimits, PluginRuntime};
+use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
 
 fn request(headers: usize) -> Request {
     Request {
@@ -30,6 +30,7 @@ fn hook_calls(c: &mut Criterion) {
             Path::new("bearer-auth.wasm"),
             bundled::BEARER_AUTH,
             config.clone(),
+            Grants::default(),
         )
         .unwrap();
     let retry = runtime
@@ -37,6 +38,7 @@ fn hook_calls(c: &mut Criterion) {
             Path::new("retry-backoff.wasm"),
             bundled::RETRY_BACKOFF,
             config,
+            Grants::default(),
         )
         .unwrap();
 
@@ -74,6 +76,7 @@ fn hook_calls(c: &mut Criterion) {
                     Path::new("bearer-auth.wasm"),
                     bundled::BEARER_AUTH,
                     vec![("token".to_owned(), "t".to_owned())],
+                    Grants::default(),
                 )
                 .unwrap()
         })

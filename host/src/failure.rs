@@ -55,7 +55,7 @@ impl FailureKind {
         if error.is_timeout() {
             return FailureKind::Timeout;
         }
-        if error.is_redirect() {
+        if error.is_redirect() || is_redirect_to_another_scheme(error) {
             return FailureKind::Redirect;
         }
         let mut source = error.source();
@@ -108,6 +108,20 @@ impl FailureKind {
             | FailureKind::Other => AttemptFailureKind::Other,
         }
     }
+}
+
+/// Whether reqwest refused to follow a redirect to a scheme other than
+/// `http` or `https` (`Location: ftp://...`). It reports that as a builder
+/// error "URL scheme is not allowed" for the request's own URL, which is
+/// `http` or `https` — so the refused scheme can only be the redirect's.
+fn is_redirect_to_another_scheme(error: &reqwest::Error) -> bool {
+    error.is_builder()
+        && error
+            .url()
+            .is_some_and(|url| matches!(url.scheme(), "http" | "https"))
+        && error
+            .source()
+            .is_some_and(|cause| cause.to_string() == "URL scheme is not allowed")
 }
 
 impl std::fmt::Display for FailureKind {

@@ -1,5 +1,6 @@
 //! A finished job that got an HTTP response (Python's `ThreadResponse`).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -17,6 +18,8 @@ pub struct Response {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) bytes: u64,
+    pub(crate) sha256: [u8; 32],
+    pub(crate) body_path: Option<PathBuf>,
     pub(crate) attempts: u32,
     pub(crate) elapsed: Duration,
 }
@@ -66,6 +69,23 @@ impl Response {
     /// How many body bytes were received, kept or not.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// SHA-256 of the body as received, computed as it streamed, kept or
+    /// not: lets a caller check or deduplicate bodies it did not keep.
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
+    }
+
+    /// [`Response::sha256`] in lowercase hex, as written in records.
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The file the body was saved to, when the pool saves bodies (see
+    /// [`crate::PoolBuilder::save_bodies`]).
+    pub fn body_path(&self) -> Option<&Path> {
+        self.body_path.as_deref()
     }
 
     /// How many attempts the job took, the first included.

@@ -24,3 +24,10 @@ pub const MEMORY_HOG: &str = env!("TB_TEST_MEMORY_HOG");
 /// `bad-header-plugin`: adds a header value with CR LF on URLs containing
 /// `bad`.
 pub const BAD_HEADER: &str = env!("TB_TEST_BAD_HEADER");
+
+/// `env-probe-plugin`: not hostile, a probe of the sandbox. Its
+/// `authorize` adds `X-Env-Probe` (env var `TB_PROBE` or `absent`),
+/// `X-Fs-Probe` and `X-Net-Probe` (`allowed` or `denied`: listing `/`,
+/// connecting to 127.0.0.1 at config `port`, which it requires) and
+/// `X-Config-Keys` (the keys it got).
+pub const ENV_PROBE: &str = env!("TB_TEST_ENV_PROBE");

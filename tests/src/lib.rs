@@ -1,5 +1,6 @@
 //! Support for tb-host's end-to-end tests (in `tests/`): the loopback
 //! server, the real binary, and the plugin components they load.
 
+pub mod faults;
 pub mod fixtures;
 pub mod harness;

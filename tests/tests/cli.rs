@@ -89,7 +89,7 @@ fn bad_input_lines_fail_with_their_line_numbers_and_the_run_goes_on() {
 #[test]
 fn failures_file_runs_again() {
     let scratch = Scratch::new("failures");
-    let failures = scratch.path("failures.txt");
+    let failures = scratch.path("failures.jsonl");
     let flaky = server().url("/reset/cli-rerun/1");
     let input = format!("{}\n{}\n", server().url("/fast/rerun"), flaky);
     let first = tb_host(
@@ -100,9 +100,17 @@ fn failures_file_runs_again() {
     let records = first.by_index(2);
     assert_eq!(records[&1]["error"]["kind"], "reset", "{}", first.stdout);
     let failed = std::fs::read_to_string(&failures).unwrap();
-    assert_eq!(failed.lines().collect::<Vec<_>>(), [flaky.as_str()]);
+    let failed: Vec<serde_json::Value> = failed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        [serde_json::json!({"method": "GET", "url": flaky})],
+        "the failed job, as a JSON line"
+    );
 
-    let again = scratch.path("again.txt");
+    let again = scratch.path("again.jsonl");
     let second = tb_host(
         &[
             "run",
@@ -207,7 +215,7 @@ fn interrupted_run(signal: &str) {
     use std::process::{Command, Stdio};
 
     let scratch = Scratch::new(&format!("signal-{signal}"));
-    let failures = scratch.path("failures.txt");
+    let failures = scratch.path("failures.jsonl");
     let mut child = Command::new(harness::binary())
         .args(["run", "--threads", "2", "--failures"])
         .arg(&failures)
@@ -264,8 +272,15 @@ fn interrupted_run(signal: &str) {
         "some jobs had not started: {}",
         run.stdout
     );
-    let listed = std::fs::read_to_string(&failures).unwrap();
-    let mut listed: Vec<&str> = listed.lines().collect();
+    let listed: Vec<serde_json::Value> = std::fs::read_to_string(&failures)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut listed: Vec<&str> = listed
+        .iter()
+        .map(|job| job["url"].as_str().unwrap())
+        .collect();
     listed.sort_unstable();
     cancelled.sort_unstable();
     assert_eq!(listed, cancelled, "--failures lists the cancelled jobs");

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
-use tb_host::plugin::{PluginLimits, PluginRuntime};
+use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
 use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::server;
@@ -204,11 +204,12 @@ fn plugin_hooks_work_from_the_library() {
         .load(
             Path::new(fixtures::BEARER_AUTH),
             vec![("token".into(), "library-token".into())],
+            Grants::default(),
         )
         .unwrap();
     assert_eq!(bearer.name(), "bearer-auth");
     let trapping = runtime
-        .load(Path::new(fixtures::TRAPPING), Vec::new())
+        .load(Path::new(fixtures::TRAPPING), Vec::new(), Grants::default())
         .unwrap();
     let urls = [
         server().url("/echo/library-plugin/ok"),

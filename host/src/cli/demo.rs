@@ -10,12 +10,12 @@ use anyhow::{Context, bail};
 use crate::bundled;
 use crate::hooks::HookName;
 use crate::loopback::Server;
-use crate::plugin::{PluginLimits, PluginRuntime};
+use crate::plugin::{Grants, PluginLimits, PluginRuntime};
 use crate::{Job, Pool};
 
 use super::args::DemoArgs;
 use super::output::RecordWriter;
-use super::run::drive;
+use super::run::{Sinks, drive};
 
 /// One URL in this many answers 503 once before it succeeds.
 const FLAKY_EVERY: usize = 50;
@@ -42,7 +42,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     ];
     let mut builder = Pool::builder().threads(args.threads).keep_bodies(false);
     for (label, wasm) in plugins {
-        let plugin = runtime.load_bytes(Path::new(label), wasm, config.clone())?;
+        let plugin =
+            runtime.load_bytes(Path::new(label), wasm, config.clone(), Grants::default())?;
         eprintln!(
             "plugin {} {}: hooks {}",
             plugin.name(),
@@ -71,7 +72,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.output.as_deref().or(Some(Path::new("/dev/null"))),
         false,
     )?;
-    let summary = drive(pool, records, None)?;
+    let summary = drive(pool, Sinks::records_only(records))?;
     eprintln!("{summary}");
     report_what_the_server_saw(&server, args.urls);
     summary.outcome()

@@ -1,5 +1,13 @@
 //! The failures file: the failed jobs in a form `tb-host run` reads again
 //! (Python's `Pool.from_exceptions`).
+//!
+//! Each failed job is one JSON line of the jobs input format
+//! ([`crate::input::jsonl`]): method, URL, headers, body (`data`, or
+//! `data_base64` when it is not UTF-8) and timeout, so running the file
+//! sends the same requests again. A job that failed as `input` (a line
+//! that was not a job) is written as a `GET` of the line's text (cut off
+//! past 1 KiB): running it fails the same way until the line is fixed in
+//! the original input, and its record there names the line number.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -8,9 +16,10 @@ use std::path::Path;
 use super::files::open_for_writing;
 
 use crate::Failure;
+use crate::input::jsonl;
 
-/// Writes the URL of every failed job, one per line: the input format of
-/// `tb-host run`, so the failures can be run again.
+/// Writes every failed job as a JSON line: the input format of `tb-host
+/// run`, so the failures can be run again exactly.
 pub struct FailureWriter {
     out: BufWriter<File>,
 }
@@ -27,7 +36,7 @@ impl FailureWriter {
 
     /// Records one failed job.
     pub fn write(&mut self, failure: &Failure) -> io::Result<()> {
-        writeln!(self.out, "{}", failure.job().url)
+        writeln!(self.out, "{}", jsonl::encode(failure.job()))
     }
 
     /// Flushes the file.

@@ -2,10 +2,17 @@
 //! the outcome to the documented exit status.
 
 mod args;
+mod bodies;
+mod completions;
 mod demo;
 mod failures;
 mod files;
+mod order;
 mod output;
+mod plugin_cmd;
+mod plugins;
+mod progress;
+mod requests;
 mod resume;
 mod run;
 mod scheduling;
@@ -75,6 +82,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::run(args),
+        Command::Plugin { command } => plugin_cmd::run(command),
+        Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,7 +110,7 @@ fn init_logging(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::log_writer)
         .with_target(false)
         .init();
 }

@@ -1,5 +1,10 @@
 //! Writing results: one JSON line per finished job.
+//!
+//! Every record has `sha256`, the hex SHA-256 of the body as received
+//! (null for a failure); with `--save-bodies` it also has `body_path`, the
+//! file the body went to (null for a failure).
 
+use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -18,6 +23,9 @@ struct Record<'a> {
     attempts: u32,
     elapsed_ms: f64,
     bytes: u64,
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_path: Option<Option<Cow<'a, str>>>,
     error: Option<ErrorRecord<'a>>,
 }
 
@@ -31,6 +39,8 @@ struct ErrorRecord<'a> {
 /// a reader sees each job as it finishes.
 pub struct RecordWriter {
     out: Box<dyn Write>,
+    /// Whether records carry `body_path` (`--save-bodies`).
+    body_paths: bool,
 }
 
 impl RecordWriter {
@@ -45,7 +55,16 @@ impl RecordWriter {
             )?)),
             None => Box::new(BufWriter::new(io::stdout().lock())),
         };
-        Ok(RecordWriter { out })
+        Ok(RecordWriter {
+            out,
+            body_paths: false,
+        })
+    }
+
+    /// Whether every record has a `body_path`: when the bodies are saved.
+    pub fn with_body_paths(mut self, saved: bool) -> RecordWriter {
+        self.body_paths = saved;
+        self
     }
 
     /// Writes the record of one finished job.
@@ -59,6 +78,10 @@ impl RecordWriter {
                 attempts: r.attempts(),
                 elapsed_ms: millis(r.elapsed()),
                 bytes: r.bytes(),
+                sha256: Some(r.sha256_hex()),
+                body_path: self
+                    .body_paths
+                    .then(|| r.body_path().map(Path::to_string_lossy)),
                 error: None,
             },
             Err(f) => Record {
@@ -69,6 +92,8 @@ impl RecordWriter {
                 attempts: f.attempts(),
                 elapsed_ms: millis(f.elapsed()),
                 bytes: 0,
+                sha256: None,
+                body_path: self.body_paths.then_some(None),
                 error: Some(ErrorRecord {
                     kind: f.kind().as_str(),
                     message: f.message(),

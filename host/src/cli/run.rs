@@ -2,120 +2,129 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::hooks::{HookFactory, HookName};
-use crate::input::UrlLines;
-use crate::plugin::{PluginLimits, PluginRuntime};
-use crate::session::default_settings;
-use crate::{Canceller, Pool, PoolBuilder, RequestDefaults};
+use crate::input::Format;
+use crate::{Canceller, Failure, Pool, PoolBuilder, Response};
 
 use super::SetupError;
 use super::args::RunArgs;
 use super::failures::FailureWriter;
+use super::order::{self, Reorder};
 use super::output::RecordWriter;
-use super::scheduling;
+use super::progress::{self, Progress};
 use super::summary::Summary;
+use super::{bodies, requests, scheduling};
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let RunArgs {
-        input,
+        input: input_path,
+        input_format,
         request,
         output,
         plugins,
         schedule,
     } = args;
-    if !(request.timeout.is_finite() && request.timeout > 0.0) {
-        return Err(SetupError::new("--timeout must be a positive number of seconds").into());
-    }
-    let input = open_input(input.as_deref()).map_err(SetupError::from)?;
-    let limits = PluginLimits {
-        timeout: Duration::from_millis(plugins.plugin_timeout.max(1)),
-        memory: plugins.plugin_memory.max(1) << 20,
-    };
-    let hooks = load_plugins(&plugins.plugins, &plugins.plugin_config, limits)?;
-    let defaults = RequestDefaults {
-        method: request.method.to_ascii_uppercase(),
-        headers: request.headers,
-        ..RequestDefaults::default()
-    };
-    let mut session = default_settings();
-    session.timeout_ms = Some((request.timeout * 1000.0).ceil() as u64);
-    let builder = hooks.into_iter().fold(
-        Pool::builder().session(session).keep_bodies(false),
-        PoolBuilder::shared_hook,
-    );
+    let input = open_input(input_path.as_deref()).map_err(SetupError::from)?;
+    let format = input_format
+        .format
+        .unwrap_or_else(|| Format::of_path(input_path.as_deref()));
+    let hooks = super::plugins::load(&plugins)?;
+    let (builder, defaults) = requests::apply(Pool::builder().keep_bodies(false), request)?;
+    let builder = hooks.into_iter().fold(builder, PoolBuilder::shared_hook);
     let (builder, append) = scheduling::apply(builder, &schedule, output.output.as_deref())?;
-    let records = RecordWriter::open(output.output.as_deref(), append).map_err(SetupError::from)?;
+    let builder = bodies::apply(builder, &output)?;
+    let (builder, order) = order::apply(builder, output.order);
+    let records = RecordWriter::open(output.output.as_deref(), append)
+        .map_err(SetupError::from)?
+        .with_body_paths(output.save_bodies.is_some());
     let failures = match &output.failures {
         Some(path) => Some(FailureWriter::create(path, append).map_err(SetupError::from)?),
         None => None,
     };
     let pool = builder
-        .from_input(UrlLines::new(input, defaults))
+        .from_input(format.jobs(input, defaults))
         .context("cannot start the pool")?;
-    let summary = drive(pool, records, failures)?;
+    // The total is known only for a whole input file (`-` is not one).
+    let count = input_path
+        .filter(|path| path.is_file() && schedule.shard.is_none() && !schedule.resume)
+        .map(|path| (path, format));
+    let sinks = Sinks {
+        records,
+        failures,
+        order,
+        progress: Progress::start(!output.quiet, count),
+    };
+    let summary = drive(pool, sinks)?;
     if !output.quiet {
         eprintln!("{summary}");
     }
     summary.outcome()
 }
 
-/// Loads every plugin, each seeing every configuration pair.
-pub fn load_plugins(
-    paths: &[PathBuf],
-    config: &[(String, String)],
-    limits: PluginLimits,
-) -> anyhow::Result<Vec<std::sync::Arc<dyn HookFactory>>> {
-    if paths.is_empty() {
-        return Ok(Vec::new());
-    }
-    let runtime = PluginRuntime::new(limits)?;
-    paths
-        .iter()
-        .map(|path| {
-            let plugin = runtime
-                .load(path, config.to_vec())
-                .map_err(|e| SetupError::new(e.to_string()))?;
-            tracing::info!(
-                plugin = plugin.name(),
-                version = plugin.version(),
-                hooks = HookName::list(plugin.hooks()),
-                "loaded {}",
-                path.display()
-            );
-            Ok(std::sync::Arc::new(plugin) as std::sync::Arc<dyn HookFactory>)
-        })
-        .collect()
+/// Where [`drive`] sends the results of a run.
+pub struct Sinks {
+    /// The JSON lines.
+    pub records: RecordWriter,
+    /// The failures file, when asked for.
+    pub failures: Option<FailureWriter>,
+    /// The reorder buffer of `--order input`; none writes in finish order.
+    pub order: Option<Reorder>,
+    /// The progress bar, cleared when the results end.
+    pub progress: Progress,
 }
 
-/// Streams every result of `pool` to the writers and counts it. The first
+impl Sinks {
+    /// Records only, in finish order, without a progress bar.
+    pub fn records_only(records: RecordWriter) -> Sinks {
+        Sinks {
+            records,
+            failures: None,
+            order: None,
+            progress: Progress::hidden(),
+        }
+    }
+}
+
+/// Streams every result of `pool` to the sinks and counts it. The first
 /// Ctrl-C cancels the pool (requests in flight finish, every job read ends
 /// with a record); a second one exits at once.
-pub fn drive(
-    mut pool: Pool,
-    mut records: RecordWriter,
-    mut failures: Option<FailureWriter>,
-) -> anyhow::Result<Summary> {
+pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
+    let Sinks {
+        mut records,
+        mut failures,
+        mut order,
+        mut progress,
+    } = sinks;
     let canceller = pool.canceller();
     let on_interrupt = canceller.clone();
     if let Err(error) = ctrlc::set_handler(move || interrupted(&on_interrupt)) {
         tracing::warn!("cannot catch Ctrl-C: {error}");
     }
-    let mut summary = Summary::start();
-    for result in pool.results() {
+    let mut write = |result: Result<Response, Failure>| -> anyhow::Result<()> {
         records.write(&result).context("cannot write a record")?;
         if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
             out.write(failure)
                 .context("cannot write the failures file")?;
         }
+        Ok(())
+    };
+    let mut summary = Summary::start();
+    for result in pool.results() {
         summary.add(&result);
+        progress.add(&result);
+        match order.as_mut() {
+            Some(order) => order.push(result).into_iter().try_for_each(&mut write)?,
+            None => write(result)?,
+        }
     }
     pool.join_all();
+    if let Some(order) = order {
+        order.finish().try_for_each(&mut write)?;
+    }
     records.finish().context("cannot write a record")?;
     if let Some(out) = failures {
         out.finish().context("cannot write the failures file")?;
@@ -124,16 +133,20 @@ pub fn drive(
     Ok(summary)
 }
 
-/// What Ctrl-C does during a run.
+/// What Ctrl-C does during a run. Messages clear the progress bar first.
 fn interrupted(canceller: &Canceller) {
     if canceller.is_cancelled() {
-        eprintln!("tb-host: stopped");
-        std::process::exit(130);
+        progress::suspend(|| {
+            eprintln!("tb-host: stopped");
+            std::process::exit(130)
+        });
     }
-    eprintln!(
-        "tb-host: interrupted: finishing the requests in flight; jobs not yet sent \
-         end as cancelled (Ctrl-C again to stop at once)"
-    );
+    progress::suspend(|| {
+        eprintln!(
+            "tb-host: interrupted: finishing the requests in flight; jobs not yet sent \
+             end as cancelled (Ctrl-C again to stop at once)"
+        )
+    });
     canceller.cancel();
 }
 
@@ -143,7 +156,7 @@ fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
         Some(p) if p == Path::new("-") => Ok(Box::new(BufReader::new(io::stdin()))),
         Some(p) => {
             if p.is_dir() {
-                bail!("input {} is a directory, not a file of URLs", p.display());
+                bail!("input {} is a directory, not a file of jobs", p.display());
             }
             let file =
                 File::open(p).with_context(|| format!("cannot open input file {}", p.display()))?;

@@ -1,11 +1,12 @@
 //! The end-of-run summary: counts by status class and failure kind,
-//! retries, latency percentiles and rate.
+//! retries, body bytes received, latency percentiles and rate.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use indicatif::HumanBytes;
 
 use super::{Failed, Interrupted};
 use crate::{Failure, FailureKind, Response};
@@ -20,6 +21,8 @@ pub struct Summary {
     by_class: [u64; 6],
     by_kind: BTreeMap<FailureKind, u64>,
     retries: u64,
+    /// Body bytes of every response.
+    bytes: u64,
     /// Whether the run was cancelled (Ctrl-C) before the input was read to
     /// its end.
     interrupted: bool,
@@ -37,6 +40,7 @@ impl Summary {
             by_class: [0; 6],
             by_kind: BTreeMap::new(),
             retries: 0,
+            bytes: 0,
             interrupted: false,
             latencies_us: Histogram::new_with_bounds(1, HOUR_US, 3)
                 .expect("the bounds and 3 significant digits are valid"),
@@ -48,6 +52,7 @@ impl Summary {
         let (attempts, elapsed) = match result {
             Ok(r) => {
                 self.by_class[usize::from(r.status() / 100).min(5)] += 1;
+                self.bytes += r.bytes();
                 (r.attempts(), r.elapsed())
             }
             Err(f) => {
@@ -130,6 +135,12 @@ impl fmt::Display for Summary {
                 .collect();
             writeln!(f, "  failures: {}", kinds.join(", "))?;
         }
+        writeln!(
+            f,
+            "  received: {} of bodies ({}/s)",
+            HumanBytes(self.bytes),
+            HumanBytes((self.bytes as f64 / elapsed.as_secs_f64().max(1e-9)) as u64)
+        )?;
         if self.interrupted {
             writeln!(
                 f,

@@ -1,7 +1,7 @@
 //! One worker's instance of one plugin, in a store of its own.
 //!
-//! The store holds the sandbox: a WASI context with nothing granted, the
-//! memory cap, and the plugin's view of the host (its configuration, the
+//! The store holds the sandbox: a WASI context with nothing granted but
+//! the plugin's own [`super::Grants`], the memory cap, and the plugin's view of the host (its configuration, the
 //! log). Every call sets a fresh epoch deadline first; an error out of
 //! wasmtime (a trap, the deadline, the memory cap) marks the instance broken
 //! and the worker replaces it.
@@ -101,8 +101,10 @@ impl PluginInstance {
         worker: u32,
     ) -> Result<(Self, PluginInfo), HookError> {
         let limits = shared.runtime.limits();
+        let mut wasi = WasiCtx::builder();
+        shared.grants.apply(&mut wasi);
         let state = PluginState {
-            wasi: WasiCtx::builder().build(),
+            wasi: wasi.build(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory)

@@ -2,22 +2,34 @@
 //!
 //! A plugin is a component of the `toolbelt:plugin` world (see `wit/`),
 //! usually written with `guest-sdk`. The host compiles each plugin once per
-//! run ([`PluginRuntime::load`]), checks its imports against what the host
+//! run ([`PluginRuntime::load`]) or takes its compiled form from a
+//! [`PluginCache`], checks that it was built for this host's version of the
+//! contract ([`WIT_VERSION`]) and that its imports are what the host
 //! provides, asks it which hooks it implements, and then gives every worker
 //! its own instance in its own store, so calls never contend for a lock.
 //!
 //! The sandbox, per instance: clocks and random numbers, the plugin's own
-//! configuration and the host's log, and nothing else: no files, no
-//! environment variables, no sockets. Every call has a deadline
+//! configuration and the host's log, and nothing else unless the operator
+//! [grants](Grants) it: no files, no environment variables, no sockets.
+//! Every call has a deadline
 //! ([`PluginLimits::timeout`], enforced by epoch interruption) and every
 //! instance a memory cap ([`PluginLimits::memory`]). A call that traps or
 //! breaks either limit fails the request it was made for, and the worker
 //! makes a fresh instance for the next one.
 
 pub mod bindings;
+mod cache;
+mod compile;
+mod contract;
+mod grants;
+mod inspect;
 mod instance;
 mod runtime;
 
+pub use cache::PluginCache;
+pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
+pub use grants::Grants;
+pub use inspect::Inspection;
 pub use instance::PluginInstance;
 pub use runtime::{PluginLimits, PluginRuntime};
 
@@ -53,10 +65,21 @@ pub enum PluginError {
         /// What the compiler said.
         reason: String,
     },
-    /// The component needs something the host does not provide, or does not
-    /// export the `toolbelt:plugin@0.1.0` hooks.
+    /// The component was built for another version of the contract.
     #[error(
-        "plugin {path}: does not fit this host (toolbelt:plugin@0.1.0): {reason}. \
+        "plugin {path}: built for {found}, but this host speaks \
+         {WIT_PACKAGE}@{WIT_VERSION}. Rebuild it against this host's guest-sdk."
+    )]
+    Version {
+        /// The plugin file.
+        path: PathBuf,
+        /// The contract version the component names.
+        found: String,
+    },
+    /// The component needs something the host does not provide, or does not
+    /// export the contract's hooks.
+    #[error(
+        "plugin {path}: does not fit this host ({WIT_PACKAGE}@{WIT_VERSION}): {reason}. \
          Rebuild it against this version of guest-sdk."
     )]
     Link {
@@ -88,6 +111,7 @@ pub struct Plugin {
 pub(crate) struct PluginShared {
     pub(crate) name: String,
     pub(crate) config: Vec<(String, String)>,
+    pub(crate) grants: Grants,
     pub(crate) pre: PluginPre<PluginState>,
     pub(crate) runtime: PluginRuntime,
 }
@@ -115,24 +139,24 @@ impl Plugin {
         PluginInstance::start(Arc::clone(&self.shared), worker).map(|(instance, _)| instance)
     }
 
-    pub(crate) fn load(
+    /// Checks the compiled `component` against the contract, links it, and
+    /// makes a first instance to ask it what it is (which also runs its
+    /// check of `config`). `path` names the plugin in messages.
+    pub(crate) fn start(
         runtime: &PluginRuntime,
         path: PathBuf,
-        wasm: &[u8],
+        component: &Component,
         config: Vec<(String, String)>,
+        grants: Grants,
     ) -> Result<Plugin, PluginError> {
-        let component =
-            Component::new(runtime.engine(), wasm).map_err(|e| PluginError::Compile {
-                path: path.clone(),
-                reason: format!("{e:#}"),
-            })?;
+        Interfaces::of(runtime.engine(), component).check(&path)?;
         let link_error = |e: wasmtime::Error| PluginError::Link {
             path: path.clone(),
             reason: format!("{e:#}"),
         };
         let pre = runtime
             .linker()
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(link_error)?;
         let pre = PluginPre::new(pre).map_err(link_error)?;
         let stem = path
@@ -142,6 +166,7 @@ impl Plugin {
         let shared = Arc::new(PluginShared {
             name: stem,
             config,
+            grants,
             pre,
             runtime: runtime.clone(),
         });

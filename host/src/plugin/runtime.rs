@@ -6,17 +6,20 @@
 //! Deadlines use epoch interruption rather than fuel: a background thread
 //! advances the engine's epoch every [`TICK`], and each call may run for a
 //! set number of ticks, which costs the guest almost nothing per instruction.
+//! With a [`PluginCache`], even the compiling is skipped when a run loads a
+//! plugin an earlier run compiled.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use super::bindings;
+use super::cache::{Origin, PluginCache};
 use super::instance::PluginState;
-use super::{Plugin, PluginError};
+use super::{Grants, Plugin, PluginError};
+use super::{bindings, compile};
 
 /// How often the engine's epoch advances: the granularity of deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -67,15 +70,29 @@ struct RuntimeInner {
     engine: Engine,
     linker: Linker<PluginState>,
     limits: PluginLimits,
+    cache: Option<PluginCache>,
 }
 
 impl PluginRuntime {
-    /// A runtime whose instances have `limits`.
+    /// A runtime whose instances have `limits`, compiling every plugin it
+    /// loads.
     pub fn new(limits: PluginLimits) -> Result<PluginRuntime, PluginError> {
-        Self::with_engine(limits).map_err(|e| PluginError::Runtime(format!("{e:#}")))
+        Self::with_cache(limits, None)
     }
 
-    fn with_engine(limits: PluginLimits) -> wasmtime::Result<PluginRuntime> {
+    /// A runtime whose instances have `limits`, keeping compiled plugins in
+    /// `cache` (if any) for the next run.
+    pub fn with_cache(
+        limits: PluginLimits,
+        cache: Option<PluginCache>,
+    ) -> Result<PluginRuntime, PluginError> {
+        Self::with_engine(limits, cache).map_err(|e| PluginError::Runtime(format!("{e:#}")))
+    }
+
+    fn with_engine(
+        limits: PluginLimits,
+        cache: Option<PluginCache>,
+    ) -> wasmtime::Result<PluginRuntime> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
@@ -89,19 +106,24 @@ impl PluginRuntime {
                 engine,
                 linker,
                 limits,
+                cache,
             }),
         })
     }
 
-    /// Compiles and checks the plugin in `path`, giving it `config` as its
-    /// configuration. Fails with a message naming the file if it cannot be
-    /// read, compiled, linked, or if it refuses the configuration.
-    pub fn load(&self, path: &Path, config: Vec<(String, String)>) -> Result<Plugin, PluginError> {
-        let wasm = std::fs::read(path).map_err(|source| PluginError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        self.load_bytes(path, &wasm, config)
+    /// Compiles (or takes from the cache) and checks the plugin in `path`,
+    /// giving it `config` as its configuration and `grants` beyond the bare
+    /// sandbox. Fails with a message naming the file if it cannot be read,
+    /// compiled, was built for another version of the contract, does not
+    /// link, or refuses the configuration.
+    pub fn load(
+        &self,
+        path: &Path,
+        config: Vec<(String, String)>,
+        grants: Grants,
+    ) -> Result<Plugin, PluginError> {
+        let wasm = read(path)?;
+        self.load_bytes(path, &wasm, config, grants)
     }
 
     /// Like [`PluginRuntime::load`], for a component already in memory;
@@ -111,8 +133,28 @@ impl PluginRuntime {
         label: &Path,
         wasm: &[u8],
         config: Vec<(String, String)>,
+        grants: Grants,
     ) -> Result<Plugin, PluginError> {
-        Plugin::load(self, label.to_owned(), wasm, config)
+        let component = self.compile(label, wasm)?;
+        Plugin::start(self, label.to_owned(), &component, config, grants)
+    }
+
+    /// The compiled `wasm`, through the cache if the runtime has one.
+    fn compile(&self, label: &Path, wasm: &[u8]) -> Result<Component, PluginError> {
+        let started = Instant::now();
+        let (component, origin) = match &self.inner.cache {
+            Some(cache) => cache.compile(self.engine(), label, wasm)?,
+            None => (
+                compile::fresh(self.engine(), label, wasm)?,
+                Origin::Compiled,
+            ),
+        };
+        tracing::info!(
+            "plugin {}: {origin} in {:.1} ms",
+            label.display(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(component)
     }
 
     /// The limits every instance gets.
@@ -127,6 +169,14 @@ impl PluginRuntime {
     pub(crate) fn linker(&self) -> &Linker<PluginState> {
         &self.inner.linker
     }
+}
+
+/// The bytes of the plugin file `path`.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, PluginError> {
+    std::fs::read(path).map_err(|source| PluginError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Advances the engine's epoch every tick for as long as the engine lives.

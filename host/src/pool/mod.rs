@@ -26,6 +26,7 @@
 //! # Ok::<(), tb_host::PoolError>(())
 //! ```
 
+mod body;
 mod feeder;
 mod flow;
 mod limits;
@@ -33,6 +34,7 @@ mod scheduler;
 mod worker;
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -67,7 +69,7 @@ pub(crate) struct PoolSettings {
     pub constructor: SessionConstructor,
     pub hooks: Vec<Arc<dyn HookFactory>>,
     pub max_attempts: u32,
-    pub keep_bodies: bool,
+    pub body: body::BodyOptions,
     pub limits: limits::SendLimits,
 }
 
@@ -96,7 +98,7 @@ pub struct PoolBuilder {
     constructor: SessionConstructor,
     hooks: Vec<Arc<dyn HookFactory>>,
     max_attempts: u32,
-    keep_bodies: bool,
+    body: body::BodyOptions,
     max_in_flight: Option<usize>,
     rate: Option<f64>,
     per_host: Option<usize>,
@@ -114,7 +116,11 @@ impl Default for PoolBuilder {
             constructor: default_constructor(),
             hooks: Vec::new(),
             max_attempts: 10,
-            keep_bodies: true,
+            body: body::BodyOptions {
+                keep: true,
+                limit: None,
+                save_to: None,
+            },
             max_in_flight: None,
             rate: None,
             per_host: None,
@@ -187,7 +193,26 @@ impl PoolBuilder {
     /// Whether responses keep their bodies (default true). Without them,
     /// bodies are read and counted but not stored.
     pub fn keep_bodies(mut self, keep: bool) -> Self {
-        self.keep_bodies = keep;
+        self.body.keep = keep;
+        self
+    }
+
+    /// Reads at most `bytes` of any body. A longer body stops being read
+    /// there and its job fails with kind [`FailureKind::Body`](crate::FailureKind)
+    /// naming the limit, without a retry: the rest is never read, so a
+    /// huge or endless body cannot exhaust memory or disk. Not set: no limit.
+    pub fn body_limit(mut self, bytes: u64) -> Self {
+        self.body.limit = Some(bytes);
+        self
+    }
+
+    /// Writes every body, as it streams, to `<dir>/<index>.body` (`index`
+    /// as in [`Response::index`]); [`Response::body_path`] names the file.
+    /// The directory must exist. A body is written to `<index>.body.part`
+    /// first and renamed once whole, so a file with the final name is
+    /// never torn; after retries it holds the last attempt's body.
+    pub fn save_bodies(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.body.save_to = Some(dir.into());
         self
     }
 
@@ -218,9 +243,33 @@ impl PoolBuilder {
     /// read and skipped without a result, and indexes still count every
     /// entry of the input. For splitting one input across machines
     /// (`--shard`) and for resuming a run (`--resume`).
+    ///
+    /// Calling it again narrows the selection: a job runs only if every
+    /// selector accepts it, and a selector is asked only about the indexes
+    /// the ones before it accepted. Selectors are called on the thread
+    /// that reads the input, once per entry, in input order, before the
+    /// job waits for room among the jobs in flight; one that blocks holds
+    /// back the reading of the input (`--order input` uses this to bound
+    /// its reorder buffer).
     pub fn select(mut self, keep: impl Fn(u64) -> bool + Send + 'static) -> Self {
-        self.select = Some(Box::new(keep));
+        self.select = Some(match self.select.take() {
+            Some(before) => Box::new(move |index| before(index) && keep(index)),
+            None => Box::new(keep),
+        });
         self
+    }
+
+    /// The most jobs the pool will have in flight: [`PoolBuilder::max_in_flight`],
+    /// or its default for the number of threads.
+    pub fn in_flight_limit(&self) -> usize {
+        self.max_in_flight
+            .unwrap_or_else(|| (self.thread_count() * 64).max(1024))
+    }
+
+    /// The number of threads set, or the number of CPUs.
+    fn thread_count(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
     /// Starts a pool on URLs, each a job made with `defaults` (Python's
@@ -264,20 +313,17 @@ impl PoolBuilder {
         I: IntoIterator<Item = Result<Job, InputError>>,
         I::IntoIter: Send + 'static,
     {
-        let threads = match self.threads {
-            Some(0) => return Err(PoolError::ZeroThreads),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let max_in_flight = self
-            .max_in_flight
-            .unwrap_or_else(|| (threads * 64).max(1024));
+        if self.threads == Some(0) {
+            return Err(PoolError::ZeroThreads);
+        }
+        let threads = self.thread_count();
+        let max_in_flight = self.in_flight_limit();
         let settings = Arc::new(PoolSettings {
             session: self.session,
             constructor: self.constructor,
             hooks: self.hooks,
             max_attempts: self.max_attempts,
-            keep_bodies: self.keep_bodies,
+            body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
         });
         Pool::start(

@@ -15,6 +15,7 @@ use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::PoolSettings;
+use super::body::{self, Body};
 use super::flow::{Finished, Task, ToScheduler, Tracker};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
@@ -43,24 +44,65 @@ enum Next {
 
 /// How a job ended, before it is joined with its job into a result.
 enum Ended {
-    Response {
-        status: u16,
-        headers: HeaderMap,
-        body: Vec<u8>,
-        bytes: u64,
-    },
+    Response(Reply),
     Failure(FailureKind, String),
 }
 
-/// A response or failure of one attempt, as read off the wire.
-type Received = Result<(u16, HeaderMap, Vec<u8>, u64), (FailureKind, String)>;
+/// An HTTP response read off the wire, body included.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Body,
+}
+
+/// Why an attempt got no response.
+struct Fault {
+    kind: FailureKind,
+    message: String,
+    /// Whether hooks may have the job tried again: not for a body over the
+    /// limit, which another attempt would only read again.
+    retryable: bool,
+}
+
+impl From<(FailureKind, String)> for Fault {
+    fn from((kind, message): (FailureKind, String)) -> Fault {
+        Fault {
+            kind,
+            message,
+            retryable: true,
+        }
+    }
+}
+
+impl From<body::BodyError> for Fault {
+    fn from(error: body::BodyError) -> Fault {
+        let (kind, message) = error.describe();
+        Fault {
+            kind,
+            message,
+            retryable: error.retryable(),
+        }
+    }
+}
+
+/// A response or failure of one attempt.
+type Received = Result<Reply, Fault>;
 
 pub(crate) struct Worker {
     id: u32,
     settings: Arc<PoolSettings>,
     chain: HookChain,
-    client: Option<Client>,
+    client: Option<Session>,
     lines: Lines,
+}
+
+/// A worker's HTTP session: its client, and the whole-attempt timeout the
+/// session hooks settled on. That timeout is set on every request too,
+/// because reqwest's client-wide one restarts on each read of the body, so
+/// a body that trickles in would never time out.
+struct Session {
+    client: Client,
+    timeout: Option<Duration>,
 }
 
 impl Worker {
@@ -122,18 +164,15 @@ impl Worker {
     fn finish(&self, task: Task, ended: Ended) {
         let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
         let result = match ended {
-            Ended::Response {
-                status,
-                headers,
-                body,
-                bytes,
-            } => Ok(Response {
+            Ended::Response(reply) => Ok(Response {
                 index: task.index,
                 job: task.job,
-                status,
-                headers,
-                body,
-                bytes,
+                status: reply.status,
+                headers: reply.headers,
+                body: reply.body.data,
+                bytes: reply.body.bytes,
+                sha256: reply.body.sha256,
+                body_path: reply.body.saved,
                 attempts: task.attempts,
                 elapsed,
             }),
@@ -180,23 +219,24 @@ impl Worker {
         }
         let slot = self.settings.limits.enter(&request.url);
         let sent = Instant::now();
-        let received = self.send(&request, job.timeout);
+        let received = self.send(&request, job.timeout, task.index);
         drop(slot);
-        if self.chain.has(HookName::DecideRetry) {
+        let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
+        if retryable && self.chain.has(HookName::DecideRetry) {
             let attempt = Attempt {
                 number: task.attempts,
                 since_first_ms: millis(started.elapsed()),
                 max_attempts: self.settings.max_attempts,
             };
             let outcome = match &received {
-                Ok((status, headers, _, _)) => AttemptOutcome::Response(ResponseHead {
-                    status: *status,
-                    headers: header_pairs(headers),
+                Ok(reply) => AttemptOutcome::Response(ResponseHead {
+                    status: reply.status,
+                    headers: header_pairs(&reply.headers),
                     elapsed_ms: millis(sent.elapsed()),
                 }),
-                Err((kind, message)) => AttemptOutcome::Failure(AttemptFailure {
-                    kind: kind.for_plugin(),
-                    message: message.clone(),
+                Err(fault) => AttemptOutcome::Failure(AttemptFailure {
+                    kind: fault.kind.for_plugin(),
+                    message: fault.message.clone(),
                 }),
             };
             match self.chain.decide_retry(&request, &outcome, &attempt) {
@@ -210,31 +250,31 @@ impl Worker {
             }
         }
         Next::Done(match received {
-            Ok((status, headers, body, bytes)) => Ended::Response {
-                status,
-                headers,
-                body,
-                bytes,
-            },
-            Err((kind, message)) => Ended::Failure(kind, message),
+            Ok(reply) => Ended::Response(reply),
+            Err(fault) => Ended::Failure(fault.kind, fault.message),
         })
     }
 
     /// Runs the session hooks and builds this worker's client.
-    fn open_session(&mut self) -> Result<Client, (FailureKind, String)> {
+    fn open_session(&mut self) -> Result<Session, (FailureKind, String)> {
         let mut settings = self.settings.session.clone();
         settings.worker = self.id;
         let settings = self
             .chain
             .prepare_session(settings)
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
-        build_client(&self.settings.constructor, &settings)
-            .map_err(|message| (FailureKind::Other, message))
+        let client = build_client(&self.settings.constructor, &settings)
+            .map_err(|message| (FailureKind::Other, message))?;
+        Ok(Session {
+            client,
+            timeout: settings.timeout_ms.map(Duration::from_millis),
+        })
     }
 
-    /// Sends one request and reads its response.
-    fn send(&self, request: &Request, timeout: Option<Duration>) -> Received {
-        let client = self.client.as_ref().expect("session opened before sending");
+    /// Sends one request of the job with `index` and reads its response.
+    fn send(&self, request: &Request, timeout: Option<Duration>, index: u64) -> Received {
+        let session = self.client.as_ref().expect("session opened before sending");
+        let client = &session.client;
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             (
                 FailureKind::Input,
@@ -267,34 +307,27 @@ impl Worker {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        if let Some(timeout) = timeout {
+        if let Some(timeout) = timeout.or(session.timeout) {
             builder = builder.timeout(timeout);
         }
-        let failed = |e: reqwest::Error| (FailureKind::of(&e), error_chain(&e));
-        let mut response = builder.send().map_err(failed)?;
+        let mut response = builder
+            .send()
+            .map_err(|e| (FailureKind::of(&e), error_chain(&e)))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let (body, bytes) = if self.settings.keep_bodies {
-            let body = response.bytes().map_err(failed)?.to_vec();
-            let bytes = body.len() as u64;
-            (body, bytes)
-        } else {
-            let bytes = std::io::copy(&mut response, &mut std::io::sink()).map_err(|e| {
-                let kind = match e.get_ref().and_then(|inner| inner.downcast_ref()) {
-                    Some(inner) => FailureKind::of(inner),
-                    None => FailureKind::Body,
-                };
-                (kind, format!("reading the body: {e}"))
-            })?;
-            (Vec::new(), bytes)
-        };
-        Ok((status, headers, body, bytes))
+        let length = response.content_length();
+        let body = body::read(&mut response, length, index, &self.settings.body)?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
 /// An error and its causes on one line: reqwest's own message alone rarely
 /// says what happened.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -1,16 +1,24 @@
 //! Every flag of the command line, with its help text. `run`'s flags come
 //! in groups, one file each, shown under their own heading in `--help`:
-//! what to send ([`request`]), what to write ([`output`]), which plugins
-//! and what they may do ([`plugins`]), and how jobs are scheduled
-//! ([`schedule`]).
+//! how the input is read ([`input`]), what to send ([`request`]), what to
+//! write ([`output`]), which plugins and what they may do ([`plugins`]),
+//! and how jobs are scheduled
+//! ([`schedule`]). The other commands' flags: [`plugin_cmd`] and
+//! [`completions`].
 
+mod completions;
+mod input;
 mod output;
+mod plugin_cmd;
 mod plugins;
 mod request;
 mod schedule;
 
-pub use output::OutputArgs;
-pub use plugins::PluginArgs;
+pub use completions::CompletionsArgs;
+pub use input::InputArgs;
+pub use output::{Order, OutputArgs};
+pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
+pub use plugins::{PluginArgs, PluginSpec, Scoped};
 pub use request::RequestArgs;
 pub use schedule::ScheduleArgs;
 
@@ -40,20 +48,34 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch every URL of a list and write one JSON line per job.
+    /// Fetch every job of a list (URLs, or JSON lines of jobs) and write one
+    /// JSON line per job.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// Start a loopback server and fetch a few thousand URLs from it through
     /// the bundled example plugins, then print the summary.
     Demo(DemoArgs),
+    /// Inspect a plugin component, or start a new plugin crate.
+    Plugin {
+        /// What to do with a plugin.
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Write a shell completion script to stdout, e.g.
+    /// `tb-host completions bash > ~/.local/share/bash-completion/completions/tb-host`.
+    Completions(CompletionsArgs),
 }
 
 const RUN_EXAMPLES: &str = "\
 Examples:
   tb-host run urls.txt
   tb-host run --plugin bearer_auth.wasm --plugin-config token=s3cr3t urls.txt
-  tb-host run --plugin retry_backoff.wasm --max-attempts 5 --failures failed.txt urls.txt
-  tb-host run --failures again.txt failed.txt      # run the failures again
+  tb-host run --plugin bearer_auth.wasm --plugin retry_backoff.wasm \\
+      --plugin-config bearer_auth:token=@token.txt --plugin-config retry_backoff:base-ms=50 urls.txt
+  tb-host run --plugin retry_backoff.wasm --max-attempts 5 --failures failed.jsonl urls.txt
+  tb-host run --failures again.jsonl failed.jsonl  # run the failures again
+  tb-host run -X POST --json '{\"a\":1}' urls.txt
+  tb-host run jobs.jsonl       # one JSON job per line: {\"url\": ..., \"method\": ..., ...}
   cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
 
 Exit status: 0 when every job got an HTTP response (any status), 1 when some
@@ -63,9 +85,13 @@ requests in flight finish and records the jobs not yet sent as cancelled.";
 /// `tb-host run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// File of URLs, one per line (blank lines and # comments skipped);
-    /// `-` or nothing reads stdin.
+    /// File of URLs, one per line (blank lines and # comments skipped), or
+    /// of JSON jobs, one per line (see --input-format); `-` or nothing
+    /// reads stdin.
     pub input: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input_format: InputArgs,
 
     #[command(flatten)]
     pub request: RequestArgs,

@@ -1,4 +1,8 @@
-//! `run`'s flags for plugins: which to load, their configuration, their limits.
+//! `run`'s flags for plugins: which to load, their configuration, what
+//! each is granted, their limits and the cache of compiled plugins.
+//!
+//! Configuration and grants are scoped: `NAME:KEY=VALUE` and `NAME:VAR`
+//! reach plugin NAME only (see `cli/plugins.rs` for how names resolve).
 
 use clap::Args;
 
@@ -10,14 +14,38 @@ use std::path::PathBuf;
 pub struct PluginArgs {
     /// A plugin component (.wasm) to load; repeat for more. Sessions and
     /// requests pass through plugins in this order; the first retry
-    /// decision that is not `defer` wins.
-    #[arg(long = "plugin", value_name = "PATH")]
-    pub plugins: Vec<PathBuf>,
+    /// decision that is not `defer` wins. NAME=PATH names it for
+    /// --plugin-config and --plugin-env; otherwise its name is the file's
+    /// stem (`bearer_auth`, or `bearer-auth`).
+    #[arg(long = "plugin", value_name = "[NAME=]PATH", value_parser = parse_plugin)]
+    pub plugins: Vec<PluginSpec>,
 
-    /// Configuration for the plugins, KEY=VALUE; repeat for more. Every
-    /// loaded plugin sees every key.
-    #[arg(long = "plugin-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    pub plugin_config: Vec<(String, String)>,
+    /// Configuration for plugin NAME only, which it reads as KEY; repeat
+    /// for more. NAME: may be left out when one plugin is loaded. A VALUE
+    /// of @FILE is the file's contents, trailing newline trimmed (@@ for a
+    /// value that starts with @).
+    #[arg(
+        long = "plugin-config",
+        value_name = "[NAME:]KEY=VALUE",
+        value_parser = parse_scoped_key_value
+    )]
+    pub plugin_config: Vec<Scoped<(String, String)>>,
+
+    /// Let plugin NAME read the environment variable VAR, with its value in
+    /// tb-host's environment now; repeat for more. Plugins see no
+    /// environment variables otherwise. NAME: may be left out when one
+    /// plugin is loaded.
+    #[arg(long = "plugin-env", value_name = "[NAME:]VAR", value_parser = parse_scoped_var)]
+    pub plugin_env: Vec<Scoped<String>>,
+
+    /// Keep compiled plugins in DIR, so later runs skip compiling them
+    /// [default: $XDG_CACHE_HOME/tb-host or ~/.cache/tb-host].
+    #[arg(long, value_name = "DIR")]
+    pub plugin_cache: Option<PathBuf>,
+
+    /// Compile every plugin afresh; read and write no cache.
+    #[arg(long, conflicts_with = "plugin_cache")]
+    pub no_plugin_cache: bool,
 
     /// Longest time one plugin call may run before it is stopped, in
     /// milliseconds.
@@ -29,12 +57,153 @@ pub struct PluginArgs {
     pub plugin_memory: usize,
 }
 
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+/// A `--plugin` value: the component file, and the name given to it with
+/// `NAME=PATH`, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginSpec {
+    /// The name given on the command line.
+    pub alias: Option<String>,
+    /// The component file.
+    pub path: PathBuf,
+}
+
+/// A flag value meant for one plugin: `NAME:ITEM`, or `ITEM` alone, which
+/// is valid only when exactly one plugin is loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scoped<T> {
+    /// The plugin's name, if given.
+    pub plugin: Option<String>,
+    /// What the plugin gets.
+    pub item: T,
+}
+
+/// Whether `text` can name a plugin: letters, digits, `-` and `_`.
+fn is_plugin_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `[NAME=]PATH`. A path that itself contains `=` after a plain name can
+/// be given as `./NAME=...`.
+fn parse_plugin(text: &str) -> Result<PluginSpec, String> {
+    let (alias, path) = match text.split_once('=') {
+        Some((name, path)) if is_plugin_name(name) => (Some(name.to_owned()), path),
+        _ => (None, text),
+    };
+    if path.is_empty() {
+        return Err("expected [NAME=]PATH with a non-empty PATH".to_owned());
+    }
+    Ok(PluginSpec {
+        alias,
+        path: PathBuf::from(path),
+    })
+}
+
+/// Splits `NAME:REST` off `text`, or gives `text` back unscoped when it has
+/// no `:`.
+fn split_scope(text: &str) -> Result<(Option<String>, &str), String> {
+    match text.split_once(':') {
+        Some((name, rest)) if is_plugin_name(name.trim()) => {
+            Ok((Some(name.trim().to_owned()), rest))
+        }
+        Some(_) => Err("NAME before `:` must be letters, digits, `-` or `_`".to_owned()),
+        None => Ok((None, text)),
+    }
+}
+
+/// `[NAME:]KEY=VALUE`. The value may be a secret: errors never echo it.
+fn parse_scoped_key_value(text: &str) -> Result<Scoped<(String, String)>, String> {
+    let (scoped_key, value) = text
+        .split_once('=')
+        .ok_or("expected [NAME:]KEY=VALUE with a non-empty KEY")?;
+    let (plugin, key) = split_scope(scoped_key)?;
+    let item = parse_key_value(&format!("{key}={value}"))?;
+    Ok(Scoped { plugin, item })
+}
+
+/// `[NAME:]VAR`.
+fn parse_scoped_var(text: &str) -> Result<Scoped<String>, String> {
+    let (plugin, var) = split_scope(text)?;
+    let var = var.trim();
+    if var.is_empty() || var.contains('=') || var.contains('\0') {
+        return Err("expected [NAME:]VAR with a variable name, without `=`".to_owned());
+    }
+    Ok(Scoped {
+        plugin,
+        item: var.to_owned(),
+    })
+}
+
+/// `KEY=VALUE`, for flags of a single plugin.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             Ok((key.trim().to_owned(), value.to_owned()))
         }
         // The value may be a secret: never echo it.
         _ => Err("expected KEY=VALUE with a non-empty KEY".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scoped<T>(plugin: Option<&str>, item: T) -> Scoped<T> {
+        Scoped {
+            plugin: plugin.map(str::to_owned),
+            item,
+        }
+    }
+
+    fn pair(key: &str, value: &str) -> (String, String) {
+        (key.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn a_plugin_may_be_given_a_name() {
+        let spec = parse_plugin("auth=plugins/bearer_auth.wasm").unwrap();
+        assert_eq!(spec.alias.as_deref(), Some("auth"));
+        assert_eq!(spec.path, PathBuf::from("plugins/bearer_auth.wasm"));
+        let spec = parse_plugin("./odd=name.wasm").unwrap();
+        assert_eq!(spec.alias, None, "not a plain name before `=`");
+        assert_eq!(spec.path, PathBuf::from("./odd=name.wasm"));
+        assert!(parse_plugin("auth=").is_err());
+    }
+
+    #[test]
+    fn config_may_be_scoped_and_never_echoes_the_value() {
+        assert_eq!(
+            parse_scoped_key_value("bearer_auth:token=a:b=c").unwrap(),
+            scoped(Some("bearer_auth"), pair("token", "a:b=c"))
+        );
+        assert_eq!(
+            parse_scoped_key_value("token=x").unwrap(),
+            scoped(None, pair("token", "x"))
+        );
+        assert_eq!(
+            parse_scoped_key_value("header.X-A=@/run/secret").unwrap(),
+            scoped(None, pair("header.X-A", "@/run/secret"))
+        );
+        for bad in ["auth:=s3cr3t", "=s3cr3t", "bad name:key=s3cr3t", "s3cr3t"] {
+            let error = parse_scoped_key_value(bad).unwrap_err();
+            assert!(!error.contains("s3cr3t"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn env_grants_may_be_scoped() {
+        assert_eq!(
+            parse_scoped_var("probe:TB_PROBE").unwrap(),
+            scoped(Some("probe"), "TB_PROBE".to_owned())
+        );
+        assert_eq!(
+            parse_scoped_var("HOME").unwrap(),
+            scoped(None, "HOME".to_owned())
+        );
+        assert!(parse_scoped_var("probe:").is_err());
+        assert!(parse_scoped_var("probe:A=B").is_err());
     }
 }

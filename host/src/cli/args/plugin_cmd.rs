@@ -1,0 +1,44 @@
+//! `tb-host plugin ...`: tools for plugin authors and operators.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::plugins::parse_key_value;
+
+/// What to do with a plugin.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show what a plugin component is: its name, version and hooks, the
+    /// contract version it was built for, what it imports, its size and
+    /// how long it takes to compile.
+    Inspect(InspectArgs),
+    /// Write a new plugin crate, ready to test natively and to build for
+    /// wasm32-wasip2.
+    New(NewArgs),
+}
+
+/// `tb-host plugin inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The plugin component (.wasm).
+    pub file: PathBuf,
+
+    /// Configuration the plugin needs to describe itself, KEY=VALUE (or
+    /// KEY=@FILE); repeat for more. Values are never shown.
+    #[arg(long = "plugin-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub plugin_config: Vec<(String, String)>,
+}
+
+/// `tb-host plugin new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The plugin's package name: letters, digits, `-` and `_`, starting
+    /// with a letter.
+    pub name: String,
+
+    /// The directory to write the crate to, which must be empty or not
+    /// exist yet [default: ./NAME].
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}

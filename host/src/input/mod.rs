@@ -1,0 +1,355 @@
+//! Reading jobs from an input, as a stream: one line at a time, whatever
+//! the input's length (a file of ten million lines, or stdin that never
+//! ends, is read in bounded memory).
+//!
+//! Two formats, both one job per line, blank lines skipped:
+//!
+//! - [`Format::Urls`] ([`UrlLines`]): one URL per line, `#` comments
+//!   skipped; every job takes its method, headers and body from
+//!   [`RequestDefaults`] (Python's `Pool.from_urls(urls, request_kwargs)`).
+//! - [`Format::Jsonl`] ([`JsonLines`]): one JSON object per line in the
+//!   shape of Python's `request_kwargs` (`method`, `url`, `headers`,
+//!   `params`, `data`, `json`, `timeout`), its fields winning over the
+//!   defaults. The failures file of `tb-host run` is written in it
+//!   ([`jsonl::encode`]), so failed jobs run again exactly.
+//!
+//! A line that is not a job becomes an [`InputError`] naming its line
+//! number; the pool turns it into a failure of kind `input` and the run
+//! goes on.
+
+pub mod jsonl;
+mod urls;
+
+pub use jsonl::JsonLines;
+pub use urls::UrlLines;
+
+use std::io::{self, BufRead};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::job::{Job, RequestDefaults};
+
+/// Longest line read. A longer one is an input error and the rest of it is
+/// skipped, so an input without newlines cannot take all memory.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// Most bytes of a line shown in an [`InputError`]; the rest is cut off.
+const SHOWN: usize = 1024;
+
+/// An input line that is not a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct InputError {
+    /// The line's number in the input, from 1.
+    pub line: u64,
+    /// What is wrong with it.
+    pub message: String,
+    /// The line as read (invalid UTF-8 replaced, cut off past 1 KiB), so
+    /// it can be shown and written back.
+    pub text: String,
+}
+
+/// How an input lists its jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One URL per line.
+    Urls,
+    /// One JSON object per line (JSON lines, NDJSON).
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file's name implies: JSON lines for `.jsonl` and
+    /// `.ndjson`, URLs for anything else and for stdin (no path).
+    pub fn of_path(path: Option<&Path>) -> Format {
+        let extension = path.and_then(Path::extension).and_then(|e| e.to_str());
+        match extension {
+            Some(e) if e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson") => {
+                Format::Jsonl
+            }
+            _ => Format::Urls,
+        }
+    }
+
+    /// The jobs of `reader` in this format, read as they are asked for.
+    pub fn jobs<R: BufRead + Send + 'static>(
+        self,
+        reader: R,
+        defaults: RequestDefaults,
+    ) -> Box<dyn Iterator<Item = Result<Job, InputError>> + Send> {
+        match self {
+            Format::Urls => Box::new(UrlLines::new(reader, defaults)),
+            Format::Jsonl => Box::new(JsonLines::new(reader, defaults)),
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    /// `urls` or `jsonl` (`ndjson` is taken as `jsonl`).
+    fn from_str(text: &str) -> Result<Format, String> {
+        match text {
+            "urls" => Ok(Format::Urls),
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            _ => Err(format!("expected urls or jsonl, got {text:?}")),
+        }
+    }
+}
+
+/// Checks that `url` is an absolute `http` or `https` URL with a host.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let shown = || shorten(url);
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => Err(format!(
+            "{:?} has scheme {:?}; only http and https are fetched",
+            shown(),
+            parsed.scheme()
+        )),
+        Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => {
+            Err(format!("{:?} has no host", shown()))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{:?} is not a valid URL: {e}", shown())),
+    }
+}
+
+/// Checks that `name: value` is a valid HTTP header field.
+pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!("{:?} is not a valid header name", shorten(name)));
+    }
+    if reqwest::header::HeaderValue::from_str(value).is_err() {
+        return Err(format!(
+            "the value of header {name} is not valid (control characters or non-ASCII text)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `method` is an HTTP method and returns it in upper case.
+pub fn parse_method(method: &str) -> Result<String, String> {
+    let upper = method.to_ascii_uppercase();
+    match reqwest::Method::from_bytes(upper.as_bytes()) {
+        Ok(_) => Ok(upper),
+        Err(_) => Err(format!("{:?} is not an HTTP method", shorten(method))),
+    }
+}
+
+/// A time limit given in seconds: a positive, finite number.
+pub fn timeout_from_secs(secs: f64) -> Result<Duration, String> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(timeout) if !timeout.is_zero() => Ok(timeout),
+        _ => Err(format!("{secs} is not a positive number of seconds")),
+    }
+}
+
+/// Adds `Content-Type: application/json` to `headers` unless they already
+/// set a content type: what a JSON body gets (as Python's `json=` does).
+pub fn add_json_content_type(headers: &mut Vec<(String, String)>) {
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    }
+}
+
+/// `text` cut off past [`SHOWN`] bytes (at a character boundary), saying
+/// so.
+fn shorten(text: &str) -> String {
+    if text.len() <= SHOWN {
+        return text.to_owned();
+    }
+    let end = text.floor_char_boundary(SHOWN);
+    format!("{}... (cut off at {SHOWN} bytes)", &text[..end])
+}
+
+/// One line of input that is not blank, without the ASCII white space
+/// around it.
+struct Line<'a> {
+    number: u64,
+    text: &'a str,
+}
+
+impl Line<'_> {
+    /// The error that this line is not a job because of `message`.
+    fn error(&self, message: String) -> InputError {
+        InputError {
+            line: self.number,
+            message,
+            text: shorten(self.text),
+        }
+    }
+}
+
+/// The line reader both formats share: numbers lines, skips blank ones,
+/// rejects invalid UTF-8 and lines over [`MAX_LINE`], and ends at the
+/// first read error.
+struct LineReader<R> {
+    reader: R,
+    number: u64,
+    buf: Vec<u8>,
+    failed: bool,
+}
+
+impl<R: BufRead> LineReader<R> {
+    fn new(reader: R) -> Self {
+        LineReader {
+            reader,
+            number: 0,
+            buf: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// The next line that is not blank; `None` at the end of the input.
+    fn next_line(&mut self) -> Option<Result<Line<'_>, InputError>> {
+        let too_long = loop {
+            if self.failed {
+                return None;
+            }
+            self.number += 1;
+            match self.read_line() {
+                Ok(None) => return None,
+                Ok(Some(false)) if self.buf.trim_ascii().is_empty() => {}
+                Ok(Some(too_long)) => break too_long,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(InputError {
+                        line: self.number,
+                        message: format!("cannot read the input: {e}"),
+                        text: String::new(),
+                    }));
+                }
+            }
+        };
+        let number = self.number;
+        let bytes = self.buf.trim_ascii();
+        match (too_long, std::str::from_utf8(bytes)) {
+            (false, Ok(text)) => Some(Ok(Line { number, text })),
+            (too_long, _) => {
+                let lossy = String::from_utf8_lossy(bytes);
+                let line = Line {
+                    number,
+                    text: &lossy,
+                };
+                let message = if too_long {
+                    format!("longer than {} MiB; skipped", MAX_LINE >> 20)
+                } else {
+                    "not valid UTF-8".to_owned()
+                };
+                Some(Err(line.error(message)))
+            }
+        }
+    }
+
+    /// Reads one line into `buf`, without its newline and keeping at most
+    /// [`MAX_LINE`] bytes. `None` at the end of the input; otherwise
+    /// whether the line was longer than that.
+    fn read_line(&mut self) -> io::Result<Option<bool>> {
+        self.buf.clear();
+        let mut read_any = false;
+        let mut too_long = false;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok(read_any.then_some(too_long));
+            }
+            read_any = true;
+            let newline = chunk.iter().position(|&b| b == b'\n');
+            let part = &chunk[..newline.unwrap_or(chunk.len())];
+            if self.buf.len() + part.len() <= MAX_LINE {
+                self.buf.extend_from_slice(part);
+            } else {
+                too_long = true;
+            }
+            let used = newline.map_or(chunk.len(), |at| at + 1);
+            self.reader.consume(used);
+            if newline.is_some() {
+                return Ok(Some(too_long));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_follows_the_file_name() {
+        assert_eq!(Format::of_path(None), Format::Urls);
+        assert_eq!(
+            Format::of_path(Some(Path::new("a/jobs.jsonl"))),
+            Format::Jsonl
+        );
+        assert_eq!(
+            Format::of_path(Some(Path::new("jobs.NDJSON"))),
+            Format::Jsonl
+        );
+        assert_eq!(Format::of_path(Some(Path::new("urls.txt"))), Format::Urls);
+        assert_eq!("jsonl".parse(), Ok(Format::Jsonl));
+        assert!("csv".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn lines_are_numbered_and_blank_ones_skipped() {
+        let mut lines = LineReader::new(&b"a\n\n  \r\n b \r\nc"[..]);
+        let mut seen = Vec::new();
+        while let Some(line) = lines.next_line() {
+            let line = line.unwrap();
+            seen.push((line.number, line.text.to_owned()));
+        }
+        assert_eq!(seen, [(1, "a".into()), (4, "b".into()), (5, "c".into())]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_an_error_and_the_next_line_is_read() {
+        let mut input = vec![b'x'; MAX_LINE + 10];
+        input.extend_from_slice(b"\nnext\n");
+        // A small buffer, so the long line arrives in many chunks.
+        let mut lines = LineReader::new(io::BufReader::with_capacity(4096, &input[..]));
+        let error = lines.next_line().unwrap().err().unwrap();
+        assert_eq!(error.line, 1);
+        assert!(error.message.contains("longer than"), "{error}");
+        assert!(error.text.len() < 2 * SHOWN, "the text shown is cut off");
+        assert!(error.text.ends_with("(cut off at 1024 bytes)"));
+        assert_eq!(lines.next_line().unwrap().unwrap().text, "next");
+        assert!(lines.next_line().is_none());
+    }
+
+    #[test]
+    fn a_read_error_ends_the_input() {
+        struct Broken;
+        impl io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk on fire"))
+            }
+        }
+        let mut lines = LineReader::new(io::BufReader::new(Broken));
+        let error = lines.next_line().unwrap().err().unwrap();
+        assert!(error.message.contains("disk on fire"));
+        assert!(lines.next_line().is_none());
+    }
+
+    #[test]
+    fn checks_share_their_wording() {
+        assert_eq!(parse_method("post"), Ok("POST".to_owned()));
+        assert!(parse_method("GE T").is_err());
+        assert!(check_header("X-A", "1").is_ok());
+        assert!(check_header("X A", "1").is_err());
+        assert!(check_header("X-A", "a\nb").is_err());
+        assert!(timeout_from_secs(0.0).is_err());
+        assert!(timeout_from_secs(f64::NAN).is_err());
+        assert_eq!(timeout_from_secs(1.5), Ok(Duration::from_millis(1500)));
+        let mut headers = vec![("content-type".to_owned(), "text/x".to_owned())];
+        add_json_content_type(&mut headers);
+        assert_eq!(headers.len(), 1, "a content type already set wins");
+    }
+}

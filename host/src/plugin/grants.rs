@@ -1,0 +1,60 @@
+//! What the operator grants one plugin beyond the bare sandbox.
+//!
+//! By default a plugin's WASI context has nothing: no environment, no
+//! files, no sockets. A [`Grants`] lists the exceptions for one plugin, so
+//! granting something to one plugin never grants it to another loaded
+//! alongside.
+
+use std::fmt;
+
+use wasmtime_wasi::WasiCtxBuilder;
+
+/// The exceptions to the sandbox for one plugin; [`Grants::default`] grants
+/// nothing.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Environment variables the plugin sees through WASI, as (name, value).
+    env: Vec<(String, String)>,
+}
+
+impl Grants {
+    /// These grants plus the environment variable `name` with `value`,
+    /// which the plugin reads with `std::env::var(name)`. The value is
+    /// fixed here: the plugin never sees the host's environment itself.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Grants {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// The names of the environment variables granted, in the order given.
+    pub fn env_names(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Adds the grants to the WASI context of one instance.
+    pub(crate) fn apply(&self, wasi: &mut WasiCtxBuilder) {
+        wasi.envs(&self.env);
+    }
+}
+
+/// Names only: a granted value may be a secret.
+impl fmt::Debug for Grants {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Grants")
+            .field("env", &self.env_names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let grants = Grants::default().env("API_TOKEN", "s3cr3t");
+        let shown = format!("{grants:?}");
+        assert!(shown.contains("API_TOKEN"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+}

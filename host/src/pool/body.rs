@@ -1,0 +1,270 @@
+//! Reading one response body as it streams: every chunk is hashed
+//! (SHA-256), kept in memory only when the pool keeps bodies, written to a
+//! file when the pool saves bodies, and reading stops at the body limit.
+//!
+//! Nothing here holds more than one chunk of a body unless bodies are kept,
+//! so a pool that does not keep them reads bodies of any size in constant
+//! memory.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::worker::error_chain;
+use crate::failure::FailureKind;
+
+/// How much of a body is read at a time.
+const CHUNK: usize = 16 * 1024;
+
+/// What the pool does with bodies; see [`crate::PoolBuilder::keep_bodies`],
+/// [`crate::PoolBuilder::body_limit`] and [`crate::PoolBuilder::save_bodies`].
+#[derive(Clone, Debug)]
+pub(crate) struct BodyOptions {
+    /// Keep each body in memory, in the [`crate::Response`].
+    pub keep: bool,
+    /// The most bytes read of one body; a longer body fails the job.
+    pub limit: Option<u64>,
+    /// Write each body to `<dir>/<index>.body`.
+    pub save_to: Option<PathBuf>,
+}
+
+/// A body read to its end.
+#[derive(Debug)]
+pub(crate) struct Body {
+    /// The body, when kept; empty otherwise.
+    pub data: Vec<u8>,
+    /// How many bytes were received.
+    pub bytes: u64,
+    /// SHA-256 of the bytes received.
+    pub sha256: [u8; 32],
+    /// Where the body was saved, when bodies are saved.
+    pub saved: Option<PathBuf>,
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The body is longer than the limit: reading stopped there. Running
+    /// the job again would not help, so it is never retried.
+    TooLarge { limit: u64 },
+    /// The connection failed while the body was read.
+    Read(io::Error),
+    /// The body could not be written to its file.
+    Save { path: PathBuf, error: io::Error },
+}
+
+impl BodyError {
+    /// Whether another attempt might read the body: not when it is over
+    /// the limit.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, BodyError::TooLarge { .. })
+    }
+
+    /// The failure kind and message of a job that ends with this error.
+    pub fn describe(&self) -> (FailureKind, String) {
+        match self {
+            BodyError::TooLarge { limit } => (
+                FailureKind::Body,
+                format!(
+                    "the body is larger than the limit of {limit} bytes; reading stopped there"
+                ),
+            ),
+            BodyError::Read(error) => {
+                let kind = match error.get_ref().and_then(|inner| inner.downcast_ref()) {
+                    Some(inner) => FailureKind::of(inner),
+                    None => FailureKind::Body,
+                };
+                (kind, format!("reading the body: {}", error_chain(error)))
+            }
+            BodyError::Save { path, error } => (
+                FailureKind::Other,
+                format!("cannot save the body to {}: {error}", path.display()),
+            ),
+        }
+    }
+}
+
+/// The file a saved body of the job with `index` goes to, in `dir`.
+pub(crate) fn saved_path(dir: &Path, index: u64) -> PathBuf {
+    dir.join(format!("{index}.body"))
+}
+
+/// Reads the body of the job with `index` from `reader`. `length` is the
+/// declared length, if any: a body declared over the limit fails before a
+/// byte is read.
+pub(crate) fn read(
+    reader: &mut impl Read,
+    length: Option<u64>,
+    index: u64,
+    options: &BodyOptions,
+) -> Result<Body, BodyError> {
+    if let (Some(limit), Some(length)) = (options.limit, length)
+        && length > limit
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut file = match &options.save_to {
+        Some(dir) => Some(PartFile::create(saved_path(dir, index))?),
+        None => None,
+    };
+    let mut data = Vec::new();
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut chunk = [0u8; CHUNK];
+    loop {
+        let room = options.limit.map_or(CHUNK as u64, |limit| limit - bytes);
+        // At the limit, read one byte more to learn whether the body goes on.
+        let want = room.clamp(1, CHUNK as u64) as usize;
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(BodyError::Read(e)),
+        };
+        if room == 0 {
+            return Err(BodyError::TooLarge {
+                limit: options.limit.unwrap_or_default(),
+            });
+        }
+        let chunk = &chunk[..n];
+        hasher.update(chunk);
+        if options.keep {
+            data.extend_from_slice(chunk);
+        }
+        if let Some(file) = &mut file {
+            file.write(chunk)?;
+        }
+        bytes += n as u64;
+    }
+    let saved = file.map(PartFile::complete).transpose()?;
+    Ok(Body {
+        data,
+        bytes,
+        sha256: hasher.finalize().into(),
+        saved,
+    })
+}
+
+/// A body being saved: written to `<path>.part` and renamed to `path` once
+/// whole, so a body file is never a torn one. Removed if dropped before.
+struct PartFile {
+    file: File,
+    part: PathBuf,
+    path: PathBuf,
+}
+
+impl PartFile {
+    fn create(path: PathBuf) -> Result<PartFile, BodyError> {
+        let mut part = path.clone().into_os_string();
+        part.push(".part");
+        let part = PathBuf::from(part);
+        let file = File::create(&part).map_err(|error| BodyError::Save {
+            path: part.clone(),
+            error,
+        })?;
+        Ok(PartFile { file, part, path })
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        self.file.write_all(chunk).map_err(|error| BodyError::Save {
+            path: self.part.clone(),
+            error,
+        })
+    }
+
+    fn complete(self) -> Result<PathBuf, BodyError> {
+        std::fs::rename(&self.part, &self.path).map_err(|error| BodyError::Save {
+            path: self.path.clone(),
+            error,
+        })?;
+        Ok(self.path.clone())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        // After `complete` the part file is gone and this fails quietly.
+        let _ = std::fs::remove_file(&self.part);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(keep: bool, limit: Option<u64>, save_to: Option<PathBuf>) -> BodyOptions {
+        BodyOptions {
+            keep,
+            limit,
+            save_to,
+        }
+    }
+
+    fn hex(digest: &[u8]) -> String {
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn hashes_and_counts_without_keeping() {
+        let body = read(&mut &b"abc"[..], None, 0, &options(false, None, None)).unwrap();
+        assert_eq!(body.bytes, 3);
+        assert!(body.data.is_empty());
+        assert_eq!(
+            hex(&body.sha256),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn keeps_a_body_longer_than_one_chunk() {
+        let input = vec![7u8; CHUNK * 2 + 5];
+        let body = read(&mut &input[..], None, 0, &options(true, None, None)).unwrap();
+        assert_eq!(body.data, input);
+        assert_eq!(body.bytes, input.len() as u64);
+    }
+
+    #[test]
+    fn a_body_of_exactly_the_limit_is_read() {
+        let input = vec![1u8; 1000];
+        let body = read(&mut &input[..], None, 0, &options(true, Some(1000), None)).unwrap();
+        assert_eq!(body.bytes, 1000);
+    }
+
+    #[test]
+    fn reading_stops_at_the_limit() {
+        let mut input = io::Cursor::new(vec![1u8; CHUNK * 4]);
+        let error = read(&mut input, None, 0, &options(false, Some(1000), None)).unwrap_err();
+        assert!(matches!(error, BodyError::TooLarge { limit: 1000 }));
+        assert!(!error.retryable());
+        assert_eq!(input.position(), 1001, "one byte past the limit, no more");
+        assert!(error.describe().1.contains("1000 bytes"));
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_fails_before_reading() {
+        let mut input = io::Cursor::new(vec![1u8; 10]);
+        let error = read(&mut input, Some(5000), 0, &options(false, Some(1000), None));
+        assert!(matches!(error, Err(BodyError::TooLarge { limit: 1000 })));
+        assert_eq!(input.position(), 0);
+    }
+
+    #[test]
+    fn saves_whole_bodies_and_leaves_no_part_file_behind() {
+        let dir = std::env::temp_dir().join(format!("tb-host-body-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let saving = options(false, Some(4), Some(dir.clone()));
+        let body = read(&mut &b"abcd"[..], None, 7, &saving).unwrap();
+        assert_eq!(body.saved.as_deref(), Some(dir.join("7.body").as_path()));
+        assert_eq!(std::fs::read(dir.join("7.body")).unwrap(), b"abcd");
+        assert!(read(&mut &b"abcde"[..], None, 8, &saving).is_err());
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["7.body"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,289 @@
+//! What `tb-host run` writes: body hashes, saved bodies, the body limit,
+//! records in input order, the summary, and no progress bar off a
+//! terminal.
+
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tb_host::hooks::{Decision, NativeHook};
+use tb_host::{FailureKind, Pool, RequestDefaults};
+use tb_host_tests::harness::{Scratch, exactly_once, read_records, server, tb_host};
+
+/// The hex SHA-256 of the body `/bytes/{n}` answers: `n` bytes of `x`.
+fn sha256_of_x(n: usize) -> String {
+    Sha256::digest(vec![b'x'; n])
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A URL on a port nothing listens on: connection refused.
+fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/nothing")
+}
+
+#[test]
+fn every_record_has_the_sha256_of_its_body() {
+    let sizes = [0, 1, 100, 70_000, 1 << 20];
+    let urls: Vec<String> = sizes
+        .iter()
+        .map(|n| server().url(&format!("/bytes/{n}")))
+        .chain([refused_url()])
+        .collect();
+    let run = tb_host(&["run", "-"], &urls.join("\n"));
+    assert_eq!(run.code, 1, "the refused URL fails: {}", run.stderr);
+    let records = run.by_index(sizes.len() + 1);
+    for (index, n) in sizes.iter().enumerate() {
+        let record = records[&(index as u64)];
+        assert_eq!(record["bytes"], *n as u64);
+        assert_eq!(record["sha256"], sha256_of_x(*n), "body of {n} bytes");
+        assert!(
+            record.get("body_path").is_none(),
+            "no body_path unless bodies are saved"
+        );
+    }
+    let failed = records[&(sizes.len() as u64)];
+    assert_eq!(failed["error"]["kind"], "connect");
+    assert!(failed["sha256"].is_null());
+}
+
+#[test]
+fn saved_bodies_hold_what_the_server_sent() {
+    let scratch = Scratch::new("save-bodies");
+    let dir = scratch.path("bodies/nested");
+    let sizes = [0, 5, 40_000, 300_000];
+    let urls: Vec<String> = sizes
+        .iter()
+        .map(|n| server().url(&format!("/bytes/{n}")))
+        .chain([refused_url()])
+        .collect();
+    let run = tb_host(
+        &["run", "--save-bodies", dir.to_str().unwrap(), "-"],
+        &urls.join("\n"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(sizes.len() + 1);
+    for (index, n) in sizes.iter().enumerate() {
+        let path = dir.join(format!("{index}.body"));
+        let record = records[&(index as u64)];
+        assert_eq!(record["body_path"], path.to_str().unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), vec![b'x'; *n]);
+        assert_eq!(record["sha256"], sha256_of_x(*n));
+    }
+    assert!(records[&(sizes.len() as u64)]["body_path"].is_null());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["0.body", "1.body", "2.body", "3.body"],
+        "one file per response, no part files left"
+    );
+}
+
+#[test]
+fn a_body_over_the_limit_fails_with_kind_body_and_the_limit_named() {
+    let urls = [
+        server().url("/bytes/5000"),
+        server().url("/bytes/500"),
+        server().url("/bytes/1000"),
+    ];
+    let run = tb_host(&["run", "--body-limit", "1000", "-"], &urls.join("\n"));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(3);
+    let over = records[&0];
+    assert_eq!(over["error"]["kind"], "body");
+    assert!(
+        over["error"]["message"].as_str().unwrap().contains("1000"),
+        "the message names the limit: {over}"
+    );
+    assert_eq!(over["attempts"], 1);
+    assert!(over["sha256"].is_null());
+    assert_eq!(records[&1]["status"], 200);
+    assert_eq!(records[&1]["bytes"], 500);
+    assert_eq!(
+        records[&2]["status"], 200,
+        "a body of exactly the limit is read"
+    );
+    assert!(run.stderr.contains("body: 1"), "summary: {}", run.stderr);
+}
+
+#[test]
+fn body_limit_takes_suffixes_and_rejects_nonsense() {
+    let run = tb_host(
+        &["run", "--body-limit", "1K", "-"],
+        &server().url("/bytes/2000"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let message = run.by_index(1)[&0]["error"]["message"].to_string();
+    assert!(message.contains("1024"), "{message}");
+    let run = tb_host(&["run", "--body-limit", "lots", "-"], "");
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--body-limit"), "{}", run.stderr);
+}
+
+#[test]
+fn a_body_over_the_limit_is_not_retried_even_when_a_hook_asks() {
+    let path = "/bytes/5001";
+    let mut pool = Pool::builder()
+        .threads(2)
+        .body_limit(1000)
+        .hook(NativeHook::retry_policy("always", |_, _, _| {
+            Decision::RetryAfter(1)
+        }))
+        .from_urls([server().url(path)], &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let failure = pool.exceptions().next().expect("the job failed");
+    assert_eq!(failure.kind(), FailureKind::Body);
+    assert_eq!(failure.attempts(), 1);
+    assert_eq!(server().hits(path), 1, "sent once");
+}
+
+#[test]
+fn the_library_gives_the_hash_and_the_saved_file() {
+    let scratch = Scratch::new("library-bodies");
+    let mut pool = Pool::builder()
+        .threads(1)
+        .keep_bodies(false)
+        .save_bodies(scratch.path(""))
+        .from_urls([server().url("/bytes/777")], &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let response = pool.responses().next().expect("a response");
+    assert!(response.body().is_empty(), "not kept");
+    assert_eq!(response.sha256_hex(), sha256_of_x(777));
+    assert_eq!(
+        response.sha256().as_slice(),
+        Sha256::digest(vec![b'x'; 777]).as_slice()
+    );
+    let saved = response.body_path().expect("saved");
+    assert_eq!(saved, scratch.path("0.body"));
+    assert_eq!(std::fs::read(saved).unwrap(), vec![b'x'; 777]);
+}
+
+/// URLs whose finish order is the reverse of their input order: `/slow`
+/// with waits shrinking down the list, between instant ones and a bad
+/// line.
+fn mixed_urls(key: &str) -> Vec<String> {
+    let mut urls = Vec::new();
+    for i in 0..8 {
+        urls.push(server().url(&format!("/slow/{}?{key}={i}", (8 - i) * 50)));
+        urls.push(server().url(&format!("/fast/{key}/{i}")));
+    }
+    urls.insert(5, "not a url".to_owned());
+    urls
+}
+
+fn indexes(run: &tb_host_tests::harness::Run) -> Vec<u64> {
+    run.records
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn input_order_writes_every_index_once_in_order() {
+    let urls = mixed_urls("order-input");
+    let finish = tb_host(&["run", "-j", "16", "-"], &urls.join("\n"));
+    finish.by_index(urls.len());
+    let finish_order = indexes(&finish);
+    assert!(
+        !finish_order.is_sorted(),
+        "the slow URLs finish out of input order: {finish_order:?}"
+    );
+    let run = tb_host(
+        &["run", "-j", "16", "--order", "input", "-"],
+        &urls.join("\n"),
+    );
+    assert_eq!(run.code, 1, "the bad line fails: {}", run.stderr);
+    let records = run.by_index(urls.len());
+    assert_eq!(indexes(&run), (0..urls.len() as u64).collect::<Vec<_>>());
+    assert_eq!(records[&5]["error"]["kind"], "input");
+}
+
+#[test]
+fn input_order_skips_the_indexes_of_other_shards() {
+    let urls = mixed_urls("order-shard");
+    let run = tb_host(
+        &["run", "--order", "input", "--shard", "1/3", "-"],
+        &urls.join("\n"),
+    );
+    let expected: Vec<u64> = (0..urls.len() as u64).filter(|i| i % 3 == 1).collect();
+    assert_eq!(indexes(&run), expected, "{}", run.stderr);
+}
+
+#[test]
+fn input_order_holds_back_the_input_behind_a_slow_job() {
+    // With 4 threads the pool admits at most 1024 jobs (its default
+    // max_in_flight). In input order, while job 0 is slow, at most 1023
+    // jobs after it may run: their records wait for it. (Files, not
+    // pipes: the harness writes all of stdin before it reads stdout.)
+    let scratch = Scratch::new("order-bound");
+    let key = "order-bound";
+    let jobs = 3000;
+    let urls: Vec<String> = std::iter::once(server().url(&format!("/slow/2500?{key}")))
+        .chain((1..jobs).map(|i| server().url(&format!("/echo/{key}/{i}"))))
+        .collect();
+    let input = scratch.write_lines("urls.txt", &urls);
+    let output = scratch.path("out.jsonl");
+    let started = Instant::now();
+    let counting = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        let sent = (1..jobs)
+            .filter(|i| server().hits(&format!("/echo/{key}/{i}")) > 0)
+            .count();
+        (sent, started.elapsed())
+    });
+    let run = tb_host(
+        &[
+            "run",
+            "-j",
+            "4",
+            "--order",
+            "input",
+            "-o",
+            output.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        "",
+    );
+    let (sent_while_slow, at) = counting.join().unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = read_records(&output);
+    exactly_once(&records, 0..jobs as u64, &run.stderr);
+    let written: Vec<u64> = records
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(written, (0..jobs as u64).collect::<Vec<_>>());
+    assert!(at < Duration::from_millis(2500), "counted while job 0 ran");
+    assert!(
+        sent_while_slow <= 1023,
+        "{sent_while_slow} jobs ran while job 0 held the output"
+    );
+}
+
+#[test]
+fn stderr_has_the_summary_with_bytes_and_no_progress_bar_off_a_terminal() {
+    let urls: Vec<String> = (0..20)
+        .map(|i| server().url(&format!("/bytes/{}", 1000 + i)))
+        .collect();
+    let run = tb_host(&["run", "-"], &urls.join("\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.by_index(20);
+    assert!(run.stderr.contains("20 jobs"), "{}", run.stderr);
+    // 20 bodies of 1000..1019 bytes: 20190 bytes, 19.72 KiB.
+    assert!(run.stderr.contains("received: 19.72 KiB"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains("ETA"), "{:?}", run.stderr);
+    let quiet = tb_host(&["run", "-q", "-"], &urls.join("\n"));
+    assert_eq!(quiet.code, 0);
+    assert_eq!(quiet.stderr, "", "--quiet writes nothing to stderr");
+}

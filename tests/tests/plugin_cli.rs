@@ -1,0 +1,573 @@
+//! Plugins on the command line, through the real binary against the
+//! loopback server: configuration scoped to one plugin and read from
+//! files, grants, the cache of compiled plugins, `plugin inspect`,
+//! `plugin new` and shell completions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tb_host_tests::fixtures;
+use tb_host_tests::harness::{Run, Scratch, binary, server, tb_host};
+
+/// Runs `tb-host run` with `args` on the one URL `path` of the server.
+fn run_one(args: &[&str], path: &str) -> Run {
+    let mut all = vec!["run", "--threads", "1", "--no-plugin-cache"];
+    all.extend_from_slice(args);
+    tb_host(&all, &(server().url(path) + "\n"))
+}
+
+/// What a run of `tb-host` printed, for commands whose output is not JSON
+/// lines (which `tb_host` expects) or that need an environment.
+struct Plain {
+    /// The exit status code.
+    code: i32,
+    /// Everything written to stdout.
+    stdout: String,
+    /// Everything written to stderr.
+    stderr: String,
+}
+
+/// Runs `tb-host` with `args` and the extra environment `env`, reading
+/// nothing from stdin.
+fn tb_host_env(args: &[&str], env: &[(&str, &str)]) -> Plain {
+    let out = Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run tb-host");
+    Plain {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every value of header `name` the server saw on the first request to
+/// `path`, in order.
+fn header_values(path: &str, name: &str) -> Vec<String> {
+    let seen = server().requests_to(path);
+    assert_eq!(seen.len(), 1, "one request to {path}");
+    seen[0]
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// The `port=` config every env probe needs: the loopback server's port,
+/// so a probe that may connect would succeed.
+fn probe_port() -> String {
+    let base = server().base_url();
+    let port = base.rsplit(':').next().expect("base URL has a port");
+    format!("port={port}")
+}
+
+#[test]
+fn scoped_config_reaches_only_its_plugin_and_files_stay_secret() {
+    let scratch = Scratch::new("scoped-config");
+    let token = scratch.write_lines("token.txt", &["s3cr3t-from-file"]);
+    let token_arg = format!("bearer_auth:token=@{}", token.display());
+    let port = probe_port();
+    let (first, second) = (format!("first:{port}"), format!("second:{port}"));
+    let path = "/echo/plugin-cli/scoped";
+    let run = run_one(
+        &[
+            "-v",
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin",
+            &format!("first={}", fixtures::ENV_PROBE),
+            "--plugin",
+            &format!("second={}", fixtures::ENV_PROBE),
+            "--plugin-config",
+            &token_arg,
+            "--plugin-config",
+            &first,
+            "--plugin-config",
+            "first:only-first=1",
+            "--plugin-config",
+            &second,
+        ],
+        path,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.by_index(1)[&0]["status"], 200);
+    assert_eq!(
+        header_values(path, "authorization"),
+        ["Bearer s3cr3t-from-file"],
+        "the file's contents, trailing newline trimmed"
+    );
+    assert_eq!(
+        header_values(path, "x-config-keys"),
+        ["port,only-first", "port"],
+        "each probe sees its own keys only; bearer-auth's token reaches neither"
+    );
+    assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);
+    assert!(!run.stdout.contains("s3cr3t"), "leaked to stdout");
+}
+
+#[test]
+fn bare_config_with_several_plugins_is_a_setup_error() {
+    let run = run_one(
+        &[
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin",
+            fixtures::SESSION_HEADERS,
+            "--plugin-config",
+            "token=s3cr3t-bare",
+        ],
+        "/fast/plugin-cli/never-bare",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("NAME:token="), "{}", run.stderr);
+    assert!(run.stderr.contains("bearer_auth"), "{}", run.stderr);
+    assert!(run.stderr.contains("session_headers"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);
+    assert!(run.records.is_empty());
+}
+
+#[test]
+fn an_unknown_plugin_name_is_a_setup_error_listing_the_names() {
+    let run = run_one(
+        &[
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            "bearer:token=s3cr3t-unknown",
+        ],
+        "/fast/plugin-cli/never-unknown",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("`bearer`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bearer_auth (or bearer-auth)"),
+        "lists the names: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);
+}
+
+#[test]
+fn a_missing_config_file_is_a_setup_error_naming_it() {
+    let scratch = Scratch::new("missing-config-file");
+    let missing = scratch.path("no-such-token.txt");
+    let run = run_one(
+        &[
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            &format!("token=@{}", missing.display()),
+        ],
+        "/fast/plugin-cli/never-missing",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&missing.display().to_string()),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_plugin_sees_no_environment_files_or_sockets_by_default() {
+    let scratch = Scratch::new("sandbox");
+    let path = "/echo/plugin-cli/sandbox";
+    let port = probe_port();
+    let out = tb_host_env(
+        &[
+            "run",
+            "--no-plugin-cache",
+            "--plugin",
+            fixtures::ENV_PROBE,
+            "--plugin-config",
+            &port,
+            &write_urls(&scratch, path),
+        ],
+        &[("TB_PROBE", "set-in-the-host-only")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(header_values(path, "x-env-probe"), ["absent"]);
+    assert_eq!(header_values(path, "x-fs-probe"), ["denied"]);
+    assert_eq!(header_values(path, "x-net-probe"), ["denied"]);
+}
+
+#[test]
+fn an_env_grant_reaches_its_plugin_and_no_other() {
+    let scratch = Scratch::new("env-grant");
+    let path = "/echo/plugin-cli/env-grant";
+    let port = probe_port();
+    let out = tb_host_env(
+        &[
+            "run",
+            "-v",
+            "--no-plugin-cache",
+            "--plugin",
+            fixtures::ENV_PROBE,
+            "--plugin",
+            &format!("other={}", fixtures::ENV_PROBE),
+            "--plugin-config",
+            &format!("env_probe_plugin:{port}"),
+            "--plugin-config",
+            &format!("other:{port}"),
+            "--plugin-env",
+            "env_probe_plugin:TB_PROBE",
+            &write_urls(&scratch, path),
+        ],
+        &[("TB_PROBE", "granted-s3cr3t")],
+    );
+    let stderr = out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
+    assert_eq!(
+        header_values(path, "x-env-probe"),
+        ["granted-s3cr3t", "absent"],
+        "the granted plugin sees it, the other does not"
+    );
+    assert_eq!(header_values(path, "x-fs-probe"), ["denied", "denied"]);
+    assert!(
+        stderr.contains("TB_PROBE"),
+        "names the grant at -v: {stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "leaked: {stderr}");
+}
+
+#[test]
+fn an_env_grant_of_an_unset_variable_is_a_setup_error() {
+    let run = run_one(
+        &[
+            "--plugin",
+            fixtures::ENV_PROBE,
+            "--plugin-config",
+            &probe_port(),
+            "--plugin-env",
+            "TB_PLUGIN_CLI_NEVER_SET",
+        ],
+        "/fast/plugin-cli/never-unset",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("TB_PLUGIN_CLI_NEVER_SET is not set"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Writes a file of URLs in `scratch` holding the server's `path`, and
+/// returns its path as an argument.
+fn write_urls(scratch: &Scratch, path: &str) -> String {
+    let file = scratch.write_lines("urls.txt", &[server().url(path)]);
+    file.display().to_string()
+}
+
+/// The cache files in `dir`.
+fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|entry| entry.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn compiled_plugins_are_cached_and_a_corrupt_cache_file_is_rebuilt() {
+    let scratch = Scratch::new("plugin-cache");
+    let cache = scratch.path("cache");
+    let cache_arg = cache.display().to_string();
+    let run_cached = |key: &str| {
+        let path = format!("/echo/plugin-cli/cache-{key}");
+        let run = tb_host(
+            &[
+                "run",
+                "-v",
+                "--plugin-cache",
+                &cache_arg,
+                "--plugin",
+                fixtures::BEARER_AUTH,
+                "--plugin-config",
+                "token=cache-token",
+            ],
+            &(server().url(&path) + "\n"),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            header_values(&path, "authorization"),
+            ["Bearer cache-token"]
+        );
+        run
+    };
+
+    let first = run_cached("first");
+    let files = cache_files(&cache);
+    assert_eq!(files.len(), 1, "the first run fills the cache: {files:?}");
+    assert!(!first.stderr.contains("cached"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("saved in the plugin cache"),
+        "{}",
+        first.stderr
+    );
+
+    let second = run_cached("second");
+    assert!(second.stderr.contains("cached"), "{}", second.stderr);
+
+    let garbage = b"this is not a compiled plugin".repeat(100);
+    std::fs::write(&files[0], &garbage).unwrap();
+    let third = run_cached("corrupt");
+    assert!(third.stderr.contains("corrupt"), "{}", third.stderr);
+    assert!(
+        third.stderr.contains("compiling it again"),
+        "{}",
+        third.stderr
+    );
+    assert_ne!(std::fs::read(&files[0]).unwrap(), garbage, "replaced");
+
+    let truncated = std::fs::read(&files[0]).unwrap();
+    std::fs::write(&files[0], &truncated[..truncated.len() / 2]).unwrap();
+    let fourth = run_cached("truncated");
+    assert!(fourth.stderr.contains("corrupt"), "{}", fourth.stderr);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), truncated, "whole again");
+
+    let fifth = run_cached("after-repair");
+    assert!(fifth.stderr.contains("cached"), "{}", fifth.stderr);
+    assert_eq!(cache_files(&cache).len(), 1, "no temporary file left");
+}
+
+#[test]
+fn the_default_cache_follows_xdg_and_can_be_turned_off() {
+    let scratch = Scratch::new("xdg-cache");
+    let xdg = scratch.path("xdg");
+    let xdg_arg = xdg.display().to_string();
+    let urls = write_urls(&scratch, "/fast/plugin-cli/xdg");
+    let args = [
+        "run",
+        "--plugin",
+        fixtures::BEARER_AUTH,
+        "--plugin-config",
+        "token=xdg",
+        &urls,
+    ];
+    let out = tb_host_env(&args, &[("XDG_CACHE_HOME", &xdg_arg)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(cache_files(&xdg.join("tb-host")).len(), 1);
+
+    let off = scratch.path("off");
+    let mut args = args.to_vec();
+    args.insert(1, "--no-plugin-cache");
+    let out = tb_host_env(&args, &[("XDG_CACHE_HOME", &off.display().to_string())]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!off.exists(), "--no-plugin-cache writes nothing");
+}
+
+#[test]
+fn inspect_describes_a_plugin() {
+    let run = tb_host_env(
+        &[
+            "plugin",
+            "inspect",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            "token=s3cr3t-inspect",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in [
+        "bearer-auth",
+        "0.1.0",
+        "authorize (before every attempt)",
+        "toolbelt:plugin@0.1.0 (this host speaks toolbelt:plugin@0.1.0)",
+        "toolbelt:plugin/host@0.1.0",
+        "toolbelt:plugin/hooks@0.1.0",
+        "bytes",
+        " ms",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("s3cr3t"), "leaked: {}", run.stdout);
+
+    let unconfigured = tb_host_env(&["plugin", "inspect", fixtures::BEARER_AUTH], &[]);
+    assert_eq!(unconfigured.code, 0, "{}", unconfigured.stderr);
+    assert!(
+        unconfigured.stdout.contains("refused to start") && unconfigured.stdout.contains("token"),
+        "{}",
+        unconfigured.stdout
+    );
+    assert!(
+        unconfigured.stdout.contains("toolbelt:plugin/host@0.1.0"),
+        "the rest is still shown: {}",
+        unconfigured.stdout
+    );
+}
+
+/// `fixtures::BEARER_AUTH` with every contract interface renamed to
+/// version 0.9.0: a real component, built for a contract this host does
+/// not speak.
+fn built_for_another_version(scratch: &Scratch) -> PathBuf {
+    let mut wasm = std::fs::read(fixtures::BEARER_AUTH).unwrap();
+    let mut renamed = 0;
+    for interface in ["types", "host", "hooks"] {
+        let from = format!("toolbelt:plugin/{interface}@0.1.0").into_bytes();
+        let to = format!("toolbelt:plugin/{interface}@0.9.0").into_bytes();
+        let mut at = 0;
+        while let Some(found) = wasm[at..].windows(from.len()).position(|w| w == from) {
+            let start = at + found;
+            wasm[start..start + to.len()].copy_from_slice(&to);
+            at = start + to.len();
+            renamed += 1;
+        }
+    }
+    assert!(renamed >= 3, "renamed {renamed} names");
+    let path = scratch.path("future.wasm");
+    std::fs::write(&path, wasm).unwrap();
+    path
+}
+
+#[test]
+fn a_component_for_another_contract_version_is_refused_naming_both() {
+    let scratch = Scratch::new("other-version");
+    let future = built_for_another_version(&scratch);
+    let future = future.to_str().unwrap();
+    let inspect = tb_host_env(&["plugin", "inspect", future], &[]);
+    let run = run_one(
+        &["--plugin", future, "--plugin-config", "token=t"],
+        "/fast/plugin-cli/never-version",
+    );
+    for (code, stderr) in [(inspect.code, &inspect.stderr), (run.code, &run.stderr)] {
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("built for toolbelt:plugin@0.9.0")
+                && stderr.contains("this host speaks toolbelt:plugin@0.1.0"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("future.wasm"), "{stderr}");
+    }
+}
+
+#[test]
+fn inspect_refuses_files_that_are_not_components() {
+    let scratch = Scratch::new("not-components");
+    let text = scratch.write_lines("notes.wasm", &["not wasm at all"]);
+    let core = scratch.path("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    for (file, says) in [
+        (&text, "not WebAssembly"),
+        (&core, "core WebAssembly module, not a component"),
+    ] {
+        let run = tb_host_env(&["plugin", "inspect", file.to_str().unwrap()], &[]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+}
+
+/// The workspace root: the parent of this package's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is one level down")
+        .to_path_buf()
+}
+
+/// Runs cargo with `args` in `dir`, with `target` as its target directory,
+/// and panics with its output unless it succeeds.
+fn cargo(dir: &Path, target: &Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(dir)
+        .args(args)
+        .arg("--target-dir")
+        .arg(target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_new_plugin_tests_builds_and_runs() {
+    // Under the repository's target/, inside its workspace's directory
+    // tree: the crate's own [workspace] table must keep it out.
+    let work = workspace_root().join("target").join("plugin-new-test");
+    let dir = work.join(format!("crate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let made = tb_host_env(
+        &[
+            "plugin",
+            "new",
+            "tb-new-header",
+            "--path",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert!(made.stdout.contains("cargo test"), "{}", made.stdout);
+    // The workspace's lock file pins the same dependency versions the
+    // workspace builds with, so nothing new is downloaded.
+    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let target = work.join("target");
+    cargo(&dir, &target, &["test", "--quiet"]);
+    cargo(
+        &dir,
+        &target,
+        &["build", "--quiet", "--release", "--target", "wasm32-wasip2"],
+    );
+    let wasm = target.join("wasm32-wasip2/release/tb_new_header.wasm");
+    let path = "/echo/plugin-cli/new-plugin";
+    let run = run_one(
+        &[
+            "--plugin",
+            wasm.to_str().unwrap(),
+            "--plugin-config",
+            "value=from-a-new-plugin",
+        ],
+        path,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        header_values(path, "x-tb-new-header"),
+        ["from-a-new-plugin"]
+    );
+    let again = tb_host_env(
+        &[
+            "plugin",
+            "new",
+            "tb-new-header",
+            "--path",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        again.code, 2,
+        "refuses a non-empty directory: {}",
+        again.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completions_cover_the_plugin_flags() {
+    let bash = tb_host_env(&["completions", "bash"], &[]);
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    for expected in [
+        "--plugin-config",
+        "--plugin-env",
+        "--no-plugin-cache",
+        "inspect",
+    ] {
+        assert!(bash.stdout.contains(expected), "{expected} missing");
+    }
+    let zsh = tb_host_env(&["completions", "zsh"], &[]);
+    assert_eq!(zsh.code, 0, "{}", zsh.stderr);
+    assert!(zsh.stdout.contains("--plugin-config"));
+    let unknown = tb_host_env(&["completions", "tcsh"], &[]);
+    assert_eq!(unknown.code, 2, "clap refuses an unknown shell");
+}
