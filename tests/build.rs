@@ -14,6 +14,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("memory-hog-plugin", "TB_TEST_MEMORY_HOG"),
     ("bad-header-plugin", "TB_TEST_BAD_HEADER"),
     ("env-probe-plugin", "TB_TEST_ENV_PROBE"),
+    ("token-fetch-plugin", "TB_TEST_TOKEN_FETCH"),
 ];
 
 fn main() {

@@ -1,6 +1,7 @@
 //! The plugin's configuration: the `KEY=VALUE` pairs the operator passes
-//! with `--plugin-config`. Every plugin sees every key, so ignore keys you
-//! do not know.
+//! with `--plugin-config NAME:KEY=VALUE` (bare `KEY=VALUE` when only one
+//! plugin is loaded). A plugin sees only its own keys, but ignoring keys
+//! you do not know keeps a plugin easy to upgrade.
 //!
 //! Read it in [`Plugin::configure`](crate::Plugin::configure) and keep
 //! the checked values in the plugin: an error there refuses the plugin

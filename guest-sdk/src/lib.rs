@@ -49,9 +49,10 @@
 //! plugin's name and version are its package's.
 //!
 //! Helpers: [`config`] reads the operator's `--plugin-config KEY=VALUE`
-//! pairs (ignore keys you do not know: every plugin gets every key),
+//! pairs (`--plugin-config NAME:KEY=VALUE` reaches only plugin NAME),
 //! [`headers`] edits header lists, [`log`] writes to the host's log
-//! (never log secrets), and [`random_u64`] gives random numbers. A panic
+//! (never log secrets), [`http`] fetches from hosts the operator granted
+//! (a token endpoint), and [`random_u64`] gives random numbers. A panic
 //! traps the instance and fails the one request it was called for; its
 //! message reaches the host's log and the failure. The host then starts
 //! a fresh instance.
@@ -103,6 +104,7 @@
 pub mod config;
 pub mod headers;
 mod host;
+pub mod http;
 pub mod log;
 mod plugin;
 mod random;
@@ -128,8 +130,8 @@ pub mod bindings {
 
 pub use bindings::toolbelt::plugin::host::Level;
 pub use bindings::toolbelt::plugin::types::{
-    Attempt, Decision, Failure, FailureKind, Headers, HookSet, Outcome, PluginInfo, Request,
-    Response, Session,
+    Attempt, Decision, Failure, FailureKind, Fetched, Headers, HookSet, Outcome, PluginInfo,
+    Request, Response, Session,
 };
 pub use guest_sdk_macros::plugin;
 pub use plugin::{Described, Plugin};

@@ -42,8 +42,8 @@ use std::cell::RefCell;
 
 use crate::plugin::{info, instantiate};
 use crate::{
-    Attempt, Described, Failure, FailureKind, Headers, Level, Outcome, Plugin, PluginInfo, Request,
-    Response, Session,
+    Attempt, Described, Failure, FailureKind, Fetched, Headers, Level, Outcome, Plugin, PluginInfo,
+    Request, Response, Session,
 };
 
 thread_local! {
@@ -51,6 +51,18 @@ thread_local! {
     static CONFIG: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
     /// The messages logged on this thread off `wasm32`.
     static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
+    /// What answers this thread's fetches off `wasm32`.
+    static FETCH: RefCell<Option<Box<FetchHandler>>> = const { RefCell::new(None) };
+}
+
+/// A stand-in for the host's `fetch`, see [`set_fetch`].
+pub type FetchHandler = dyn FnMut(&Request) -> Result<Fetched, String>;
+
+/// Answers this thread's [`crate::http::fetch`] calls with `handler`, as a
+/// granted host would. Without one, every fetch fails as a host that was
+/// not granted does.
+pub fn set_fetch(handler: impl FnMut(&Request) -> Result<Fetched, String> + 'static) {
+    FETCH.with_borrow_mut(|slot| *slot = Some(Box::new(handler)));
 }
 
 /// Replaces this thread's configuration with `pairs`, as if the operator
@@ -145,8 +157,16 @@ pub fn session(worker: u32) -> Session {
 /// configuration and log.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod fake {
-    use super::{CONFIG, LOGS};
-    use crate::Level;
+    use super::{CONFIG, FETCH, LOGS};
+    use crate::{Fetched, Level, Request};
+
+    /// Answers with the handler of [`super::set_fetch`].
+    pub(crate) fn fetch(request: &Request) -> Result<Fetched, String> {
+        FETCH.with_borrow_mut(|handler| match handler {
+            Some(handler) => handler(request),
+            None => Err("fetch: no host is granted to this plugin (testing::set_fetch)".to_owned()),
+        })
+    }
 
     /// Keeps `message` for [`super::logs`].
     pub(crate) fn log(level: Level, message: &str) {

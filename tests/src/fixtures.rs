@@ -31,3 +31,7 @@ pub const BAD_HEADER: &str = env!("TB_TEST_BAD_HEADER");
 /// connecting to 127.0.0.1 at config `port`, which it requires) and
 /// `X-Config-Keys` (the keys it got).
 pub const ENV_PROBE: &str = env!("TB_TEST_ENV_PROBE");
+
+/// `token-fetch-plugin`: fetches a bearer token from config `token-url`
+/// through `host.fetch` on its first `authorize`, then sends it.
+pub const TOKEN_FETCH: &str = env!("TB_TEST_TOKEN_FETCH");

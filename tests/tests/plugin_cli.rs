@@ -571,3 +571,62 @@ fn completions_cover_the_plugin_flags() {
     let unknown = tb_host_env(&["completions", "tcsh"], &[]);
     assert_eq!(unknown.code, 2, "clap refuses an unknown shell");
 }
+
+/// Runs the token-fetch plugin over four URLs on two threads with `extra`
+/// flags; its token endpoint is the loopback server's `/bytes/5`.
+fn token_fetch_run(tag: &str, extra: &[&str]) -> Run {
+    let token_url = format!("token-url={}", server().url(&format!("/bytes/5?{tag}")));
+    let urls: Vec<String> = (0..4)
+        .map(|i| server().url(&format!("/echo/fetch-{tag}/{i}")))
+        .collect();
+    let mut args = vec![
+        "run",
+        "-j",
+        "2",
+        "--plugin",
+        fixtures::TOKEN_FETCH,
+        "--plugin-config",
+        &token_url,
+    ];
+    args.extend_from_slice(extra);
+    tb_host(&args, &(urls.join("\n") + "\n"))
+}
+
+#[test]
+fn a_plugin_fetches_only_from_granted_hosts() {
+    let denied = token_fetch_run("denied", &[]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    for record in denied.by_index(4).values() {
+        assert_eq!(record["error"]["kind"], "plugin", "{record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(message.contains("not granted"), "{message}");
+    }
+    assert_eq!(server().hits("/echo/fetch-denied/0"), 0, "nothing was sent");
+    let token_fetches = |tag: &str| {
+        server()
+            .requests_to("/bytes/5")
+            .iter()
+            .filter(|r| r.path.ends_with(&format!("?{tag}")))
+            .count()
+    };
+    assert_eq!(token_fetches("denied"), 0, "the fetch itself was refused");
+
+    let other = token_fetch_run("other-host", &["--plugin-allow-host", "auth.example.test"]);
+    assert_eq!(other.code, 1, "a grant of another host does not help");
+
+    let granted = token_fetch_run("granted", &["--plugin-allow-host", "127.0.0.1"]);
+    assert_eq!(granted.code, 0, "{}", granted.stderr);
+    granted.by_index(4);
+    for i in 0..4 {
+        assert_eq!(
+            header_values(&format!("/echo/fetch-granted/{i}"), "authorization"),
+            ["Bearer xxxxx"],
+            "the fetched token was sent"
+        );
+    }
+    let fetched = token_fetches("granted");
+    assert!(
+        (1..=2).contains(&fetched),
+        "once per worker at most: {fetched}"
+    );
+}

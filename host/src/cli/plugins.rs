@@ -54,6 +54,10 @@ pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
         })?;
         grants[index] = std::mem::take(&mut grants[index]).env(var, value);
     }
+    for Scoped { plugin, item: host } in &args.plugin_allow_host {
+        let index = names.resolve("--plugin-allow-host", plugin.as_deref(), &host.to_string())?;
+        grants[index] = std::mem::take(&mut grants[index]).allow_host(host.clone());
+    }
     if args.plugins.is_empty() {
         return Ok(Vec::new());
     }

@@ -65,6 +65,16 @@ impl AllowedHost {
     }
 }
 
+/// `host` or `host:port`, as given.
+impl std::fmt::Display for AllowedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => f.write_str(&self.host),
+        }
+    }
+}
+
 impl Fetcher {
     /// A fetcher for the granted `allowed` hosts (none: every fetch fails).
     pub fn new(allowed: Vec<AllowedHost>) -> Fetcher {

@@ -9,12 +9,16 @@ use std::fmt;
 
 use wasmtime_wasi::WasiCtxBuilder;
 
+use super::fetch::AllowedHost;
+
 /// The exceptions to the sandbox for one plugin; [`Grants::default`] grants
 /// nothing.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     /// Environment variables the plugin sees through WASI, as (name, value).
     env: Vec<(String, String)>,
+    /// Hosts the plugin may send its own HTTP requests to (`host.fetch`).
+    hosts: Vec<AllowedHost>,
 }
 
 impl Grants {
@@ -24,6 +28,19 @@ impl Grants {
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Grants {
         self.env.push((name.into(), value.into()));
         self
+    }
+
+    /// These grants plus HTTP requests of the plugin's own (`host.fetch`)
+    /// to `host`: for token endpoints. The request is sent by tb-host; the
+    /// plugin still gets no sockets.
+    pub fn allow_host(mut self, host: AllowedHost) -> Grants {
+        self.hosts.push(host);
+        self
+    }
+
+    /// The hosts granted to `host.fetch`.
+    pub fn hosts(&self) -> &[AllowedHost] {
+        &self.hosts
     }
 
     /// The names of the environment variables granted, in the order given.
@@ -42,6 +59,7 @@ impl fmt::Debug for Grants {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grants")
             .field("env", &self.env_names().collect::<Vec<_>>())
+            .field("hosts", &self.hosts)
             .finish()
     }
 }

@@ -7,15 +7,15 @@
 //! and the worker replaces it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
 use super::bindings::toolbelt::plugin::host::{Host, Level};
-use super::bindings::toolbelt::plugin::types::PluginInfo;
+use super::bindings::toolbelt::plugin::types::{Fetched, PluginInfo};
 use super::runtime::ticks;
 use crate::hooks::{Attempt, AttemptOutcome, Decision, HookError, Hooks, Request, SessionSettings};
 
@@ -29,6 +29,12 @@ pub struct PluginState {
     limits: StoreLimits,
     shared: Arc<PluginShared>,
     worker: u32,
+    /// When the current call started, how long of it was spent in host
+    /// calls that do not count (`fetch`), and the call's deadline: the
+    /// epoch callback charges the plugin only for its own time.
+    call_started: Instant,
+    host_time: Duration,
+    deadline: Duration,
     /// The last error-level message the plugin logged (guest-sdk logs panics
     /// there), shown when the plugin then traps.
     last_error: Option<String>,
@@ -78,6 +84,13 @@ impl Host for PluginState {
             .map(|(_, v)| v.clone())
     }
 
+    fn fetch(&mut self, request: Request) -> Result<Fetched, String> {
+        let started = Instant::now();
+        let fetched = self.shared.fetcher.fetch(&request);
+        self.host_time += started.elapsed();
+        fetched
+    }
+
     fn config_keys(&mut self) -> Vec<String> {
         self.shared.config.iter().map(|(k, _)| k.clone()).collect()
     }
@@ -112,11 +125,22 @@ impl PluginInstance {
                 .build(),
             shared: Arc::clone(&shared),
             worker,
+            call_started: Instant::now(),
+            host_time: Duration::ZERO,
+            deadline: limits.startup(),
             last_error: None,
         };
         let mut store = Store::new(shared.runtime.engine(), state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(ticks(limits.startup()));
+        store.epoch_deadline_callback(|store| {
+            let state = store.data();
+            let used = state.call_started.elapsed().saturating_sub(state.host_time);
+            Ok(match state.deadline.checked_sub(used) {
+                Some(left) if !left.is_zero() => UpdateDeadline::Continue(ticks(left)),
+                _ => UpdateDeadline::Interrupt,
+            })
+        });
         let bindings = shared
             .pre
             .instantiate(&mut store)
@@ -141,7 +165,11 @@ impl PluginInstance {
         ) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<T, HookError> {
         self.store.set_epoch_deadline(ticks(self.deadline));
-        self.store.data_mut().last_error = None;
+        let state = self.store.data_mut();
+        state.last_error = None;
+        state.call_started = Instant::now();
+        state.host_time = Duration::ZERO;
+        state.deadline = self.deadline;
         match f(&self.bindings, &mut self.store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => Err(HookError::Rejected(message)),

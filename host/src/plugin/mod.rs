@@ -21,6 +21,7 @@ pub mod bindings;
 mod cache;
 mod compile;
 mod contract;
+mod fetch;
 mod grants;
 mod inspect;
 mod instance;
@@ -28,6 +29,7 @@ mod runtime;
 
 pub use cache::PluginCache;
 pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
+pub use fetch::{AllowedHost, FETCH_BODY_MAX, FETCH_TIMEOUT};
 pub use grants::Grants;
 pub use inspect::Inspection;
 pub use instance::PluginInstance;
@@ -40,6 +42,7 @@ use wasmtime::component::Component;
 
 use crate::hooks::{HookError, HookFactory, HookSet, Hooks};
 use bindings::PluginPre;
+use fetch::Fetcher;
 use instance::PluginState;
 
 /// Why the plugin runtime or a plugin could not be loaded. Each message
@@ -112,6 +115,7 @@ pub(crate) struct PluginShared {
     pub(crate) name: String,
     pub(crate) config: Vec<(String, String)>,
     pub(crate) grants: Grants,
+    pub(crate) fetcher: Fetcher,
     pub(crate) pre: PluginPre<PluginState>,
     pub(crate) runtime: PluginRuntime,
 }
@@ -166,6 +170,7 @@ impl Plugin {
         let shared = Arc::new(PluginShared {
             name: stem,
             config,
+            fetcher: Fetcher::new(grants.hosts().to_vec()),
             grants,
             pre,
             runtime: runtime.clone(),

@@ -8,6 +8,8 @@ use clap::Args;
 
 use std::path::PathBuf;
 
+use crate::plugin::AllowedHost;
+
 /// Which plugins to load, and what they get.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Plugins")]
@@ -37,6 +39,13 @@ pub struct PluginArgs {
     /// plugin is loaded.
     #[arg(long = "plugin-env", value_name = "[NAME:]VAR", value_parser = parse_scoped_var)]
     pub plugin_env: Vec<Scoped<String>>,
+
+    /// Let plugin NAME send HTTP requests of its own (host.fetch, for token
+    /// endpoints) to HOST, or HOST:PORT; repeat for more. tb-host sends
+    /// them; redirects must stay on granted hosts. No host is granted
+    /// otherwise. NAME: may be left out when one plugin is loaded.
+    #[arg(long = "plugin-allow-host", value_name = "[NAME:]HOST[:PORT]", value_parser = parse_scoped_host)]
+    pub plugin_allow_host: Vec<Scoped<AllowedHost>>,
 
     /// Keep compiled plugins in DIR, so later runs skip compiling them
     /// [default: $XDG_CACHE_HOME/tb-host or ~/.cache/tb-host].
@@ -124,6 +133,22 @@ fn parse_scoped_key_value(text: &str) -> Result<Scoped<(String, String)>, String
 }
 
 /// `[NAME:]VAR`.
+fn parse_scoped_host(text: &str) -> Result<Scoped<AllowedHost>, String> {
+    // HOST:PORT alone has one colon and digits after it; otherwise the part
+    // before the first colon names the plugin.
+    let (plugin, host) = match text.split_once(':') {
+        Some((_, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (None, text)
+        }
+        Some((name, host)) => (Some(name.trim().to_owned()), host),
+        None => (None, text),
+    };
+    Ok(Scoped {
+        plugin,
+        item: AllowedHost::parse(host)?,
+    })
+}
+
 fn parse_scoped_var(text: &str) -> Result<Scoped<String>, String> {
     let (plugin, var) = split_scope(text)?;
     let var = var.trim();
