@@ -295,3 +295,53 @@ fn ctrl_c_finishes_every_job_read_and_exits_130() {
 fn sigterm_stops_like_ctrl_c() {
     interrupted_run("TERM");
 }
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for command in [
+        &["run"][..],
+        &["demo"],
+        &["plugin"],
+        &["plugin", "inspect"],
+        &["plugin", "new"],
+        &["completions"],
+    ] {
+        let output = std::process::Command::new(harness::binary())
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{command:?} --help");
+        assert!(help.contains("Examples:"), "{command:?} --help:\n{help}");
+    }
+}
+
+/// On a terminal (here a pseudo-terminal made by `script`), `run` draws a
+/// progress bar with done/total and an ETA, and clears it for the summary.
+#[test]
+fn a_progress_bar_is_drawn_on_a_terminal() {
+    let scratch = Scratch::new("progress");
+    let urls: Vec<String> = (0..40)
+        .map(|i| server().url(&format!("/slow/40?progress={i}")))
+        .collect();
+    let input = scratch.write_lines("urls.txt", &urls);
+    let command = format!(
+        "{} run -j 2 -o /dev/null {}",
+        harness::binary().display(),
+        input.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("/40"), "done/total drawn: {shown:?}");
+    assert!(shown.contains("ETA"), "{shown:?}");
+    assert!(shown.contains("40 jobs"), "the summary follows: {shown:?}");
+
+    // Not a terminal: no bar at all.
+    let piped = tb_host(&["run", "-j", "2", input.to_str().unwrap()], "");
+    assert!(!piped.stderr.contains("ETA"), "{}", piped.stderr);
+}

@@ -54,8 +54,14 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Start a loopback server and fetch a few thousand URLs from it through
     /// the bundled example plugins, then print the summary.
+    #[command(
+        after_help = "Examples:\n  tb-host demo\n  tb-host demo --urls 100000 -j 64 -o records.jsonl"
+    )]
     Demo(DemoArgs),
     /// Inspect a plugin component, or start a new plugin crate.
+    #[command(
+        after_help = "Examples:\n  tb-host plugin inspect bearer_auth.wasm\n  tb-host plugin new my-auth"
+    )]
     Plugin {
         /// What to do with a plugin.
         #[command(subcommand)]
@@ -63,6 +69,9 @@ pub enum Command {
     },
     /// Write a shell completion script to stdout, e.g.
     /// `tb-host completions bash > ~/.local/share/bash-completion/completions/tb-host`.
+    #[command(
+        after_help = "Examples:\n  tb-host completions bash > ~/.local/share/bash-completion/completions/tb-host\n  tb-host completions zsh > ~/.zfunc/_tb-host"
+    )]
     Completions(CompletionsArgs),
 }
 

@@ -12,9 +12,15 @@ pub enum PluginCommand {
     /// Show what a plugin component is: its name, version and hooks, the
     /// contract version it was built for, what it imports, its size and
     /// how long it takes to compile.
+    #[command(
+        after_help = "Examples:\n  tb-host plugin inspect target/wasm32-wasip2/release/bearer_auth.wasm"
+    )]
     Inspect(InspectArgs),
     /// Write a new plugin crate, ready to test natively and to build for
     /// wasm32-wasip2.
+    #[command(
+        after_help = "Examples:\n  tb-host plugin new my-auth\n  cd my-auth && cargo test && cargo build --release --target wasm32-wasip2"
+    )]
     New(NewArgs),
 }
 
