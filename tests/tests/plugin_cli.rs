@@ -630,3 +630,56 @@ fn a_plugin_fetches_only_from_granted_hosts() {
         "once per worker at most: {fetched}"
     );
 }
+
+/// The deadline message of the looping fixture's failed job, with `limits`.
+fn looping_deadline(tag: &str, limits: &[&str]) -> String {
+    let mut args = vec![
+        "run",
+        "--plugin",
+        fixtures::LOOPING,
+        "--plugin",
+        fixtures::BEARER_AUTH,
+        "--plugin-config",
+        "bearer_auth:token=t",
+    ];
+    args.extend_from_slice(limits);
+    let run = tb_host(&args, &server().url(&format!("/fast/loop-{tag}")));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(1);
+    assert_eq!(records[&0]["error"]["kind"], "plugin");
+    records[&0]["error"]["message"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn timeouts_and_memory_caps_can_be_set_per_plugin() {
+    let own = looping_deadline("own", &["--plugin-timeout", "looping_plugin:40"]);
+    assert!(own.contains("deadline of 40 ms"), "{own}");
+    let other = looping_deadline("other", &["--plugin-timeout", "bearer_auth:40"]);
+    assert!(other.contains("deadline of 100 ms"), "the default: {other}");
+    let bare = looping_deadline(
+        "bare",
+        &[
+            "--plugin-timeout",
+            "60",
+            "--plugin-memory",
+            "looping_plugin:32",
+        ],
+    );
+    assert!(
+        bare.contains("deadline of 60 ms"),
+        "a bare value for all: {bare}"
+    );
+
+    let unknown = tb_host(
+        &[
+            "run",
+            "--plugin",
+            fixtures::LOOPING,
+            "--plugin-memory",
+            "nope:8",
+        ],
+        "",
+    );
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("nope"), "{}", unknown.stderr);
+}

@@ -58,6 +58,7 @@ pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
         let index = names.resolve("--plugin-allow-host", plugin.as_deref(), &host.to_string())?;
         grants[index] = std::mem::take(&mut grants[index]).allow_host(host.clone());
     }
+    own_limits(args, &names, limits(args), &mut grants)?;
     if args.plugins.is_empty() {
         return Ok(Vec::new());
     }
@@ -105,11 +106,57 @@ pub fn config_value(raw: &str) -> Result<String, String> {
 }
 
 /// What every plugin instance may use.
+/// The limits of every plugin without its own: the last bare
+/// `--plugin-timeout` and `--plugin-memory`, else 100 ms and 64 MiB.
 fn limits(args: &PluginArgs) -> PluginLimits {
+    let bare = |given: &[Scoped<u64>]| {
+        given
+            .iter()
+            .rev()
+            .find(|scoped| scoped.plugin.is_none())
+            .map(|scoped| scoped.item)
+    };
+    let defaults = PluginLimits::default();
     PluginLimits {
-        timeout: Duration::from_millis(args.plugin_timeout.max(1)),
-        memory: args.plugin_memory.max(1) << 20,
+        timeout: bare(&args.plugin_timeout).map_or(defaults.timeout, Duration::from_millis),
+        memory: bare(&args.plugin_memory).map_or(defaults.memory, |mib| {
+            usize::try_from(mib << 20).unwrap_or(usize::MAX)
+        }),
     }
+}
+
+/// Gives each plugin named by `--plugin-timeout NAME:MS` or
+/// `--plugin-memory NAME:MIB` its own limits, starting from `base`.
+fn own_limits(
+    args: &PluginArgs,
+    names: &PluginNames,
+    base: PluginLimits,
+    grants: &mut [Grants],
+) -> Result<(), SetupError> {
+    let mut own: Vec<Option<PluginLimits>> = vec![None; grants.len()];
+    for (flag, given) in [
+        ("--plugin-timeout", &args.plugin_timeout),
+        ("--plugin-memory", &args.plugin_memory),
+    ] {
+        for Scoped { plugin, item } in given {
+            let Some(name) = plugin.as_deref() else {
+                continue;
+            };
+            let index = names.resolve(flag, Some(name), &item.to_string())?;
+            let limits = own[index].get_or_insert(base);
+            if flag == "--plugin-timeout" {
+                limits.timeout = Duration::from_millis(*item);
+            } else {
+                limits.memory = usize::try_from(item << 20).unwrap_or(usize::MAX);
+            }
+        }
+    }
+    for (grants, own) in grants.iter_mut().zip(own) {
+        if let Some(limits) = own {
+            *grants = std::mem::take(grants).limits(limits);
+        }
+    }
+    Ok(())
 }
 
 /// The cache of compiled plugins: `--plugin-cache`, else the default

@@ -9,6 +9,7 @@ use std::fmt;
 
 use wasmtime_wasi::WasiCtxBuilder;
 
+use super::PluginLimits;
 use super::fetch::AllowedHost;
 
 /// The exceptions to the sandbox for one plugin; [`Grants::default`] grants
@@ -19,6 +20,8 @@ pub struct Grants {
     env: Vec<(String, String)>,
     /// Hosts the plugin may send its own HTTP requests to (`host.fetch`).
     hosts: Vec<AllowedHost>,
+    /// The plugin's own deadline and memory cap, instead of the runtime's.
+    limits: Option<PluginLimits>,
 }
 
 impl Grants {
@@ -36,6 +39,18 @@ impl Grants {
     pub fn allow_host(mut self, host: AllowedHost) -> Grants {
         self.hosts.push(host);
         self
+    }
+
+    /// These grants with the plugin's own deadline per call and memory cap
+    /// per instance, instead of the runtime's.
+    pub fn limits(mut self, limits: PluginLimits) -> Grants {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// The plugin's own limits, if it has any.
+    pub fn own_limits(&self) -> Option<PluginLimits> {
+        self.limits
     }
 
     /// The hosts granted to `host.fetch`.
@@ -60,6 +75,7 @@ impl fmt::Debug for Grants {
         f.debug_struct("Grants")
             .field("env", &self.env_names().collect::<Vec<_>>())
             .field("hosts", &self.hosts)
+            .field("limits", &self.limits)
             .finish()
     }
 }

@@ -113,7 +113,7 @@ impl PluginInstance {
         shared: Arc<PluginShared>,
         worker: u32,
     ) -> Result<(Self, PluginInfo), HookError> {
-        let limits = shared.runtime.limits();
+        let limits = shared.limits();
         let mut wasi = WasiCtx::builder();
         shared.grants.apply(&mut wasi);
         let state = PluginState {
@@ -180,7 +180,7 @@ impl PluginInstance {
 
 /// Describes a wasmtime error in the operator's terms.
 fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error) -> HookError {
-    let limits = store.data().shared.runtime.limits();
+    let limits = store.data().shared.limits();
     let what = match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "ran past its deadline of {} ms and was stopped",

@@ -120,6 +120,15 @@ pub(crate) struct PluginShared {
     pub(crate) runtime: PluginRuntime,
 }
 
+impl PluginShared {
+    /// The limits of this plugin's instances: its own, or the runtime's.
+    pub(crate) fn limits(&self) -> PluginLimits {
+        self.grants
+            .own_limits()
+            .unwrap_or_else(|| self.runtime.limits())
+    }
+}
+
 impl Plugin {
     /// The name the plugin gave itself (its crate name for guest-sdk
     /// plugins).

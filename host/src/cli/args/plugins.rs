@@ -57,13 +57,16 @@ pub struct PluginArgs {
     pub no_plugin_cache: bool,
 
     /// Longest time one plugin call may run before it is stopped, in
-    /// milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 100)]
-    pub plugin_timeout: u64,
+    /// milliseconds [default: 100]. NAME:MS sets it for plugin NAME only;
+    /// a bare MS for every plugin without its own.
+    #[arg(long, value_name = "[NAME:]MS", value_parser = parse_scoped_count)]
+    pub plugin_timeout: Vec<Scoped<u64>>,
 
-    /// Most memory one plugin instance may use, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
-    pub plugin_memory: usize,
+    /// Most memory one plugin instance may use, in MiB [default: 64].
+    /// NAME:MIB sets it for plugin NAME only; a bare MIB for every plugin
+    /// without its own.
+    #[arg(long, value_name = "[NAME:]MIB", value_parser = parse_scoped_count)]
+    pub plugin_memory: Vec<Scoped<u64>>,
 }
 
 /// A `--plugin` value: the component file, and the name given to it with
@@ -133,6 +136,20 @@ fn parse_scoped_key_value(text: &str) -> Result<Scoped<(String, String)>, String
 }
 
 /// `[NAME:]VAR`.
+/// `[NAME:]N` with N a whole number of at least 1.
+fn parse_scoped_count(text: &str) -> Result<Scoped<u64>, String> {
+    let (plugin, count) = split_scope(text)?;
+    match count.trim().parse::<u64>() {
+        Ok(count) if count > 0 => Ok(Scoped {
+            plugin,
+            item: count,
+        }),
+        _ => Err(format!(
+            "expected [NAME:]N with N a whole number of at least 1, got {text:?}"
+        )),
+    }
+}
+
 fn parse_scoped_host(text: &str) -> Result<Scoped<AllowedHost>, String> {
     // HOST:PORT alone has one colon and digits after it; otherwise the part
     // before the first colon names the plugin.
