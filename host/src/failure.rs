@@ -112,13 +112,10 @@ impl FailureKind {
 
 /// Whether reqwest refused to follow a redirect to a scheme other than
 /// `http` or `https` (`Location: ftp://...`). It reports that as a builder
-/// error "URL scheme is not allowed" for the request's own URL, which is
-/// `http` or `https` — so the refused scheme can only be the redirect's.
+/// error "URL scheme is not allowed"; the pool only sends `http` and
+/// `https` URLs, so the refused scheme can only be a redirect's.
 fn is_redirect_to_another_scheme(error: &reqwest::Error) -> bool {
     error.is_builder()
-        && error
-            .url()
-            .is_some_and(|url| matches!(url.scheme(), "http" | "https"))
         && error
             .source()
             .is_some_and(|cause| cause.to_string() == "URL scheme is not allowed")

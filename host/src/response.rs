@@ -79,7 +79,13 @@ impl Response {
 
     /// [`Response::sha256`] in lowercase hex, as written in records.
     pub fn sha256_hex(&self) -> String {
-        self.sha256.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for byte in self.sha256 {
+            hex.push(DIGITS[usize::from(byte >> 4)].into());
+            hex.push(DIGITS[usize::from(byte & 0xf)].into());
+        }
+        hex
     }
 
     /// The file the body was saved to, when the pool saves bodies (see

@@ -6,13 +6,21 @@
 //! ([`SessionSettings`]) pass through every hook's `init-session` and
 //! `auth-session`, then the session constructor (Python's `session=`) gives
 //! the client builder that the settings are applied to.
+//!
+//! The client is reqwest's async one, driven by a single-threaded runtime
+//! that belongs to the worker: the worker thread does its own I/O, as a
+//! thread with a Python session does. reqwest's blocking client would hand
+//! every request to a runtime thread of its own and back, two context
+//! switches per request, which was most of the CPU a run spent (see the
+//! README's benchmark section).
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::blocking::{Client, ClientBuilder};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::redirect::Policy;
+use reqwest::{Certificate, Client, ClientBuilder};
 
 use crate::hooks::SessionSettings;
 
@@ -36,13 +44,82 @@ pub fn default_settings() -> SessionSettings {
 }
 
 /// The constructor used when none is given: reqwest's defaults with
-/// `TCP_NODELAY` and no system proxy lookup.
+/// `TCP_NODELAY`, no system proxy lookup, and the system's trusted roots
+/// read once for all sessions.
 pub fn default_constructor() -> SessionConstructor {
-    Arc::new(|| Client::builder().tcp_nodelay(true).no_proxy())
+    Arc::new(|| {
+        Client::builder()
+            .tcp_nodelay(true)
+            .no_proxy()
+            .tls_certs_only(system_roots().iter().cloned())
+    })
+}
+
+/// The system's trusted root certificates (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` are honoured), read on first use. Reading and decoding
+/// them was most of the cost of building a client, a few milliseconds that
+/// every worker paid again.
+fn system_roots() -> &'static [Certificate] {
+    static ROOTS: OnceLock<Vec<Certificate>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for error in &found.errors {
+            tracing::warn!("reading the system's trusted certificates: {error}");
+        }
+        found
+            .certs
+            .iter()
+            .filter_map(|der| Certificate::from_der(der).ok())
+            .collect()
+    })
+}
+
+/// A worker's HTTP session: its client, the runtime that drives it on the
+/// worker's thread, and the whole-attempt timeout the session hooks
+/// settled on.
+pub(crate) struct Session {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+    timeout: Option<Duration>,
+}
+
+impl Session {
+    /// Builds a worker's session from its final settings.
+    pub(crate) fn open(
+        constructor: &SessionConstructor,
+        settings: &SessionSettings,
+    ) -> Result<Session, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| format!("cannot start the session's I/O runtime: {e}"))?;
+        Ok(Session {
+            client: build_client(constructor, settings)?,
+            runtime,
+            timeout: settings.timeout_ms.map(Duration::from_millis),
+        })
+    }
+
+    /// The HTTP client.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The session's whole-attempt timeout, if any.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Runs `work` (a request and the reading of its response) to its end
+    /// on the worker's thread.
+    pub(crate) fn run<F: Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
+    }
 }
 
 /// Builds a worker's client from its final settings.
-pub(crate) fn build_client(
+fn build_client(
     constructor: &SessionConstructor,
     settings: &SessionSettings,
 ) -> Result<Client, String> {
@@ -58,10 +135,10 @@ pub(crate) fn build_client(
         0 => Policy::none(),
         n => Policy::limited(n as usize),
     };
-    let mut builder = constructor()
-        .default_headers(headers)
-        .redirect(redirects)
-        .timeout(settings.timeout_ms.map(Duration::from_millis));
+    let mut builder = constructor().default_headers(headers).redirect(redirects);
+    if let Some(ms) = settings.timeout_ms {
+        builder = builder.timeout(Duration::from_millis(ms));
+    }
     if let Some(ms) = settings.connect_timeout_ms {
         builder = builder.connect_timeout(Duration::from_millis(ms));
     }

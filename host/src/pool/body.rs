@@ -7,16 +7,13 @@
 //! memory.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::worker::error_chain;
 use crate::failure::FailureKind;
-
-/// How much of a body is read at a time.
-const CHUNK: usize = 16 * 1024;
 
 /// What the pool does with bodies; see [`crate::PoolBuilder::keep_bodies`],
 /// [`crate::PoolBuilder::body_limit`] and [`crate::PoolBuilder::save_bodies`].
@@ -50,7 +47,7 @@ pub(crate) enum BodyError {
     /// the job again would not help, so it is never retried.
     TooLarge { limit: u64 },
     /// The connection failed while the body was read.
-    Read(io::Error),
+    Read(reqwest::Error),
     /// The body could not be written to its file.
     Save { path: PathBuf, error: io::Error },
 }
@@ -71,13 +68,10 @@ impl BodyError {
                     "the body is larger than the limit of {limit} bytes; reading stopped there"
                 ),
             ),
-            BodyError::Read(error) => {
-                let kind = match error.get_ref().and_then(|inner| inner.downcast_ref()) {
-                    Some(inner) => FailureKind::of(inner),
-                    None => FailureKind::Body,
-                };
-                (kind, format!("reading the body: {}", error_chain(error)))
-            }
+            BodyError::Read(error) => (
+                FailureKind::of(error),
+                format!("reading the body: {}", error_chain(error)),
+            ),
             BodyError::Save { path, error } => (
                 FailureKind::Other,
                 format!("cannot save the body to {}: {error}", path.display()),
@@ -91,60 +85,83 @@ pub(crate) fn saved_path(dir: &Path, index: u64) -> PathBuf {
     dir.join(format!("{index}.body"))
 }
 
-/// Reads the body of the job with `index` from `reader`. `length` is the
-/// declared length, if any: a body declared over the limit fails before a
-/// byte is read.
-pub(crate) fn read(
-    reader: &mut impl Read,
-    length: Option<u64>,
+/// Reads the body of `response`, the answer to the job with `index`.
+pub(crate) async fn read(
+    response: &mut reqwest::Response,
     index: u64,
     options: &BodyOptions,
 ) -> Result<Body, BodyError> {
-    if let (Some(limit), Some(length)) = (options.limit, length)
-        && length > limit
-    {
-        return Err(BodyError::TooLarge { limit });
+    let mut reading = Reading::start(response.content_length(), index, options)?;
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        reading.push(&chunk)?;
     }
-    let mut file = match &options.save_to {
-        Some(dir) => Some(PartFile::create(saved_path(dir, index))?),
-        None => None,
-    };
-    let mut data = Vec::new();
-    let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
-    let mut chunk = [0u8; CHUNK];
-    loop {
-        let room = options.limit.map_or(CHUNK as u64, |limit| limit - bytes);
-        // At the limit, read one byte more to learn whether the body goes on.
-        let want = room.clamp(1, CHUNK as u64) as usize;
-        let n = match reader.read(&mut chunk[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(BodyError::Read(e)),
+    reading.finish()
+}
+
+/// A body being read, fed chunk by chunk as they arrive.
+struct Reading<'a> {
+    options: &'a BodyOptions,
+    file: Option<PartFile>,
+    data: Vec<u8>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<'a> Reading<'a> {
+    /// Starts reading the body of the job with `index`. `length` is the
+    /// declared length, if any: a body declared over the limit fails before
+    /// a byte is read.
+    fn start(
+        length: Option<u64>,
+        index: u64,
+        options: &'a BodyOptions,
+    ) -> Result<Reading<'a>, BodyError> {
+        if let (Some(limit), Some(length)) = (options.limit, length)
+            && length > limit
+        {
+            return Err(BodyError::TooLarge { limit });
+        }
+        let file = match &options.save_to {
+            Some(dir) => Some(PartFile::create(saved_path(dir, index))?),
+            None => None,
         };
-        if room == 0 {
-            return Err(BodyError::TooLarge {
-                limit: options.limit.unwrap_or_default(),
-            });
+        Ok(Reading {
+            options,
+            file,
+            data: Vec::new(),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Takes the next chunk; fails as soon as the body goes past the limit.
+    fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        self.bytes += chunk.len() as u64;
+        if let Some(limit) = self.options.limit
+            && self.bytes > limit
+        {
+            return Err(BodyError::TooLarge { limit });
         }
-        let chunk = &chunk[..n];
-        hasher.update(chunk);
-        if options.keep {
-            data.extend_from_slice(chunk);
+        self.hasher.update(chunk);
+        if self.options.keep {
+            self.data.extend_from_slice(chunk);
         }
-        if let Some(file) = &mut file {
+        if let Some(file) = &mut self.file {
             file.write(chunk)?;
         }
-        bytes += n as u64;
+        Ok(())
     }
-    let saved = file.map(PartFile::complete).transpose()?;
-    Ok(Body {
-        data,
-        bytes,
-        sha256: hasher.finalize().into(),
-        saved,
-    })
+
+    /// The whole body, once its last chunk was taken.
+    fn finish(self) -> Result<Body, BodyError> {
+        let saved = self.file.map(PartFile::complete).transpose()?;
+        Ok(Body {
+            data: self.data,
+            bytes: self.bytes,
+            sha256: self.hasher.finalize().into(),
+            saved,
+        })
+    }
 }
 
 /// A body being saved: written to `<path>.part` and renamed to `path` once
@@ -202,13 +219,27 @@ mod tests {
         }
     }
 
+    /// Reads `chunks` as one body declared `length` long.
+    fn read_chunks(
+        chunks: &[&[u8]],
+        length: Option<u64>,
+        index: u64,
+        options: &BodyOptions,
+    ) -> Result<Body, BodyError> {
+        let mut reading = Reading::start(length, index, options)?;
+        for chunk in chunks {
+            reading.push(chunk)?;
+        }
+        reading.finish()
+    }
+
     fn hex(digest: &[u8]) -> String {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]
     fn hashes_and_counts_without_keeping() {
-        let body = read(&mut &b"abc"[..], None, 0, &options(false, None, None)).unwrap();
+        let body = read_chunks(&[b"a", b"bc"], None, 0, &options(false, None, None)).unwrap();
         assert_eq!(body.bytes, 3);
         assert!(body.data.is_empty());
         assert_eq!(
@@ -218,9 +249,10 @@ mod tests {
     }
 
     #[test]
-    fn keeps_a_body_longer_than_one_chunk() {
-        let input = vec![7u8; CHUNK * 2 + 5];
-        let body = read(&mut &input[..], None, 0, &options(true, None, None)).unwrap();
+    fn keeps_a_body_of_many_chunks() {
+        let input = vec![7u8; 40_000];
+        let chunks: Vec<&[u8]> = input.chunks(16_384).collect();
+        let body = read_chunks(&chunks, None, 0, &options(true, None, None)).unwrap();
         assert_eq!(body.data, input);
         assert_eq!(body.bytes, input.len() as u64);
     }
@@ -228,26 +260,36 @@ mod tests {
     #[test]
     fn a_body_of_exactly_the_limit_is_read() {
         let input = vec![1u8; 1000];
-        let body = read(&mut &input[..], None, 0, &options(true, Some(1000), None)).unwrap();
-        assert_eq!(body.bytes, 1000);
+        let body = read_chunks(
+            &[&input[..600], &input[600..]],
+            None,
+            0,
+            &options(true, Some(1000), None),
+        );
+        assert_eq!(body.unwrap().bytes, 1000);
     }
 
     #[test]
-    fn reading_stops_at_the_limit() {
-        let mut input = io::Cursor::new(vec![1u8; CHUNK * 4]);
-        let error = read(&mut input, None, 0, &options(false, Some(1000), None)).unwrap_err();
+    fn reading_stops_at_the_chunk_past_the_limit() {
+        let input = vec![1u8; 600];
+        let options = options(true, Some(1000), None);
+        let mut reading = Reading::start(None, 0, &options).unwrap();
+        reading.push(&input).unwrap();
+        let error = reading.push(&input).unwrap_err();
         assert!(matches!(error, BodyError::TooLarge { limit: 1000 }));
         assert!(!error.retryable());
-        assert_eq!(input.position(), 1001, "one byte past the limit, no more");
+        assert_eq!(
+            reading.data.len(),
+            600,
+            "the chunk past the limit is not kept"
+        );
         assert!(error.describe().1.contains("1000 bytes"));
     }
 
     #[test]
     fn a_declared_length_over_the_limit_fails_before_reading() {
-        let mut input = io::Cursor::new(vec![1u8; 10]);
-        let error = read(&mut input, Some(5000), 0, &options(false, Some(1000), None));
+        let error = read_chunks(&[], Some(5000), 0, &options(false, Some(1000), None));
         assert!(matches!(error, Err(BodyError::TooLarge { limit: 1000 })));
-        assert_eq!(input.position(), 0);
     }
 
     #[test]
@@ -255,10 +297,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tb-host-body-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let saving = options(false, Some(4), Some(dir.clone()));
-        let body = read(&mut &b"abcd"[..], None, 7, &saving).unwrap();
+        let body = read_chunks(&[b"ab", b"cd"], None, 7, &saving).unwrap();
         assert_eq!(body.saved.as_deref(), Some(dir.join("7.body").as_path()));
         assert_eq!(std::fs::read(dir.join("7.body")).unwrap(), b"abcd");
-        assert!(read(&mut &b"abcde"[..], None, 8, &saving).is_err());
+        assert!(read_chunks(&[b"abc", b"de"], None, 8, &saving).is_err());
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name())

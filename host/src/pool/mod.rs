@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
-use reqwest::blocking::ClientBuilder;
+use reqwest::ClientBuilder;
 
 use crate::failure::Failure;
 use crate::hooks::{HookFactory, NativeHook, SessionSettings};

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::PoolSettings;
@@ -22,7 +21,7 @@ use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
 };
 use crate::response::Response;
-use crate::session::build_client;
+use crate::session::Session;
 
 /// The channels a worker works between.
 pub(crate) struct Lines {
@@ -96,15 +95,6 @@ pub(crate) struct Worker {
     lines: Lines,
 }
 
-/// A worker's HTTP session: its client, and the whole-attempt timeout the
-/// session hooks settled on. That timeout is set on every request too,
-/// because reqwest's client-wide one restarts on each read of the body, so
-/// a body that trickles in would never time out.
-struct Session {
-    client: Client,
-    timeout: Option<Duration>,
-}
-
 impl Worker {
     pub fn new(id: u32, settings: Arc<PoolSettings>, lines: Lines) -> Worker {
         Worker {
@@ -119,12 +109,8 @@ impl Worker {
     /// Takes jobs until the run is over.
     pub fn run(mut self) {
         loop {
-            let mut task = crossbeam_channel::select! {
-                recv(self.lines.jobs) -> task => match task {
-                    Ok(task) => task,
-                    Err(_) => return,
-                },
-                recv(self.lines.stop) -> _ => return,
+            let Some(mut task) = self.next_task() else {
+                return;
             };
             let next = if let Some(message) = task.rejected.take() {
                 Next::Done(Ended::Failure(FailureKind::Input, message))
@@ -157,6 +143,19 @@ impl Worker {
                 }
                 Next::Done(ended) => self.finish(task, ended),
             }
+        }
+    }
+
+    /// Waits for the next job; `None` when the run is over.
+    fn next_task(&self) -> Option<Task> {
+        // A job waiting is taken without the cost of a select. The run is
+        // only over when no job is left, so none is taken after the stop.
+        if let Ok(task) = self.lines.jobs.try_recv() {
+            return Some(task);
+        }
+        crossbeam_channel::select! {
+            recv(self.lines.jobs) -> task => task.ok(),
+            recv(self.lines.stop) -> _ => None,
         }
     }
 
@@ -263,18 +262,13 @@ impl Worker {
             .chain
             .prepare_session(settings)
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
-        let client = build_client(&self.settings.constructor, &settings)
-            .map_err(|message| (FailureKind::Other, message))?;
-        Ok(Session {
-            client,
-            timeout: settings.timeout_ms.map(Duration::from_millis),
-        })
+        Session::open(&self.settings.constructor, &settings)
+            .map_err(|message| (FailureKind::Other, message))
     }
 
     /// Sends one request of the job with `index` and reads its response.
     fn send(&self, request: &Request, timeout: Option<Duration>, index: u64) -> Received {
         let session = self.client.as_ref().expect("session opened before sending");
-        let client = &session.client;
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             (
                 FailureKind::Input,
@@ -303,24 +297,28 @@ impl Worker {
             })?;
             headers.append(name, value);
         }
-        let mut builder = client.request(method, url).headers(headers);
+        let mut builder = session.client().request(method, url).headers(headers);
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        if let Some(timeout) = timeout.or(session.timeout) {
+        // The job's timeout, or the session's: it bounds the whole attempt,
+        // the body included.
+        if let Some(timeout) = timeout.or(session.timeout()) {
             builder = builder.timeout(timeout);
         }
-        let mut response = builder
-            .send()
-            .map_err(|e| (FailureKind::of(&e), error_chain(&e)))?;
-        let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        let length = response.content_length();
-        let body = body::read(&mut response, length, index, &self.settings.body)?;
-        Ok(Reply {
-            status,
-            headers,
-            body,
+        session.run(async {
+            let mut response = builder
+                .send()
+                .await
+                .map_err(|e| (FailureKind::of(&e), error_chain(&e)))?;
+            let status = response.status().as_u16();
+            let headers = std::mem::take(response.headers_mut());
+            let body = body::read(&mut response, index, &self.settings.body).await?;
+            Ok(Reply {
+                status,
+                headers,
+                body,
+            })
         })
     }
 }
