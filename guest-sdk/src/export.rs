@@ -73,8 +73,9 @@ macro_rules! __guest_sdk_export {
 pub fn describe<T: Described>(state: &'static State<T>) -> Result<PluginInfo, String> {
     install_panic_hook();
     let plugin = instantiate::<T>()?;
+    let info = info(&plugin);
     state.set(Some(plugin));
-    Ok(info::<T>())
+    Ok(info)
 }
 
 /// Runs `hook` on the instance, making it first (as `describe` does) if

@@ -3,7 +3,9 @@
 //! generated imports cannot be called off `wasm32`).
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use crate::bindings::toolbelt::plugin::host::{config, config_keys, fetch, log};
+pub(crate) use crate::bindings::toolbelt::plugin::host::{
+    budget_spend, config, config_keys, fetch, log,
+};
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::testing::fake::{config, config_keys, fetch, log};
+pub(crate) use crate::testing::fake::{budget_spend, config, config_keys, fetch, log};

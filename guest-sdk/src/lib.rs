@@ -101,6 +101,7 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod config;
 pub mod headers;
 mod host;
@@ -131,8 +132,8 @@ pub mod bindings {
 pub use bindings::toolbelt::plugin::host::Level;
 pub use bindings::toolbelt::plugin::types::{
     Attempt, Decision, Failure, FailureKind, Fetched, Headers, HookSet, Outcome, PluginInfo,
-    Request, Response, Session,
+    Request, Response, RetryBudget, Session,
 };
 pub use guest_sdk_macros::plugin;
-pub use plugin::{Described, Plugin};
+pub use plugin::{Described, Plugin, RetryInterest};
 pub use random::{random_u64, random_up_to};

@@ -1,7 +1,7 @@
 //! The [`Plugin`] trait a plugin type implements, and [`Described`], which
 //! `#[plugin]` implements for it.
 
-use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, Session};
+use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudget, Session};
 
 /// A tb-host plugin: one type, one instance per worker thread.
 ///
@@ -94,6 +94,56 @@ pub trait Plugin: Default + 'static {
     ) -> Result<Decision, String> {
         Ok(Decision::Defer)
     }
+
+    /// Which attempts [`decide_retry`](Plugin::decide_retry) is asked
+    /// about, how much of each body it sees, and the retry budget it spends
+    /// from ([`crate::budget`]). Read once, right after
+    /// [`configure`](Plugin::configure), so it may follow the
+    /// configuration. The default asks about every attempt, with no body
+    /// and no budget; saying which statuses matter spares a call for every
+    /// other response.
+    fn retry_interest(&self) -> RetryInterest {
+        RetryInterest::default()
+    }
+}
+
+/// What a plugin's [`Plugin::decide_retry`] asks of the host; see
+/// [`Plugin::retry_interest`].
+///
+/// ```
+/// use guest_sdk::{RetryBudget, RetryInterest};
+///
+/// // 429 and every 5xx; the first 256 bytes of those bodies; at most 10
+/// // retries in a burst, then one per five jobs that end.
+/// let interest = RetryInterest {
+///     statuses: vec![(429, 429), (500, 599)],
+///     body_prefix: 256,
+///     budget: Some(RetryBudget { capacity: 10, refill: 200 }),
+/// };
+/// assert!(interest.wants(503) && !interest.wants(200));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetryInterest {
+    /// Inclusive ranges of the response statuses it is asked about; empty
+    /// for every response. Attempts without a response are always asked.
+    pub statuses: Vec<(u16, u16)>,
+    /// How many leading bytes of each body it sees in
+    /// [`crate::Response::body_prefix`], at most 65536.
+    pub body_prefix: u32,
+    /// A token bucket shared by this plugin's instances on every worker:
+    /// see [`crate::budget`].
+    pub budget: Option<RetryBudget>,
+}
+
+impl RetryInterest {
+    /// Whether a response with `status` is asked about.
+    pub fn wants(&self, status: u16) -> bool {
+        self.statuses.is_empty()
+            || self
+                .statuses
+                .iter()
+                .any(|&(low, high)| (low..=high).contains(&status))
+    }
 }
 
 /// What a plugin's `describe` export reports. Implemented by
@@ -115,11 +165,15 @@ pub(crate) fn instantiate<T: Plugin>() -> Result<T, String> {
     Ok(plugin)
 }
 
-/// What `describe` answers for `T`.
-pub(crate) fn info<T: Described>() -> PluginInfo {
+/// What `describe` answers for `plugin`, a configured `T`.
+pub(crate) fn info<T: Described>(plugin: &T) -> PluginInfo {
+    let interest = plugin.retry_interest();
     PluginInfo {
         name: T::NAME.to_owned(),
         version: T::VERSION.to_owned(),
         hooks: T::hooks(),
+        retry_statuses: interest.statuses,
+        body_prefix: interest.body_prefix,
+        retry_budget: interest.budget,
     }
 }

@@ -43,7 +43,7 @@ use std::cell::RefCell;
 use crate::plugin::{info, instantiate};
 use crate::{
     Attempt, Described, Failure, FailureKind, Fetched, Headers, Level, Outcome, Plugin, PluginInfo,
-    Request, Response, Session,
+    Request, Response, RetryBudget, Session,
 };
 
 thread_local! {
@@ -53,6 +53,9 @@ thread_local! {
     static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
     /// What answers this thread's fetches off `wasm32`.
     static FETCH: RefCell<Option<Box<FetchHandler>>> = const { RefCell::new(None) };
+    /// This thread's retry budget: the declared one, and thousandths of a
+    /// token left.
+    static BUDGET: RefCell<Option<(RetryBudget, u64)>> = const { RefCell::new(None) };
 }
 
 /// A stand-in for the host's `fetch`, see [`set_fetch`].
@@ -87,16 +90,30 @@ pub fn take_logs() -> Vec<(Level, String)> {
 }
 
 /// Makes a plugin as the host does before any hook: `T::default()`, then
-/// [`Plugin::configure`] with this thread's configuration.
+/// [`Plugin::configure`] with this thread's configuration. The retry budget
+/// it declares (see [`crate::budget`]) starts full for this thread.
 pub fn run<T: Plugin>() -> Result<T, String> {
-    instantiate()
+    let plugin = instantiate::<T>()?;
+    let budget = plugin.retry_interest().budget;
+    BUDGET.set(budget.map(|budget| (budget, u64::from(budget.capacity) * 1000)));
+    Ok(plugin)
+}
+
+/// Refills this thread's retry budget as the host does when a job ends.
+pub fn job_ended() {
+    BUDGET.with_borrow_mut(|budget| {
+        if let Some((declared, tokens)) = budget {
+            let capacity = u64::from(declared.capacity) * 1000;
+            *tokens = (*tokens + u64::from(declared.refill)).min(capacity);
+        }
+    });
 }
 
 /// What the plugin's `describe` export answers with this thread's
-/// configuration: its name, version and hooks, or the error of
-/// [`Plugin::configure`].
+/// configuration: its name, version, hooks and retry interest, or the
+/// error of [`Plugin::configure`].
 pub fn describe<T: Described>() -> Result<PluginInfo, String> {
-    instantiate::<T>().map(|_| info::<T>())
+    instantiate::<T>().map(|plugin| info(&plugin))
 }
 
 /// A request with no headers and no body.
@@ -112,12 +129,19 @@ pub fn request(method: &str, url: &str) -> Request {
 /// The outcome of an attempt that got a response with `status` and
 /// `headers`.
 pub fn response(status: u16, headers: &[(&str, &str)]) -> Outcome {
+    response_with_body(status, headers, b"")
+}
+
+/// Like [`response`], with the first bytes of the body the plugin asked
+/// for (its [`crate::RetryInterest::body_prefix`]).
+pub fn response_with_body(status: u16, headers: &[(&str, &str)], body_prefix: &[u8]) -> Outcome {
     Outcome::Response(Response {
         status,
         headers: headers
             .iter()
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect(),
+        body_prefix: body_prefix.to_vec(),
         elapsed_ms: 0,
     })
 }
@@ -157,8 +181,20 @@ pub fn session(worker: u32) -> Session {
 /// configuration and log.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod fake {
-    use super::{CONFIG, FETCH, LOGS};
+    use super::{BUDGET, CONFIG, FETCH, LOGS};
     use crate::{Fetched, Level, Request};
+
+    /// Takes a token from the budget [`super::run`] set up, if any.
+    pub(crate) fn budget_spend() -> bool {
+        BUDGET.with_borrow_mut(|budget| match budget {
+            Some((_, tokens)) if *tokens >= 1000 => {
+                *tokens -= 1000;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        })
+    }
 
     /// Answers with the handler of [`super::set_fetch`].
     pub(crate) fn fetch(request: &Request) -> Result<Fetched, String> {

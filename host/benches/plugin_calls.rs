@@ -1,5 +1,6 @@
-//! What a plugin costs per request: one hook call across the component
-//! boundary, and one instantiation (per worker, and after a trap).
+//! What a plugin costs: one call of each hook across the component
+//! boundary, with small and large values, and one instantiation (per
+//! worker, and after a trap).
 //!
 //! Run: `cargo bench -p tb-host --bench plugin_calls`
 
@@ -8,7 +9,9 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tb_host::bundled;
-use tb_host::hooks::{Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead};
+use tb_host::hooks::{
+    Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
+};
 use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
 
 fn request(headers: usize) -> Request {
@@ -20,6 +23,19 @@ fn request(headers: usize) -> Request {
             .collect(),
         body: None,
     }
+}
+
+/// A 503 response with `headers` header fields and a body prefix of
+/// `prefix` bytes: the kind of outcome `decide-retry` is asked about.
+fn unavailable(headers: usize, prefix: usize) -> AttemptOutcome {
+    AttemptOutcome::Response(ResponseHead {
+        status: 503,
+        headers: (0..headers)
+            .map(|i| (format!("x-header-{i}"), format!("value number {i}")))
+            .collect(),
+        body_prefix: vec![b'x'; prefix],
+        elapsed_ms: 1,
+    })
 }
 
 fn hook_calls(c: &mut Criterion) {
@@ -51,19 +67,41 @@ fn hook_calls(c: &mut Criterion) {
     }
 
     let mut instance = retry.instantiate(0).unwrap();
-    let req = request(0);
-    let outcome = AttemptOutcome::Response(ResponseHead {
-        status: 200,
-        headers: vec![("content-type".into(), "text/plain".into())],
-        elapsed_ms: 1,
-    });
     let attempt = Attempt {
         number: 1,
         since_first_ms: 1,
-        max_attempts: 10,
+        max_attempts: 1,
     };
-    c.bench_function("decide-retry/retry-backoff/200", |b| {
-        b.iter(|| black_box(instance.decide_retry(&req, &outcome, &attempt).unwrap()))
+    for (label, req, outcome) in [
+        ("small", request(0), unavailable(1, 0)),
+        ("large", request(20), unavailable(20, 1024)),
+    ] {
+        c.bench_function(&format!("decide-retry/retry-backoff/{label}"), |b| {
+            b.iter(|| black_box(instance.decide_retry(&req, &outcome, &attempt).unwrap()))
+        });
+    }
+
+    let headers = runtime
+        .load_bytes(
+            Path::new("session-headers.wasm"),
+            bundled::SESSION_HEADERS,
+            (0..20)
+                .map(|i| (format!("header.X-Session-{i}"), format!("value {i}")))
+                .collect(),
+            Grants::default(),
+        )
+        .unwrap();
+    let mut instance = headers.instantiate(0).unwrap();
+    let session = SessionSettings {
+        worker: 0,
+        headers: Vec::new(),
+        timeout_ms: Some(30_000),
+        connect_timeout_ms: None,
+        max_redirects: 10,
+        user_agent: None,
+    };
+    c.bench_function("init-session/session-headers/20-headers", |b| {
+        b.iter(|| black_box(instance.init_session(black_box(session.clone())).unwrap()))
     });
 
     c.bench_function("instantiate/bearer-auth", |b| {

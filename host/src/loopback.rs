@@ -21,6 +21,7 @@
 //! | `/flaky/{key}/{n}/{code}`   | the first `n` requests to this path get `{code}`, later ones 200 `ok\n` | yes |
 //! | `/reset/{key}/{n}`          | the first `n` requests are read, then the connection is reset (TCP RST, nothing sent); later ones 200 | yes |
 //! | `/retry-after/{key}/{secs}` | the first request gets 429 with `Retry-After: {secs}`, later ones 200 | yes |
+//! | `/busy/{key}/{n}`           | the first `n` requests get 200 with the JSON body `{"error":"slow down"}`, later ones 200 `ok\n` | yes |
 //! | `/slow/{ms}`                | sleeps `ms` milliseconds, then 200                            | yes |
 //! | `/redirect/{n}`             | `n > 0`: 302 to `/redirect/{n-1}`; `n == 0`: 200              | yes |
 //! | `/bytes/{n}`                | 200 with `n` bytes of `x` (at most 64 MiB)                    | yes |
@@ -780,6 +781,11 @@ fn route(req: &Request<'_>, body: &[u8], position: usize) -> Outcome {
             }
             Some(Ok(_)) => Reply::ok(),
             _ => Reply::bad("expected /retry-after/{key}/{secs}"),
+        },
+        ("busy", Some(rest)) => match split_last(rest).map(|(_, n)| n.parse::<usize>()) {
+            Some(Ok(n)) if position <= n => Reply::json(&serde_json::json!({"error": "slow down"})),
+            Some(Ok(_)) => Reply::ok(),
+            _ => Reply::bad("expected /busy/{key}/{n}"),
         },
         ("slow", Some(ms)) => match ms.parse::<u64>() {
             Ok(ms) => {

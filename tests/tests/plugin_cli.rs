@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tb_host::plugin::WIT_VERSION;
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{Run, Scratch, binary, server, tb_host};
 
@@ -372,16 +373,16 @@ fn inspect_describes_a_plugin() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     for expected in [
-        "bearer-auth",
-        "0.1.0",
-        "authorize (before every attempt)",
-        "toolbelt:plugin@0.1.0 (this host speaks toolbelt:plugin@0.1.0)",
-        "toolbelt:plugin/host@0.1.0",
-        "toolbelt:plugin/hooks@0.1.0",
-        "bytes",
-        " ms",
+        "bearer-auth".to_owned(),
+        "0.1.0".to_owned(),
+        "authorize (before every attempt)".to_owned(),
+        format!("toolbelt:plugin@{WIT_VERSION} (this host speaks toolbelt:plugin@{WIT_VERSION})"),
+        format!("toolbelt:plugin/host@{WIT_VERSION}"),
+        format!("toolbelt:plugin/hooks@{WIT_VERSION}"),
+        "bytes".to_owned(),
+        " ms".to_owned(),
     ] {
-        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+        assert!(run.stdout.contains(&expected), "{expected}: {}", run.stdout);
     }
     assert!(!run.stdout.contains("s3cr3t"), "leaked: {}", run.stdout);
 
@@ -393,7 +394,9 @@ fn inspect_describes_a_plugin() {
         unconfigured.stdout
     );
     assert!(
-        unconfigured.stdout.contains("toolbelt:plugin/host@0.1.0"),
+        unconfigured
+            .stdout
+            .contains(&format!("toolbelt:plugin/host@{WIT_VERSION}")),
         "the rest is still shown: {}",
         unconfigured.stdout
     );
@@ -406,7 +409,7 @@ fn built_for_another_version(scratch: &Scratch) -> PathBuf {
     let mut wasm = std::fs::read(fixtures::BEARER_AUTH).unwrap();
     let mut renamed = 0;
     for interface in ["types", "host", "hooks"] {
-        let from = format!("toolbelt:plugin/{interface}@0.1.0").into_bytes();
+        let from = format!("toolbelt:plugin/{interface}@{WIT_VERSION}").into_bytes();
         let to = format!("toolbelt:plugin/{interface}@0.9.0").into_bytes();
         let mut at = 0;
         while let Some(found) = wasm[at..].windows(from.len()).position(|w| w == from) {
@@ -436,7 +439,7 @@ fn a_component_for_another_contract_version_is_refused_naming_both() {
         assert_eq!(code, 2, "{stderr}");
         assert!(
             stderr.contains("built for toolbelt:plugin@0.9.0")
-                && stderr.contains("this host speaks toolbelt:plugin@0.1.0"),
+                && stderr.contains(&format!("this host speaks toolbelt:plugin@{WIT_VERSION}")),
             "{stderr}"
         );
         assert!(stderr.contains("future.wasm"), "{stderr}");

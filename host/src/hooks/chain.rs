@@ -13,7 +13,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use super::{
     Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookName, Hooks, Request,
-    SessionSettings,
+    RetryBudget, RetryInterest, SessionSettings,
 };
 
 /// A hook call that failed: which hook, which call, and why.
@@ -35,11 +35,17 @@ pub struct HookChain {
     /// For each call, the indexes of the links that implement it, in order:
     /// the hot path never looks at a hook that does not implement a call.
     callers: [Vec<usize>; 4],
+    /// The most body bytes any `decide_retry` wants to see.
+    body_prefix: usize,
+    /// The retry budgets of the hooks, refilled as jobs end.
+    budgets: Vec<Arc<RetryBudget>>,
 }
 
 struct Link {
     factory: Arc<dyn HookFactory>,
     instance: Option<Box<dyn Hooks>>,
+    /// Which outcomes its `decide_retry` is asked about.
+    interest: RetryInterest,
 }
 
 impl HookChain {
@@ -50,17 +56,51 @@ impl HookChain {
             .map(|factory| Link {
                 factory: Arc::clone(factory),
                 instance: None,
+                interest: factory.retry_interest(),
             })
             .collect();
-        let callers = HookName::ALL.map(|call| {
+        let callers: [Vec<usize>; 4] = HookName::ALL.map(|call| {
             (0..factories.len())
                 .filter(|&index| factories[index].implements().contains(call.flag()))
                 .collect()
         });
+        let body_prefix = callers[HookName::DecideRetry as usize]
+            .iter()
+            .map(|&index| links[index].interest.body_prefix)
+            .max()
+            .unwrap_or(0)
+            .min(RetryInterest::BODY_PREFIX_MAX);
+        let budgets = links
+            .iter()
+            .filter_map(|link| link.interest.budget.clone())
+            .collect();
         HookChain {
             worker,
             links,
             callers,
+            body_prefix,
+            budgets,
+        }
+    }
+
+    /// How many leading body bytes the `decide_retry` hooks want to see.
+    pub fn body_prefix(&self) -> usize {
+        self.body_prefix
+    }
+
+    /// Whether any `decide_retry` is asked about an attempt that ended with
+    /// a response of `status`, or with no response (`None`): when none is,
+    /// the worker need not even describe the outcome.
+    pub fn asks_about(&self, status: Option<u16>) -> bool {
+        self.callers[HookName::DecideRetry as usize]
+            .iter()
+            .any(|&index| status.is_none_or(|status| self.links[index].interest.wants(status)))
+    }
+
+    /// A job has ended: refills the hooks' retry budgets.
+    pub fn job_ended(&self) {
+        for budget in &self.budgets {
+            budget.credit();
         }
     }
 
@@ -119,9 +159,16 @@ impl HookChain {
         outcome: &AttemptOutcome,
         attempt: &Attempt,
     ) -> Result<Decision, HookFailure> {
+        let status = match outcome {
+            AttemptOutcome::Response(response) => Some(response.status),
+            AttemptOutcome::Failure(_) => None,
+        };
         let mut nth = 0;
         while let Some(index) = self.caller(HookName::DecideRetry, nth) {
             nth += 1;
+            if status.is_some_and(|status| !self.links[index].interest.wants(status)) {
+                continue;
+            }
             let decision = self.call(index, HookName::DecideRetry, |hooks| {
                 hooks.decide_retry(request, outcome, attempt)
             })?;
@@ -194,5 +241,102 @@ fn check_request(request: &Request) -> Result<(), HookError> {
             url.scheme()
         ))),
         Err(e) => Err(HookError::Invalid(format!("URL does not parse: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::hooks::{AttemptFailure, AttemptFailureKind, HookSet, ResponseHead};
+
+    /// A retry hook asked only about 5xx, counting its calls.
+    struct ServerErrors {
+        calls: Arc<AtomicU32>,
+        budget: Arc<RetryBudget>,
+    }
+
+    impl HookFactory for ServerErrors {
+        fn name(&self) -> &str {
+            "server-errors"
+        }
+        fn implements(&self) -> HookSet {
+            HookSet::DECIDE_RETRY
+        }
+        fn retry_interest(&self) -> RetryInterest {
+            RetryInterest {
+                statuses: vec![(500, 599)],
+                body_prefix: 32,
+                budget: Some(Arc::clone(&self.budget)),
+            }
+        }
+        fn instantiate(&self, _worker: u32) -> Result<Box<dyn Hooks>, HookError> {
+            Ok(Box::new(Counting(Arc::clone(&self.calls))))
+        }
+    }
+
+    struct Counting(Arc<AtomicU32>);
+
+    impl Hooks for Counting {
+        fn decide_retry(
+            &mut self,
+            _request: &Request,
+            _outcome: &AttemptOutcome,
+            _attempt: &Attempt,
+        ) -> Result<Decision, HookError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(Decision::Done)
+        }
+    }
+
+    fn response(status: u16) -> AttemptOutcome {
+        AttemptOutcome::Response(ResponseHead {
+            status,
+            headers: Vec::new(),
+            body_prefix: Vec::new(),
+            elapsed_ms: 1,
+        })
+    }
+
+    #[test]
+    fn decide_retry_is_asked_only_about_what_it_wants() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let budget = Arc::new(RetryBudget::new(1, 1000));
+        let factory: Arc<dyn HookFactory> = Arc::new(ServerErrors {
+            calls: Arc::clone(&calls),
+            budget: Arc::clone(&budget),
+        });
+        let mut chain = HookChain::new(&[factory], 0);
+        let request = Request {
+            method: "GET".into(),
+            url: "http://127.0.0.1/".into(),
+            headers: Vec::new(),
+            body: None,
+        };
+        let attempt = Attempt {
+            number: 1,
+            since_first_ms: 0,
+            max_attempts: 3,
+        };
+        assert!(!chain.asks_about(Some(200)));
+        assert!(chain.asks_about(Some(503)) && chain.asks_about(None));
+        assert_eq!(chain.body_prefix(), 32);
+        let decided = chain.decide_retry(&request, &response(200), &attempt);
+        assert_eq!(decided.unwrap(), Decision::Defer, "not asked: defer");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        chain
+            .decide_retry(&request, &response(503), &attempt)
+            .unwrap();
+        let failure = AttemptOutcome::Failure(AttemptFailure {
+            kind: AttemptFailureKind::Reset,
+            message: "reset".into(),
+        });
+        chain.decide_retry(&request, &failure, &attempt).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(budget.spend());
+        assert!(!budget.spend());
+        chain.job_ended();
+        assert!(budget.spend(), "a job that ends refills the hook's budget");
     }
 }

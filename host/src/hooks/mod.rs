@@ -14,9 +14,11 @@
 //! requests pass through each in turn, and the first retry decision that is
 //! not [`Decision::Defer`] wins.
 
+mod budget;
 mod chain;
 mod native;
 
+pub use budget::RetryBudget;
 pub use chain::HookChain;
 pub use native::NativeHook;
 
@@ -142,6 +144,34 @@ pub trait Hooks: Send {
     }
 }
 
+/// What a hook's `decide_retry` wants to see, and the retry budget it
+/// spends from. The default: every outcome, no body, no budget.
+#[derive(Clone, Debug, Default)]
+pub struct RetryInterest {
+    /// Inclusive ranges of the response statuses `decide_retry` is asked
+    /// about; empty for all. Attempts without a response are always asked.
+    pub statuses: Vec<(u16, u16)>,
+    /// How many leading bytes of each body it sees in
+    /// [`ResponseHead::body_prefix`].
+    pub body_prefix: usize,
+    /// The budget its instances share, refilled as jobs end.
+    pub budget: Option<std::sync::Arc<RetryBudget>>,
+}
+
+impl RetryInterest {
+    /// The most body bytes any hook may ask to see.
+    pub const BODY_PREFIX_MAX: usize = 64 * 1024;
+
+    /// Whether `decide_retry` is asked about a response with `status`.
+    pub fn wants(&self, status: u16) -> bool {
+        self.statuses.is_empty()
+            || self
+                .statuses
+                .iter()
+                .any(|&(low, high)| (low..=high).contains(&status))
+    }
+}
+
 /// Makes one [`Hooks`] instance per worker, and a fresh one after an
 /// instance broke. Shared by all workers.
 pub trait HookFactory: Send + Sync {
@@ -150,6 +180,11 @@ pub trait HookFactory: Send + Sync {
 
     /// Which calls the instances implement.
     fn implements(&self) -> HookSet;
+
+    /// Which outcomes `decide_retry` is asked about; every one by default.
+    fn retry_interest(&self) -> RetryInterest {
+        RetryInterest::default()
+    }
 
     /// A new instance for `worker`.
     fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError>;

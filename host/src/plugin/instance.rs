@@ -94,6 +94,13 @@ impl Host for PluginState {
     fn config_keys(&mut self) -> Vec<String> {
         self.shared.config.iter().map(|(k, _)| k.clone()).collect()
     }
+
+    fn budget_spend(&mut self) -> bool {
+        self.shared
+            .budget
+            .as_ref()
+            .is_none_or(|budget| budget.spend())
+    }
 }
 
 /// A plugin instantiated for one worker.

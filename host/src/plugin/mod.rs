@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 use wasmtime::component::Component;
 
-use crate::hooks::{HookError, HookFactory, HookSet, Hooks};
+use crate::hooks::{HookError, HookFactory, HookSet, Hooks, RetryBudget, RetryInterest};
 use bindings::PluginPre;
 use fetch::Fetcher;
 use instance::PluginState;
@@ -107,6 +107,7 @@ pub struct Plugin {
     name: String,
     version: String,
     hooks: HookSet,
+    interest: RetryInterest,
     shared: Arc<PluginShared>,
 }
 
@@ -118,6 +119,8 @@ pub(crate) struct PluginShared {
     pub(crate) fetcher: Fetcher,
     pub(crate) pre: PluginPre<PluginState>,
     pub(crate) runtime: PluginRuntime,
+    /// The retry budget the plugin asked for, shared by all its instances.
+    pub(crate) budget: Option<Arc<RetryBudget>>,
 }
 
 impl PluginShared {
@@ -144,6 +147,12 @@ impl Plugin {
     /// Which hooks the plugin implements.
     pub fn hooks(&self) -> HookSet {
         self.hooks
+    }
+
+    /// Which outcomes its `decide-retry` is asked about, how much of each
+    /// body it sees, and its retry budget.
+    pub fn retry_interest(&self) -> &RetryInterest {
+        &self.interest
     }
 
     /// A new instance in a store of its own, for `worker`, configured
@@ -183,6 +192,7 @@ impl Plugin {
             grants,
             pre,
             runtime: runtime.clone(),
+            budget: None,
         });
         let start_error = |e: HookError| PluginError::Start {
             path: path.clone(),
@@ -194,14 +204,34 @@ impl Plugin {
         } else {
             info.name
         };
+        if info.body_prefix as usize > RetryInterest::BODY_PREFIX_MAX {
+            return Err(PluginError::Start {
+                path,
+                reason: format!(
+                    "asks for {} bytes of body prefix; at most {} are given",
+                    info.body_prefix,
+                    RetryInterest::BODY_PREFIX_MAX
+                ),
+            });
+        }
+        let budget = info
+            .retry_budget
+            .map(|budget| Arc::new(RetryBudget::new(budget.capacity, budget.refill)));
+        let interest = RetryInterest {
+            statuses: info.retry_statuses,
+            body_prefix: info.body_prefix as usize,
+            budget: budget.clone(),
+        };
         let shared = Arc::new(PluginShared {
             name: name.clone(),
+            budget,
             ..Arc::into_inner(shared).expect("the probe was the only other owner")
         });
         Ok(Plugin {
             name,
             version: info.version,
             hooks: info.hooks,
+            interest,
             shared,
         })
     }
@@ -214,6 +244,10 @@ impl HookFactory for Plugin {
 
     fn implements(&self) -> HookSet {
         self.hooks
+    }
+
+    fn retry_interest(&self) -> RetryInterest {
+        self.interest.clone()
     }
 
     fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError> {

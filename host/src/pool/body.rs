@@ -38,6 +38,8 @@ pub(crate) struct Body {
     pub sha256: [u8; 32],
     /// Where the body was saved, when bodies are saved.
     pub saved: Option<PathBuf>,
+    /// The first bytes, as many as the retry hooks asked to see.
+    pub prefix: Vec<u8>,
 }
 
 /// Why a body could not be read.
@@ -85,13 +87,16 @@ pub(crate) fn saved_path(dir: &Path, index: u64) -> PathBuf {
     dir.join(format!("{index}.body"))
 }
 
-/// Reads the body of `response`, the answer to the job with `index`.
+/// Reads the body of `response`, the answer to the job with `index`,
+/// keeping its first `prefix` bytes apart.
 pub(crate) async fn read(
     response: &mut reqwest::Response,
     index: u64,
+    prefix: usize,
     options: &BodyOptions,
 ) -> Result<Body, BodyError> {
     let mut reading = Reading::start(response.content_length(), index, options)?;
+    reading.prefix_len = prefix;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
         reading.push(&chunk)?;
     }
@@ -105,6 +110,9 @@ struct Reading<'a> {
     data: Vec<u8>,
     hasher: Sha256,
     bytes: u64,
+    /// How many leading bytes to keep in `prefix`.
+    prefix_len: usize,
+    prefix: Vec<u8>,
 }
 
 impl<'a> Reading<'a> {
@@ -131,6 +139,8 @@ impl<'a> Reading<'a> {
             data: Vec::new(),
             hasher: Sha256::new(),
             bytes: 0,
+            prefix_len: 0,
+            prefix: Vec::new(),
         })
     }
 
@@ -143,6 +153,9 @@ impl<'a> Reading<'a> {
             return Err(BodyError::TooLarge { limit });
         }
         self.hasher.update(chunk);
+        let room = self.prefix_len.saturating_sub(self.prefix.len());
+        self.prefix
+            .extend_from_slice(&chunk[..room.min(chunk.len())]);
         if self.options.keep {
             self.data.extend_from_slice(chunk);
         }
@@ -160,6 +173,7 @@ impl<'a> Reading<'a> {
             bytes: self.bytes,
             sha256: self.hasher.finalize().into(),
             saved,
+            prefix: self.prefix,
         })
     }
 }
@@ -255,6 +269,20 @@ mod tests {
         let body = read_chunks(&chunks, None, 0, &options(true, None, None)).unwrap();
         assert_eq!(body.data, input);
         assert_eq!(body.bytes, input.len() as u64);
+    }
+
+    #[test]
+    fn keeps_the_asked_prefix_across_chunks_without_keeping_the_body() {
+        let options = options(false, None, None);
+        let mut reading = Reading::start(None, 0, &options).unwrap();
+        reading.prefix_len = 5;
+        for chunk in [&b"abc"[..], b"defg", b"hij"] {
+            reading.push(chunk).unwrap();
+        }
+        let body = reading.finish().unwrap();
+        assert_eq!(body.prefix, b"abcde");
+        assert!(body.data.is_empty());
+        assert_eq!(body.bytes, 10);
     }
 
     #[test]

@@ -87,6 +87,25 @@ impl From<body::BodyError> for Fault {
 /// A response or failure of one attempt.
 type Received = Result<Reply, Fault>;
 
+/// The request of one attempt, borrowed from the job or from what the
+/// `authorize` hooks made of it.
+struct Sending<'a> {
+    method: &'a str,
+    url: &'a str,
+    headers: &'a [(String, String)],
+    body: Option<&'a [u8]>,
+}
+
+/// The job as the hooks see it.
+fn request_of(job: &crate::job::Job) -> Request {
+    Request {
+        method: job.method.clone(),
+        url: job.url.clone(),
+        headers: job.headers.clone(),
+        body: job.body.clone(),
+    }
+}
+
 pub(crate) struct Worker {
     id: u32,
     settings: Arc<PoolSettings>,
@@ -184,6 +203,7 @@ impl Worker {
                 elapsed,
             }),
         };
+        self.chain.job_ended();
         let _ = self.lines.results.send(result);
         self.lines.tracker.release();
         if self.lines.tracker.all_done() {
@@ -202,26 +222,38 @@ impl Worker {
             }
         }
         let job = &task.job;
-        let mut request = Request {
-            method: job.method.clone(),
-            url: job.url.clone(),
-            headers: job.headers.clone(),
-            body: job.body.clone(),
-        };
-        if self.chain.has(HookName::Authorize) {
-            request = match self.chain.authorize(request) {
-                Ok(request) => request,
+        // Without `authorize` hooks the job is sent as it is, not copied.
+        let authorized = if self.chain.has(HookName::Authorize) {
+            match self.chain.authorize(request_of(job)) {
+                Ok(request) => Some(request),
                 Err(failure) => {
                     return Next::Done(Ended::Failure(FailureKind::Plugin, failure.to_string()));
                 }
-            };
-        }
-        let slot = self.settings.limits.enter(&request.url);
+            }
+        } else {
+            None
+        };
+        let sending = match &authorized {
+            Some(request) => Sending {
+                method: &request.method,
+                url: &request.url,
+                headers: &request.headers,
+                body: request.body.as_deref(),
+            },
+            None => Sending {
+                method: &job.method,
+                url: &job.url,
+                headers: &job.headers,
+                body: job.body.as_deref(),
+            },
+        };
+        let slot = self.settings.limits.enter(sending.url);
         let sent = Instant::now();
-        let received = self.send(&request, job.timeout, task.index);
+        let received = self.send(&sending, job.timeout, task.index);
         drop(slot);
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
-        if retryable && self.chain.has(HookName::DecideRetry) {
+        let status = received.as_ref().ok().map(|reply| reply.status);
+        if retryable && self.chain.asks_about(status) {
             let attempt = Attempt {
                 number: task.attempts,
                 since_first_ms: millis(started.elapsed()),
@@ -231,6 +263,7 @@ impl Worker {
                 Ok(reply) => AttemptOutcome::Response(ResponseHead {
                     status: reply.status,
                     headers: header_pairs(&reply.headers),
+                    body_prefix: reply.body.prefix.clone(),
                     elapsed_ms: millis(sent.elapsed()),
                 }),
                 Err(fault) => AttemptOutcome::Failure(AttemptFailure {
@@ -238,6 +271,7 @@ impl Worker {
                     message: fault.message.clone(),
                 }),
             };
+            let request = authorized.unwrap_or_else(|| request_of(job));
             match self.chain.decide_retry(&request, &outcome, &attempt) {
                 Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
                     return Next::Retry(Duration::from_millis(ms));
@@ -267,7 +301,7 @@ impl Worker {
     }
 
     /// Sends one request of the job with `index` and reads its response.
-    fn send(&self, request: &Request, timeout: Option<Duration>, index: u64) -> Received {
+    fn send(&self, request: &Sending<'_>, timeout: Option<Duration>, index: u64) -> Received {
         let session = self.client.as_ref().expect("session opened before sending");
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             (
@@ -275,14 +309,14 @@ impl Worker {
                 format!("{:?} is not an HTTP method", request.method),
             )
         })?;
-        let url = reqwest::Url::parse(&request.url).map_err(|e| {
+        let url = reqwest::Url::parse(request.url).map_err(|e| {
             (
                 FailureKind::Input,
                 format!("{:?} is not a valid URL: {e}", request.url),
             )
         })?;
         let mut headers = HeaderMap::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
+        for (name, value) in request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 (
                     FailureKind::Input,
@@ -298,8 +332,8 @@ impl Worker {
             headers.append(name, value);
         }
         let mut builder = session.client().request(method, url).headers(headers);
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
+        if let Some(body) = request.body {
+            builder = builder.body(body.to_vec());
         }
         // The job's timeout, or the session's: it bounds the whole attempt,
         // the body included.
@@ -313,7 +347,8 @@ impl Worker {
                 .map_err(|e| (FailureKind::of(&e), error_chain(&e)))?;
             let status = response.status().as_u16();
             let headers = std::mem::take(response.headers_mut());
-            let body = body::read(&mut response, index, &self.settings.body).await?;
+            let prefix = self.chain.body_prefix();
+            let body = body::read(&mut response, index, prefix, &self.settings.body).await?;
             Ok(Reply {
                 status,
                 headers,

@@ -18,6 +18,17 @@
 //! (seconds or an HTTP date), which is never shortened, or else a random
 //! time between 0 and `min(max-ms, base-ms * 2^(attempt - 1))`.
 //!
+//! Retries across the whole run are limited by a retry budget shared by
+//! every worker (see `guest_sdk::budget`): it holds `budget-tokens`
+//! retries and earns `budget-ratio` of a retry back for every job that
+//! ends, so once a burst has spent it, retries stay at about that share of
+//! the jobs, and a server that fails everything is not sent every job
+//! `max-attempts` times. A retry that does not fit is `done`.
+//!
+//! Some APIs say "try again" in a body with status 200. With `body-contains`
+//! set, a response of any status whose first `body-prefix` bytes contain
+//! that text is retried too.
+//!
 //! | config key | default | meaning |
 //! | --- | --- | --- |
 //! | `statuses` | `429,502,503,504` | response statuses to retry |
@@ -25,14 +36,18 @@
 //! | `max-attempts` | `4` | most attempts per job, the first included |
 //! | `base-ms` | `100` | backoff before the second attempt, at most |
 //! | `max-ms` | `10000` | longest backoff (not applied to `Retry-After`) |
+//! | `budget-tokens` | `100` | retries the budget holds; `0` turns it off |
+//! | `budget-ratio` | `0.2` | retries earned back per job that ends, 0 to 1 |
+//! | `body-contains` | none | retry responses whose body starts with text containing this |
+//! | `body-prefix` | `1024` | how many leading body bytes `body-contains` searches |
 //!
 //! Other config keys are ignored.
 
 use std::time::SystemTime;
 
 use guest_sdk::{
-    Attempt, Decision, FailureKind, Outcome, Plugin, Request, Response, config, headers, log,
-    random_up_to,
+    Attempt, Decision, FailureKind, Outcome, Plugin, Request, Response, RetryBudget, RetryInterest,
+    budget, config, headers, log, random_up_to,
 };
 
 /// Statuses retried unless `statuses` says otherwise.
@@ -53,6 +68,12 @@ struct RetryBackoff {
     base_ms: u64,
     /// Longest backoff, in milliseconds.
     max_ms: u64,
+    /// The run-wide retry budget, if on.
+    budget: Option<RetryBudget>,
+    /// Text in the start of a body that asks for a retry.
+    body_contains: Option<Vec<u8>>,
+    /// How many leading body bytes `body_contains` searches.
+    body_prefix: u32,
 }
 
 impl Default for RetryBackoff {
@@ -63,6 +84,12 @@ impl Default for RetryBackoff {
             max_attempts: 4,
             base_ms: 100,
             max_ms: 10_000,
+            budget: Some(RetryBudget {
+                capacity: 100,
+                refill: 200,
+            }),
+            body_contains: None,
+            body_prefix: 1024,
         }
     }
 }
@@ -94,7 +121,38 @@ impl Plugin for RetryBackoff {
         if let Some(max_ms) = config::parse("max-ms")? {
             self.max_ms = max_ms;
         }
+        self.configure_budget()?;
+        if let Some(text) = config::get("body-contains").filter(|text| !text.is_empty()) {
+            self.body_contains = Some(text.into_bytes());
+        }
+        if let Some(prefix) = config::parse::<u32>("body-prefix")? {
+            if !(1..=65536).contains(&prefix) {
+                let value = prefix.to_string();
+                return Err(config::invalid("body-prefix", &value, "must be 1 to 65536"));
+            }
+            self.body_prefix = prefix;
+        }
         Ok(())
+    }
+
+    fn retry_interest(&self) -> RetryInterest {
+        match self.body_contains {
+            // Any status may carry the text: every response is looked at.
+            Some(_) => RetryInterest {
+                statuses: Vec::new(),
+                body_prefix: self.body_prefix,
+                budget: self.budget,
+            },
+            None => RetryInterest {
+                statuses: self
+                    .statuses
+                    .iter()
+                    .map(|&status| (status, status))
+                    .collect(),
+                body_prefix: 0,
+                budget: self.budget,
+            },
+        }
     }
 
     fn decide_retry(
@@ -120,6 +178,14 @@ impl Plugin for RetryBackoff {
             Outcome::Failure(_) => None,
         }
         .unwrap_or_else(|| self.backoff_ms(attempt.number));
+        if !budget::spend() {
+            log::debug(&format!(
+                "attempt {} of {limit} ended with {}: the retry budget is spent, giving up",
+                attempt.number,
+                how_it_ended(outcome)
+            ));
+            return Ok(Decision::Done);
+        }
         log::debug(&format!(
             "attempt {} of {limit} ended with {}: retrying in {wait_ms} ms",
             attempt.number,
@@ -130,6 +196,30 @@ impl Plugin for RetryBackoff {
 }
 
 impl RetryBackoff {
+    /// Reads `budget-tokens` and `budget-ratio`.
+    fn configure_budget(&mut self) -> Result<(), String> {
+        let ratio = config::parse::<f64>("budget-ratio")?;
+        if let Some(ratio) = ratio
+            && !(0.0..=1.0).contains(&ratio)
+        {
+            let value = ratio.to_string();
+            return Err(config::invalid(
+                "budget-ratio",
+                &value,
+                "must be from 0 to 1",
+            ));
+        }
+        let tokens = config::parse::<u32>("budget-tokens")?;
+        self.budget = match (tokens, self.budget) {
+            (Some(0), _) | (_, None) => None,
+            (tokens, Some(default)) => Some(RetryBudget {
+                capacity: tokens.unwrap_or(default.capacity),
+                refill: ratio.map_or(default.refill, |ratio| (ratio * 1000.0).round() as u32),
+            }),
+        };
+        Ok(())
+    }
+
     /// Whether the attempt failed in a way worth sending `request` again.
     fn is_retryable(&self, request: &Request, outcome: &Outcome) -> bool {
         let method_allowed = self
@@ -137,13 +227,25 @@ impl RetryBackoff {
             .iter()
             .any(|method| method.eq_ignore_ascii_case(&request.method));
         let transient = match outcome {
-            Outcome::Response(response) => self.statuses.contains(&response.status),
+            Outcome::Response(response) => {
+                self.statuses.contains(&response.status) || self.asks_in_body(response)
+            }
             Outcome::Failure(failure) => matches!(
                 failure.kind,
                 FailureKind::Connect | FailureKind::Timeout | FailureKind::Reset
             ),
         };
         method_allowed && transient
+    }
+
+    /// Whether the start of the body holds the `body-contains` text.
+    fn asks_in_body(&self, response: &Response) -> bool {
+        self.body_contains.as_ref().is_some_and(|text| {
+            response
+                .body_prefix
+                .windows(text.len())
+                .any(|window| window == text.as_slice())
+        })
     }
 
     /// Full-jitter exponential backoff after attempt `number` (from 1): a
@@ -246,6 +348,77 @@ mod tests {
         let info = testing::describe::<RetryBackoff>().unwrap();
         assert_eq!(info.name, "retry-backoff");
         assert_eq!(info.hooks, HookSet::DECIDE_RETRY);
+    }
+
+    #[test]
+    fn it_asks_only_about_its_statuses_and_keeps_a_budget() {
+        testing::set_config(&[("statuses", "429,503")]);
+        let info = testing::describe::<RetryBackoff>().unwrap();
+        assert_eq!(info.retry_statuses, [(429, 429), (503, 503)]);
+        assert_eq!(info.body_prefix, 0);
+        assert_eq!(
+            info.retry_budget,
+            Some(RetryBudget {
+                capacity: 100,
+                refill: 200
+            })
+        );
+        testing::set_config(&[("budget-tokens", "0")]);
+        assert_eq!(
+            testing::describe::<RetryBackoff>().unwrap().retry_budget,
+            None
+        );
+        testing::set_config(&[("budget-tokens", "5"), ("budget-ratio", "0.05")]);
+        let budget = testing::describe::<RetryBackoff>().unwrap().retry_budget;
+        assert_eq!(
+            budget,
+            Some(RetryBudget {
+                capacity: 5,
+                refill: 50
+            })
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_ends_retries_until_jobs_refill_it() {
+        let mut plugin = configured(&[("budget-tokens", "2"), ("budget-ratio", "0.5")]);
+        let unavailable = testing::response(503, &[]);
+        assert!(matches!(
+            decide(&mut plugin, &unavailable, 1),
+            Decision::RetryAfter(_)
+        ));
+        assert!(matches!(
+            decide(&mut plugin, &unavailable, 1),
+            Decision::RetryAfter(_)
+        ));
+        assert_eq!(
+            decide(&mut plugin, &unavailable, 1),
+            Decision::Done,
+            "spent"
+        );
+        testing::job_ended();
+        testing::job_ended();
+        assert!(matches!(
+            decide(&mut plugin, &unavailable, 1),
+            Decision::RetryAfter(_)
+        ));
+    }
+
+    #[test]
+    fn body_text_asks_for_a_retry_whatever_the_status() {
+        let mut plugin = configured(&[("body-contains", "slow down"), ("body-prefix", "64")]);
+        let interest = plugin.retry_interest();
+        assert!(interest.statuses.is_empty(), "every response is looked at");
+        assert_eq!(interest.body_prefix, 64);
+        let throttled = testing::response_with_body(200, &[], br#"{"error":"slow down"}"#);
+        assert!(matches!(
+            decide(&mut plugin, &throttled, 1),
+            Decision::RetryAfter(_)
+        ));
+        let fine = testing::response_with_body(200, &[], br#"{"items":[]}"#);
+        assert_eq!(decide(&mut plugin, &fine, 1), Decision::Defer);
+        assert!(refused(&[("body-prefix", "0")]).contains("body-prefix"));
+        assert!(refused(&[("budget-ratio", "2")]).contains("budget-ratio"));
     }
 
     #[test]
@@ -380,6 +553,7 @@ mod tests {
             ("base-ms", "100"),
             ("max-ms", "1000"),
             ("max-attempts", "20"),
+            ("budget-tokens", "0"),
         ]);
         let outcome = testing::failure(FailureKind::Timeout, "slow");
         for (number, ceiling) in [
@@ -444,6 +618,7 @@ mod tests {
         let with = |value: &str| Response {
             status: 503,
             headers: vec![("Retry-After".to_owned(), value.to_owned())],
+            body_prefix: Vec::new(),
             elapsed_ms: 0,
         };
         let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
@@ -461,6 +636,7 @@ mod tests {
         let none = Response {
             status: 503,
             headers: vec![],
+            body_prefix: Vec::new(),
             elapsed_ms: 0,
         };
         assert_eq!(retry_after_ms(&none, now), None);

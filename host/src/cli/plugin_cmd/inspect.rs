@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use crate::hooks::HookName;
+use crate::hooks::{HookName, RetryInterest};
 use crate::plugin::{
     Inspection, PluginError, PluginLimits, PluginRuntime, WIT_PACKAGE, WIT_VERSION,
 };
@@ -60,6 +60,9 @@ fn report(file: &str, inspection: &Inspection) -> String {
                 .map(|hook| format!("{hook} ({})", when(hook)))
                 .collect();
             line("hooks", &listed(&hooks, "none: the host never calls it"));
+            if plugin.hooks().contains(HookName::DecideRetry.flag()) {
+                line("decides on", &retry_interest(plugin.retry_interest()));
+            }
         }
         Err(PluginError::Start { reason, .. }) => line(
             "name",
@@ -94,6 +97,33 @@ fn report(file: &str, inspection: &Inspection) -> String {
     line("imports", &listed(&inspection.interfaces.imports, "none"));
     line("exports", &listed(&inspection.interfaces.exports, "none"));
     out
+}
+
+/// What a plugin's `decide-retry` is asked about, in an operator's words:
+/// `failures and statuses 429, 500-599; first 64 bytes of bodies; retry
+/// budget of 10 tokens, 0.2 per job`.
+fn retry_interest(interest: &RetryInterest) -> String {
+    let mut parts = Vec::new();
+    if interest.statuses.is_empty() {
+        parts.push("every attempt".to_owned());
+    } else {
+        let statuses: Vec<String> = interest
+            .statuses
+            .iter()
+            .map(|&(low, high)| match low == high {
+                true => low.to_string(),
+                false => format!("{low}-{high}"),
+            })
+            .collect();
+        parts.push(format!("failures and statuses {}", statuses.join(", ")));
+    }
+    if interest.body_prefix > 0 {
+        parts.push(format!("first {} bytes of bodies", interest.body_prefix));
+    }
+    if let Some(budget) = &interest.budget {
+        parts.push(format!("retry budget of {budget}"));
+    }
+    parts.join("; ")
 }
 
 /// `items` one per line, aligned under the first, or `empty`.
