@@ -25,7 +25,8 @@ pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut bytes = Vec::new();
-            pipe.read_to_end(&mut bytes).expect("read a pipe of tb-host");
+            pipe.read_to_end(&mut bytes)
+                .expect("read a pipe of tb-host");
             bytes
         })
     };

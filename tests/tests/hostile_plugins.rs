@@ -204,7 +204,10 @@ fn a_panic_reaches_the_failure_and_the_log() {
     for record in run.records.iter().filter(|r| r["status"].is_null()) {
         let message = record["error"]["message"].as_str().unwrap();
         assert!(message.contains(said), "{message}");
-        assert!(!message.contains("wasm backtrace"), "no backtrace: {message}");
+        assert!(
+            !message.contains("wasm backtrace"),
+            "no backtrace: {message}"
+        );
     }
     assert_eq!(
         run.stderr.matches(said).count(),
@@ -223,7 +226,10 @@ fn huge_answers_are_refused_and_the_host_stays_bounded() {
         tb_host_peak(&hostile_args("1", &[cap, "160"]), &stdin_of(&fine));
     baseline.by_index(fine.len());
     for (misdeed, says) in [
-        ("huge-header", "104857606 bytes of headers, more than the 256 KiB"),
+        (
+            "huge-header",
+            "104857606 bytes of headers, more than the 256 KiB",
+        ),
         ("many-headers", "1000000 header fields, more than the 1000"),
     ] {
         // Under the default cap of 64 MiB the plugin cannot even build it.
@@ -252,12 +258,27 @@ fn huge_answers_are_refused_and_the_host_stays_bounded() {
 fn invalid_header_names_and_values_are_refused_before_sending() {
     let cases = [
         ("empty-name", "header name \"\" is not valid HTTP"),
-        ("space-in-name", "header name \"X Spaced\" is not valid HTTP"),
-        ("colon-in-name", "header name \"X-Colon:\" is not valid HTTP"),
+        (
+            "space-in-name",
+            "header name \"X Spaced\" is not valid HTTP",
+        ),
+        (
+            "colon-in-name",
+            "header name \"X-Colon:\" is not valid HTTP",
+        ),
         ("utf8-name", "header name \"X-Ünïcode\" is not valid HTTP"),
-        ("crlf-in-value", "X-Crlf has a value that is not valid HTTP (byte 0x0d at 4)"),
-        ("nul-in-value", "X-Nul has a value that is not valid HTTP (byte 0x00 at 3)"),
-        ("del-in-value", "X-Del has a value that is not valid HTTP (byte 0x7f at 3)"),
+        (
+            "crlf-in-value",
+            "X-Crlf has a value that is not valid HTTP (byte 0x0d at 4)",
+        ),
+        (
+            "nul-in-value",
+            "X-Nul has a value that is not valid HTTP (byte 0x00 at 3)",
+        ),
+        (
+            "del-in-value",
+            "X-Del has a value that is not valid HTTP (byte 0x7f at 3)",
+        ),
     ];
     let path = |i: usize| format!("/echo/invalid-header/{i}");
     let urls: Vec<String> = (0..cases.len() * 2)
@@ -335,6 +356,20 @@ fn a_granted_host_may_receive_the_rewritten_job() {
 }
 
 #[test]
+fn a_retry_asked_for_the_end_of_time_fails_the_job_at_once() {
+    let started = Instant::now();
+    let urls = half_hostile("retry-forever", "decide-retry", "retry-forever", 4);
+    let run = run_hostile("2", &[], &urls);
+    assert_half_failed(
+        &run,
+        urls.len(),
+        "decide-retry",
+        "a retry after 18446744073709551615 ms, later than the 24 hours",
+    );
+    assert!(started.elapsed().as_secs() < 20, "the run did not wait");
+}
+
+#[test]
 fn a_worker_goes_on_with_a_fresh_instance_after_each_fault() {
     let faults = [
         ("authorize", "loop", "ran past its deadline", true),
@@ -343,7 +378,12 @@ fn a_worker_goes_on_with_a_fresh_instance_after_each_fault() {
         ("authorize", "panic", "asked to panic in authorize", true),
         ("authorize", "error", "asked to fail in authorize", false),
         ("decide-retry", "loop", "ran past its deadline", true),
-        ("decide-retry", "panic", "asked to panic in decide-retry", true),
+        (
+            "decide-retry",
+            "panic",
+            "asked to panic in decide-retry",
+            true,
+        ),
     ];
     // One worker: each fault is followed by a job the same worker must
     // serve, with the instance that replaced the broken one.
@@ -393,10 +433,7 @@ fn a_thousand_failures_finish_promptly_each_recorded_once() {
     let failures_arg = failures.display().to_string();
     let started = Instant::now();
     let (run, peak_mib) = tb_host_peak(
-        &hostile_args(
-            "4",
-            &["--failures", &failures_arg],
-        ),
+        &hostile_args("4", &["--failures", &failures_arg]),
         &stdin_of(&urls),
     );
     let took = started.elapsed();
@@ -446,7 +483,11 @@ fn plugins_that_cannot_load_are_setup_errors_naming_the_file() {
             "a core WebAssembly module, not a component".to_owned(),
         ),
         (
-            write_file(&scratch, "truncated.wasm", &component[..component.len() / 2]),
+            write_file(
+                &scratch,
+                "truncated.wasm",
+                &component[..component.len() / 2],
+            ),
             "not a valid WebAssembly component".to_owned(),
         ),
         (
@@ -460,7 +501,11 @@ fn plugins_that_cannot_load_are_setup_errors_naming_the_file() {
             &(job_url("never-loads", 0, None) + "\n"),
         );
         assert_eq!(run.code, 2, "{file}: {}", run.stderr);
-        assert!(run.stderr.contains(file.as_str()), "names {file}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(file.as_str()),
+            "names {file}: {}",
+            run.stderr
+        );
         assert!(run.stderr.contains(says.as_str()), "{says}: {}", run.stderr);
         assert!(run.records.is_empty(), "no job ran: {}", run.stdout);
     }

@@ -9,6 +9,7 @@
 //! and the call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::header::HeaderName;
 
@@ -27,6 +28,11 @@ pub const MAX_HEADERS: usize = 1000;
 /// in one request or session: 256 KiB, past what any server accepts
 /// (commonly 8 to 64 KiB), enough for the largest real tokens.
 pub const MAX_HEADER_BYTES: usize = 256 << 10;
+
+/// The longest wait a hook may ask for before a retry: one day. Longer is
+/// not a wait but a hang of the run (and `u64::MAX` milliseconds is past
+/// what a clock can add).
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The longest header name shown in a message about it.
 const NAME_SHOWN: usize = 64;
@@ -144,7 +150,8 @@ impl HookChain {
         while let Some(index) = self.caller(HookName::DecideRetry, nth) {
             nth += 1;
             let decision = self.call(index, HookName::DecideRetry, |hooks| {
-                hooks.decide_retry(request, outcome, attempt)
+                let decision = hooks.decide_retry(request, outcome, attempt)?;
+                check_decision(decision)
             })?;
             if decision != Decision::Defer {
                 return Ok(decision);
@@ -239,6 +246,19 @@ fn shown(name: &str) -> String {
     match name.char_indices().nth(NAME_SHOWN) {
         Some((end, _)) => format!("{}...", &name[..end]),
         None => name.to_owned(),
+    }
+}
+
+/// Refuses a retry later than [`MAX_RETRY_DELAY`].
+fn check_decision(decision: Decision) -> Result<Decision, HookError> {
+    match decision {
+        Decision::RetryAfter(ms) if u128::from(ms) > MAX_RETRY_DELAY.as_millis() => {
+            Err(HookError::Invalid(format!(
+                "a retry after {ms} ms, later than the {} hours the host waits at most",
+                MAX_RETRY_DELAY.as_secs() / 3600
+            )))
+        }
+        decision => Ok(decision),
     }
 }
 

@@ -14,7 +14,8 @@
 //! `authorize` must keep the job's origin — it may change the URL's path,
 //! query and fragment, not its scheme, host or port, unless the hook's
 //! [`HookFactory::may_send_to`] admits the new one (for a plugin: a host the
-//! operator granted it with `--plugin-allow-host`). A check that fails is
+//! operator granted it with `--plugin-allow-host`); a retry may be asked
+//! for at most [`MAX_RETRY_DELAY`] ahead. A check that fails is
 //! the hook's failure, [`HookError::Invalid`], for that one request.
 //!
 //! Each worker owns one [`Hooks`] instance per hook, made by its
@@ -27,7 +28,7 @@ mod chain;
 mod native;
 mod origin;
 
-pub use chain::{HookChain, MAX_HEADER_BYTES, MAX_HEADERS};
+pub use chain::{HookChain, MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
 pub use native::NativeHook;
 
 pub use crate::plugin::bindings::toolbelt::plugin::types::{
