@@ -14,6 +14,10 @@ use crate::harness::{Run, binary};
 /// Runs `tb-host` with `args`, feeding `stdin`, like
 /// [`crate::harness::tb_host`]; also returns its peak resident set size in
 /// MiB.
+#[allow(
+    clippy::zombie_processes,
+    reason = "reaped by `wait4` below, which std's `wait` would not let us call"
+)]
 pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
     let mut child = Command::new(binary())
         .args(args)

@@ -32,7 +32,7 @@ fn job_url(tag: &str, i: usize, ask: Option<(&str, &str)>) -> String {
 /// behaved.
 fn half_hostile(tag: &str, hook: &str, misdeed: &str, n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| job_url(tag, i, (i % 2 == 0).then_some((hook, misdeed))))
+        .map(|i| job_url(tag, i, i.is_multiple_of(2).then_some((hook, misdeed))))
         .collect()
 }
 
@@ -71,7 +71,7 @@ fn assert_failed_in(record: &Value, hook: &str, says: &str) {
 fn assert_half_failed(run: &Run, jobs: usize, hook: &str, says: &str) {
     assert_eq!(run.code, 1, "some jobs failed: {}", run.stderr);
     for (index, record) in run.by_index(jobs) {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             assert_failed_in(record, hook, says);
         } else {
             assert_eq!(record["status"], 200, "{record}");
@@ -291,7 +291,7 @@ fn invalid_header_names_and_values_are_refused_before_sending() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     for (index, record) in run.by_index(urls.len()) {
         let i = index as usize;
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             assert_failed_in(record, "authorize", cases[i / 2].1);
             assert_eq!(server().hits(&path(i)), 0, "{} was sent", cases[i / 2].0);
         } else {
@@ -390,14 +390,14 @@ fn a_worker_goes_on_with_a_fresh_instance_after_each_fault() {
     let urls: Vec<String> = (0..faults.len() * 2)
         .map(|i| {
             let (hook, misdeed, ..) = faults[i / 2];
-            job_url("fresh", i, (i % 2 == 0).then_some((hook, misdeed)))
+            job_url("fresh", i, i.is_multiple_of(2).then_some((hook, misdeed)))
         })
         .collect();
     let run = run_hostile("1", &["-v", "--plugin-memory", "16"], &urls);
     assert_eq!(run.code, 1, "{}", run.stderr);
     for (index, record) in run.by_index(urls.len()) {
         let (hook, _, says, _) = faults[index as usize / 2];
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             assert_failed_in(record, hook, says);
         } else {
             assert_eq!(record["status"], 200, "after {says}: {record}");
@@ -428,7 +428,7 @@ fn a_thousand_failures_finish_promptly_each_recorded_once() {
     ];
     let misdeed = |i: usize| misdeeds[i / 2 % misdeeds.len()];
     let urls: Vec<String> = (0..2000)
-        .map(|i| job_url("thousand", i, (i % 2 == 0).then(|| misdeed(i))))
+        .map(|i| job_url("thousand", i, i.is_multiple_of(2).then(|| misdeed(i))))
         .collect();
     let failures_arg = failures.display().to_string();
     let started = Instant::now();
@@ -440,7 +440,7 @@ fn a_thousand_failures_finish_promptly_each_recorded_once() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let mut failed = 0;
     for (index, record) in run.by_index(urls.len()) {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             let (hook, _) = misdeed(index as usize);
             assert_failed_in(record, hook, "");
             failed += 1;
