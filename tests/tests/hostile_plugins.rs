@@ -246,9 +246,11 @@ fn huge_answers_are_refused_and_the_host_stays_bounded() {
         );
         assert_half_failed(&run, urls.len(), "authorize", says);
         eprintln!("2 x {misdeed}: peak {peak_mib:.1} MiB, {baseline_mib:.1} without");
+        // About 100 MiB in the plugin and one copy of the answer in the
+        // host, with room; a second copy in the host would not fit.
         assert!(
-            peak_mib < baseline_mib + 2.0 * 160.0,
-            "peak {peak_mib:.1} MiB: more than the plugin's memory and one copy \
+            peak_mib < baseline_mib + 250.0,
+            "peak {peak_mib:.1} MiB: more than the plugin's answer and one copy \
              (baseline {baseline_mib:.1} MiB)"
         );
     }

@@ -161,7 +161,7 @@ impl HookChain {
     }
 
     /// Calls one link's instance, making it first if needed, and drops it if
-    /// the call broke it.
+    /// the call broke it. Logs every failure at info level.
     fn call<T>(
         &mut self,
         index: usize,
@@ -170,37 +170,36 @@ impl HookChain {
     ) -> Result<T, HookFailure> {
         let worker = self.worker;
         let link = &mut self.links[index];
-        let failure = |error| HookFailure {
-            hook: link.factory.name().to_owned(),
-            call,
-            error,
-        };
-        if link.instance.is_none() {
-            link.instance = Some(link.factory.instantiate(worker).map_err(failure)?);
+        let result = match link.instance.take() {
+            Some(instance) => Ok(instance),
+            None => link.factory.instantiate(worker),
         }
-        let instance = link.instance.as_deref_mut().expect("instance made above");
-        match f(instance) {
-            Ok(value) => Ok(value),
-            Err(error) => {
-                let broken = error.is_broken();
-                if broken {
-                    link.instance = None;
-                }
-                let failure = failure(error);
-                if broken {
-                    tracing::info!(worker, "{failure}; its instance is replaced");
-                } else {
-                    tracing::info!(worker, "{failure}");
-                }
-                Err(failure)
+        .and_then(|mut instance| {
+            let result = f(instance.as_mut());
+            if !result.as_ref().is_err_and(HookError::is_broken) {
+                link.instance = Some(instance);
             }
-        }
+            result
+        });
+        result.map_err(|error| {
+            let failure = HookFailure {
+                hook: link.factory.name().to_owned(),
+                call,
+                error,
+            };
+            if failure.error.is_broken() {
+                tracing::info!(worker, "{failure}; its instance is replaced");
+            } else {
+                tracing::info!(worker, "{failure}");
+            }
+            failure
+        })
     }
 }
 
-/// Refuses headers over [`MAX_HEADERS`] or [`MAX_HEADER_BYTES`] (checked
-/// first, so nothing is copied of a huge answer), and names or values that
-/// are not valid HTTP.
+/// Refuses headers over [`MAX_HEADERS`] or [`MAX_HEADER_BYTES`] (counted
+/// first, before anything is copied of a huge answer), and names or values
+/// that are not valid HTTP.
 fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
     if headers.len() > MAX_HEADERS {
         return Err(HookError::Invalid(format!(

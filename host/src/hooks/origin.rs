@@ -42,3 +42,36 @@ impl JobOrigin {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hooks::NativeHook;
+
+    /// Checks `sent` against the job `job` for a hook granted nothing.
+    fn check(job: &str, sent: &str) -> Result<(), HookError> {
+        let hook = NativeHook::authorizer("signer", Ok);
+        let origin = JobOrigin::of(job).expect("the job's URL parses");
+        origin.check(&Url::parse(sent).unwrap(), &hook)
+    }
+
+    #[test]
+    fn path_query_and_fragment_may_change() {
+        let job = "https://api.example.test/items?page=2";
+        assert!(check(job, "https://api.example.test/v2/items?page=2&sig=ab").is_ok());
+        assert!(check(job, "https://api.example.test:443/items#top").is_ok());
+    }
+
+    #[test]
+    fn scheme_host_and_port_may_not() {
+        let job = "https://api.example.test/items";
+        for sent in [
+            "http://api.example.test/items",
+            "https://evil.example.test/items",
+            "https://api.example.test:8443/items",
+        ] {
+            let error = check(job, sent).unwrap_err().to_string();
+            assert!(error.contains("not to https://api.example.test"), "{error}");
+        }
+    }
+}
