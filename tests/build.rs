@@ -10,9 +10,8 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("session-headers", "TB_TEST_SESSION_HEADERS"),
     ("retry-backoff", "TB_TEST_RETRY_BACKOFF"),
     ("trapping-plugin", "TB_TEST_TRAPPING"),
-    ("looping-plugin", "TB_TEST_LOOPING"),
-    ("memory-hog-plugin", "TB_TEST_MEMORY_HOG"),
-    ("bad-header-plugin", "TB_TEST_BAD_HEADER"),
+    ("hostile-plugin", "TB_TEST_HOSTILE"),
+    ("unprovided-import-plugin", "TB_TEST_UNPROVIDED_IMPORT"),
     ("env-probe-plugin", "TB_TEST_ENV_PROBE"),
     ("token-fetch-plugin", "TB_TEST_TOKEN_FETCH"),
 ];

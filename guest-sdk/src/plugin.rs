@@ -77,6 +77,14 @@ pub trait Plugin: Default + 'static {
     /// Before every attempt, retries included: returns the request to send,
     /// for example with a fresh token or a signature. An error fails the
     /// job without sending it.
+    ///
+    /// The host checks what comes back, and fails the job if it breaks a
+    /// rule: the URL's path and query may change, but not its scheme, host
+    /// or port (unless the operator granted the new host with
+    /// `--plugin-allow-host`); headers must be valid HTTP
+    /// ([`headers::is_valid_name`](crate::headers::is_valid_name),
+    /// [`headers::is_valid_value`](crate::headers::is_valid_value)), at
+    /// most 1,000 of them and 256 KiB of names and values in all.
     fn authorize(&mut self, request: Request) -> Result<Request, String> {
         Ok(request)
     }
@@ -85,7 +93,8 @@ pub trait Plugin: Default + 'static {
     /// to the next plugin ([`Decision::Defer`], the default). Plugins are
     /// asked in command-line order and the first answer that is not
     /// `Defer` wins; if all defer, the job is done. An error fails the job
-    /// with this message.
+    /// with this message, and so does a retry asked for more than a day
+    /// ahead.
     fn decide_retry(
         &mut self,
         _request: &Request,

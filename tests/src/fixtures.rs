@@ -1,7 +1,6 @@
 //! Paths of the plugin components the tests load, built by `build.rs`: the
 //! example plugins from `plugins/` and the hostile fixtures from
-//! `tests/fixtures/`, each of which misbehaves in `authorize` only for URLs
-//! containing its trigger word.
+//! `tests/fixtures/`, which misbehave only when and how a test asks.
 
 /// `plugins/bearer-auth`: needs config `token`.
 pub const BEARER_AUTH: &str = env!("TB_TEST_BEARER_AUTH");
@@ -15,21 +14,28 @@ pub const RETRY_BACKOFF: &str = env!("TB_TEST_RETRY_BACKOFF");
 /// `trapping-plugin`: panics (a trap) on URLs containing `trap`.
 pub const TRAPPING: &str = env!("TB_TEST_TRAPPING");
 
-/// `looping-plugin`: never returns on URLs containing `loop`.
-pub const LOOPING: &str = env!("TB_TEST_LOOPING");
+/// `hostile-plugin`: every hook misbehaves on demand. `authorize` and
+/// `decide-retry` commit the misdeed named in the URL's query
+/// (`?authorize=loop`); `init-session` and `auth-session` (on worker 0
+/// only) and `describe` the one named in the config
+/// (`init-session=loop`, `configure=loop`). Misdeeds: `loop`, `grow`,
+/// `recurse`, `panic`, `error`, `huge-header`, `many-headers`, invalid
+/// headers (`empty-name`, `space-in-name`, `colon-in-name`, `utf8-name`,
+/// `crlf-in-value`, `nul-in-value`, `del-in-value`) and, in `authorize`,
+/// URL rewrites (`scheme`, `host`, `port`, `path`, `query`, `unparsable`,
+/// `relative`). See `tests/fixtures/hostile/src/lib.rs`.
+pub const HOSTILE: &str = env!("TB_TEST_HOSTILE");
 
-/// `memory-hog-plugin`: allocates without end on URLs containing `hog`.
-pub const MEMORY_HOG: &str = env!("TB_TEST_MEMORY_HOG");
-
-/// `bad-header-plugin`: adds a header value with CR LF on URLs containing
-/// `bad`.
-pub const BAD_HEADER: &str = env!("TB_TEST_BAD_HEADER");
+/// `unprovided-import-plugin`: imports `test:unprovided/backdoor`, which
+/// the host does not provide.
+pub const UNPROVIDED_IMPORT: &str = env!("TB_TEST_UNPROVIDED_IMPORT");
 
 /// `env-probe-plugin`: not hostile, a probe of the sandbox. Its
 /// `authorize` adds `X-Env-Probe` (env var `TB_PROBE` or `absent`),
-/// `X-Fs-Probe` and `X-Net-Probe` (`allowed` or `denied`: listing `/`,
-/// connecting to 127.0.0.1 at config `port`, which it requires) and
-/// `X-Config-Keys` (the keys it got).
+/// `X-Env-Names` (every variable it sees, or `none`), `X-Fs-Probe`
+/// (`list=V read=V write=V`) and `X-Net-Probe` (`tcp=V udp=V dns=V
+/// listen=V`), each `V` `allowed` or `denied`, and `X-Config-Keys` (the
+/// keys it got). Config `port` (required): where its TCP probe connects.
 pub const ENV_PROBE: &str = env!("TB_TEST_ENV_PROBE");
 
 /// `token-fetch-plugin`: fetches a bearer token from config `token-url`

@@ -153,16 +153,24 @@ pub fn tb_host(args: &[&str], stdin: &str) -> Run {
         stdout,
         stderr,
     } = child.wait_with_output().expect("wait for tb-host");
-    let stdout = String::from_utf8(stdout).expect("stdout is UTF-8");
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    let records = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
-        .collect();
-    Run {
-        code: status.code().unwrap_or(-1),
-        records,
-        stdout,
-        stderr,
+    Run::parse(status.code().unwrap_or(-1), stdout, stderr)
+}
+
+impl Run {
+    /// The run that exited with `code` after writing `stdout` (JSON lines,
+    /// parsed here) and `stderr`.
+    pub fn parse(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Run {
+        let stdout = String::from_utf8(stdout).expect("stdout is UTF-8");
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
+        let records = stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+            .collect();
+        Run {
+            code,
+            records,
+            stdout,
+            stderr,
+        }
     }
 }

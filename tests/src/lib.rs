@@ -1,6 +1,8 @@
 //! Support for tb-host's end-to-end tests (in `tests/`): the loopback
-//! server, the real binary, and the plugin components they load.
+//! server, the real binary (and its peak memory), and the plugin
+//! components they load.
 
 pub mod faults;
 pub mod fixtures;
 pub mod harness;
+pub mod peak;

@@ -191,9 +191,21 @@ fn a_plugin_sees_no_environment_files_or_sockets_by_default() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(header_values(path, "x-env-probe"), ["absent"]);
-    assert_eq!(header_values(path, "x-fs-probe"), ["denied"]);
-    assert_eq!(header_values(path, "x-net-probe"), ["denied"]);
+    assert_eq!(header_values(path, "x-env-names"), ["none"]);
+    assert_eq!(header_values(path, "x-fs-probe"), [FS_DENIED]);
+    assert_eq!(header_values(path, "x-net-probe"), [NET_DENIED]);
+    assert!(
+        !Path::new("tb-probe.txt").exists(),
+        "the probe wrote no file here"
+    );
 }
+
+/// What the env probe reports when no file may be listed, read or written.
+const FS_DENIED: &str = "list=denied read=denied write=denied";
+
+/// What the env probe reports when it may not connect, bind, resolve or
+/// listen.
+const NET_DENIED: &str = "tcp=denied udp=denied dns=denied listen=denied";
 
 #[test]
 fn an_env_grant_reaches_its_plugin_and_no_other() {
@@ -217,7 +229,10 @@ fn an_env_grant_reaches_its_plugin_and_no_other() {
             "env_probe_plugin:TB_PROBE",
             &write_urls(&scratch, path),
         ],
-        &[("TB_PROBE", "granted-s3cr3t")],
+        &[
+            ("TB_PROBE", "granted-s3cr3t"),
+            ("TB_PROBE_NOT_GRANTED", "s3cr3t-too"),
+        ],
     );
     let stderr = out.stderr;
     assert_eq!(out.code, 0, "{stderr}");
@@ -226,7 +241,13 @@ fn an_env_grant_reaches_its_plugin_and_no_other() {
         ["granted-s3cr3t", "absent"],
         "the granted plugin sees it, the other does not"
     );
-    assert_eq!(header_values(path, "x-fs-probe"), ["denied", "denied"]);
+    assert_eq!(
+        header_values(path, "x-env-names"),
+        ["TB_PROBE", "none"],
+        "the granted variable is the only one it sees"
+    );
+    assert_eq!(header_values(path, "x-fs-probe"), [FS_DENIED, FS_DENIED]);
+    assert_eq!(header_values(path, "x-net-probe"), [NET_DENIED, NET_DENIED]);
     assert!(
         stderr.contains("TB_PROBE"),
         "names the grant at -v: {stderr}"
@@ -634,19 +655,21 @@ fn a_plugin_fetches_only_from_granted_hosts() {
     );
 }
 
-/// The deadline message of the looping fixture's failed job, with `limits`.
+/// The deadline message of a job on which the hostile fixture loops in
+/// `authorize`, with `limits`.
 fn looping_deadline(tag: &str, limits: &[&str]) -> String {
     let mut args = vec![
         "run",
         "--plugin",
-        fixtures::LOOPING,
+        fixtures::HOSTILE,
         "--plugin",
         fixtures::BEARER_AUTH,
         "--plugin-config",
         "bearer_auth:token=t",
     ];
     args.extend_from_slice(limits);
-    let run = tb_host(&args, &server().url(&format!("/fast/loop-{tag}")));
+    let url = server().url(&format!("/fast/loop-{tag}?authorize=loop"));
+    let run = tb_host(&args, &url);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let records = run.by_index(1);
     assert_eq!(records[&0]["error"]["kind"], "plugin");
@@ -655,7 +678,7 @@ fn looping_deadline(tag: &str, limits: &[&str]) -> String {
 
 #[test]
 fn timeouts_and_memory_caps_can_be_set_per_plugin() {
-    let own = looping_deadline("own", &["--plugin-timeout", "looping_plugin:40"]);
+    let own = looping_deadline("own", &["--plugin-timeout", "hostile_plugin:40"]);
     assert!(own.contains("deadline of 40 ms"), "{own}");
     let other = looping_deadline("other", &["--plugin-timeout", "bearer_auth:40"]);
     assert!(other.contains("deadline of 100 ms"), "the default: {other}");
@@ -665,7 +688,7 @@ fn timeouts_and_memory_caps_can_be_set_per_plugin() {
             "--plugin-timeout",
             "60",
             "--plugin-memory",
-            "looping_plugin:32",
+            "hostile_plugin:32",
         ],
     );
     assert!(
@@ -677,7 +700,7 @@ fn timeouts_and_memory_caps_can_be_set_per_plugin() {
         &[
             "run",
             "--plugin",
-            fixtures::LOOPING,
+            fixtures::HOSTILE,
             "--plugin-memory",
             "nope:8",
         ],

@@ -1,10 +1,10 @@
-//! The example plugins and the hostile fixtures, through the real binary,
-//! against the loopback server.
+//! The example plugins through the real binary, against the loopback
+//! server. Hostile plugins have their own file, `hostile_plugins.rs`.
 
 use std::time::Instant;
 
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{Scratch, server, tb_host};
+use tb_host_tests::harness::{server, tb_host};
 
 /// Runs `tb-host run` on `urls` (given on stdin) with extra `args`.
 fn run_urls(args: &[&str], urls: &[String]) -> tb_host_tests::harness::Run {
@@ -140,83 +140,6 @@ fn retry_after_one_second_is_honoured() {
         "waited {elapsed_ms} ms for Retry-After: 1 (max-ms=20 must not shorten it)"
     );
     assert!(took.as_millis() >= 1000);
-}
-
-/// Runs a hostile fixture on a mix of URLs: those containing `trigger`
-/// make it misbehave, the others must still succeed.
-fn hostile(fixture: &str, trigger: &str, extra: &[&str]) -> (tb_host_tests::harness::Run, usize) {
-    let urls: Vec<String> = (0..12)
-        .map(|i| {
-            if i % 3 == 0 {
-                server().url(&format!("/fast/{trigger}/{i}"))
-            } else {
-                server().url(&format!("/fast/fine/{i}"))
-            }
-        })
-        .collect();
-    let mut args = vec!["--plugin", fixture];
-    args.extend_from_slice(extra);
-    (run_urls(&args, &urls), urls.len())
-}
-
-fn assert_only_triggered_fail(run: &tb_host_tests::harness::Run, jobs: usize, says: &str) {
-    assert_eq!(run.code, 1, "some jobs failed: {}", run.stderr);
-    for (index, record) in run.by_index(jobs) {
-        if index % 3 == 0 {
-            assert_eq!(record["error"]["kind"], "plugin", "{record}");
-            let message = record["error"]["message"].as_str().unwrap();
-            assert!(message.contains("authorize"), "names the hook: {message}");
-            assert!(message.contains("-plugin"), "names the plugin: {message}");
-            assert!(message.contains(says), "{message} should say {says}");
-            assert!(record["status"].is_null());
-        } else {
-            assert_eq!(record["status"], 200, "{record}");
-        }
-    }
-}
-
-#[test]
-fn trapping_plugin_fails_only_its_requests() {
-    let (run, jobs) = hostile(fixtures::TRAPPING, "trap", &[]);
-    assert_only_triggered_fail(&run, jobs, "trapped");
-}
-
-#[test]
-fn looping_plugin_fails_only_its_requests() {
-    let started = Instant::now();
-    let (run, jobs) = hostile(fixtures::LOOPING, "loop", &["--plugin-timeout", "50"]);
-    assert_only_triggered_fail(&run, jobs, "deadline of 50 ms");
-    assert!(started.elapsed().as_secs() < 20, "deadlines bound the run");
-}
-
-#[test]
-fn memory_hungry_plugin_fails_only_its_requests() {
-    let (run, jobs) = hostile(fixtures::MEMORY_HOG, "hog", &["--plugin-memory", "16"]);
-    assert_only_triggered_fail(&run, jobs, "memory cap of 16 MiB");
-}
-
-#[test]
-fn invalid_header_from_a_plugin_fails_only_its_requests() {
-    let (run, jobs) = hostile(fixtures::BAD_HEADER, "bad", &[]);
-    assert_only_triggered_fail(&run, jobs, "not valid HTTP");
-}
-
-#[test]
-fn plugin_that_does_not_load_is_a_setup_error_naming_the_file() {
-    let scratch = Scratch::new("not-wasm");
-    let bogus = scratch.write_lines("bogus.wasm", &["this is not wasm"]);
-    let run = tb_host(
-        &["run", "--plugin", bogus.to_str().unwrap()],
-        &server().url("/fast/never"),
-    );
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("bogus.wasm"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("not a valid WebAssembly component"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.records.is_empty());
 }
 
 #[test]

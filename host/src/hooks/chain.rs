@@ -5,16 +5,37 @@
 //! `defer` wins. What a hook returns is checked before the next hook sees it,
 //! so a bad header is blamed on the hook that made it. A broken instance
 //! (trap, deadline, memory cap) is dropped and a fresh one is made on the
-//! next call.
+//! next call. Every failure is logged at info level (`-v`), naming the hook
+//! and the call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::HeaderName;
 
+use super::origin::JobOrigin;
 use super::{
     Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookName, Hooks, Request,
     RetryBudget, RetryInterest, SessionSettings,
 };
+
+/// The most header fields a hook may return in one request or session.
+/// Servers refuse far fewer (often 100); the limit is there so that a
+/// hook cannot make the host build and send an absurd request.
+pub const MAX_HEADERS: usize = 1000;
+
+/// The most bytes of header names and values, together, a hook may return
+/// in one request or session: 256 KiB, past what any server accepts
+/// (commonly 8 to 64 KiB), enough for the largest real tokens.
+pub const MAX_HEADER_BYTES: usize = 256 << 10;
+
+/// The longest wait a hook may ask for before a retry: one day. Longer is
+/// not a wait but a hang of the run (and `u64::MAX` milliseconds is past
+/// what a clock can add).
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The longest header name shown in a message about it.
+const NAME_SHOWN: usize = 64;
 
 /// A hook call that failed: which hook, which call, and why.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -137,14 +158,20 @@ impl HookChain {
         Ok(session)
     }
 
-    /// Passes a request through every `authorize`.
+    /// Passes a request through every `authorize`; each must keep the
+    /// job's origin (see [`crate::hooks`]).
     pub fn authorize(&mut self, mut request: Request) -> Result<Request, HookFailure> {
+        let origin = JobOrigin::of(&request.url);
         let mut nth = 0;
         while let Some(index) = self.caller(HookName::Authorize, nth) {
             nth += 1;
+            let factory = Arc::clone(&self.links[index].factory);
             request = self.call(index, HookName::Authorize, |hooks| {
                 let request = hooks.authorize(request)?;
-                check_request(&request)?;
+                let url = check_request(&request)?;
+                if let Some(origin) = &origin {
+                    origin.check(&url, factory.as_ref())?;
+                }
                 Ok(request)
             })?;
         }
@@ -170,7 +197,8 @@ impl HookChain {
                 continue;
             }
             let decision = self.call(index, HookName::DecideRetry, |hooks| {
-                hooks.decide_retry(request, outcome, attempt)
+                let decision = hooks.decide_retry(request, outcome, attempt)?;
+                check_decision(decision)
             })?;
             if decision != Decision::Defer {
                 return Ok(decision);
@@ -180,7 +208,7 @@ impl HookChain {
     }
 
     /// Calls one link's instance, making it first if needed, and drops it if
-    /// the call broke it.
+    /// the call broke it. Logs every failure at info level.
     fn call<T>(
         &mut self,
         index: usize,
@@ -189,44 +217,101 @@ impl HookChain {
     ) -> Result<T, HookFailure> {
         let worker = self.worker;
         let link = &mut self.links[index];
-        let failure = |error| HookFailure {
-            hook: link.factory.name().to_owned(),
-            call,
-            error,
-        };
-        if link.instance.is_none() {
-            link.instance = Some(link.factory.instantiate(worker).map_err(failure)?);
+        let result = match link.instance.take() {
+            Some(instance) => Ok(instance),
+            None => link.factory.instantiate(worker),
         }
-        let instance = link.instance.as_deref_mut().expect("instance made above");
-        match f(instance) {
-            Ok(value) => Ok(value),
-            Err(error) => {
-                if error.is_broken() {
-                    link.instance = None;
-                }
-                Err(failure(error))
+        .and_then(|mut instance| {
+            let result = f(instance.as_mut());
+            if !result.as_ref().is_err_and(HookError::is_broken) {
+                link.instance = Some(instance);
             }
-        }
+            result
+        });
+        result.map_err(|error| {
+            let failure = HookFailure {
+                hook: link.factory.name().to_owned(),
+                call,
+                error,
+            };
+            if failure.error.is_broken() {
+                tracing::info!(worker, "{failure}; its instance is replaced");
+            } else {
+                tracing::info!(worker, "{failure}");
+            }
+            failure
+        })
     }
 }
 
+/// Refuses headers over [`MAX_HEADERS`] or [`MAX_HEADER_BYTES`] (counted
+/// first, before anything is copied of a huge answer), and names or values
+/// that are not valid HTTP.
 fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
+    if headers.len() > MAX_HEADERS {
+        return Err(HookError::Invalid(format!(
+            "{} header fields, more than the {MAX_HEADERS} the host accepts",
+            headers.len()
+        )));
+    }
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.len() + value.len())
+        .sum();
+    if bytes > MAX_HEADER_BYTES {
+        return Err(HookError::Invalid(format!(
+            "{bytes} bytes of headers, more than the {} KiB the host accepts",
+            MAX_HEADER_BYTES >> 10
+        )));
+    }
     for (name, value) in headers {
         if HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(HookError::Invalid(format!(
-                "header name {name:?} is not valid HTTP"
+                "header name {:?} is not valid HTTP (a name is one or more of the \
+                 letters, digits and !#$%&'*+-.^_`|~)",
+                shown(name)
             )));
         }
-        if HeaderValue::from_str(value).is_err() {
+        if let Some((at, byte)) = value.bytes().enumerate().find(|(_, b)| !is_value_byte(*b)) {
             return Err(HookError::Invalid(format!(
-                "header {name} has a value that is not valid HTTP"
+                "header {name} has a value that is not valid HTTP (byte {byte:#04x} at {at})"
             )));
         }
     }
     Ok(())
 }
 
-fn check_request(request: &Request) -> Result<(), HookError> {
+/// Whether `byte` may appear in a header value: tab, and anything from
+/// space up but DEL (the rule of the `http` crate the client uses).
+fn is_value_byte(byte: u8) -> bool {
+    byte == b'\t' || (byte >= b' ' && byte != 0x7f)
+}
+
+/// `name` cut to [`NAME_SHOWN`] characters, for a message.
+fn shown(name: &str) -> String {
+    match name.char_indices().nth(NAME_SHOWN) {
+        Some((end, _)) => format!("{}...", &name[..end]),
+        None => name.to_owned(),
+    }
+}
+
+/// Refuses a retry later than [`MAX_RETRY_DELAY`].
+fn check_decision(decision: Decision) -> Result<Decision, HookError> {
+    match decision {
+        Decision::RetryAfter(ms) if u128::from(ms) > MAX_RETRY_DELAY.as_millis() => {
+            Err(HookError::Invalid(format!(
+                "a retry after {ms} ms, later than the {} hours the host waits at most",
+                MAX_RETRY_DELAY.as_secs() / 3600
+            )))
+        }
+        decision => Ok(decision),
+    }
+}
+
+/// Refuses a request that cannot be sent: bad headers, method, or URL
+/// (one that does not parse, or not `http`/`https`). Returns the parsed
+/// URL.
+fn check_request(request: &Request) -> Result<reqwest::Url, HookError> {
     check_headers(&request.headers)?;
     if reqwest::Method::from_bytes(request.method.as_bytes()).is_err() {
         return Err(HookError::Invalid(format!(
@@ -235,7 +320,7 @@ fn check_request(request: &Request) -> Result<(), HookError> {
         )));
     }
     match reqwest::Url::parse(&request.url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
         Ok(url) => Err(HookError::Invalid(format!(
             "URL scheme {:?} is not http or https",
             url.scheme()

@@ -8,6 +8,16 @@
 //! WebAssembly plugin ([`crate::plugin::Plugin`]) or native Rust code
 //! (closures through [`NativeHook`], or your own [`HookFactory`]).
 //!
+//! What a hook returns is checked before it is used (see [`HookChain`]):
+//! headers must be valid HTTP and within [`MAX_HEADERS`] fields and
+//! [`MAX_HEADER_BYTES`]; a request's method and URL must be valid, and
+//! `authorize` must keep the job's origin — it may change the URL's path,
+//! query and fragment, not its scheme, host or port, unless the hook's
+//! [`HookFactory::may_send_to`] admits the new one (for a plugin: a host the
+//! operator granted it with `--plugin-allow-host`); a retry may be asked
+//! for at most [`MAX_RETRY_DELAY`] ahead. A check that fails is
+//! the hook's failure, [`HookError::Invalid`], for that one request.
+//!
 //! Each worker owns one [`Hooks`] instance per hook, made by its
 //! [`HookFactory`], so an instance may keep state (a cached token, a nonce
 //! count) without locks. Hooks run in the order they were added: sessions and
@@ -17,9 +27,10 @@
 mod budget;
 mod chain;
 mod native;
+mod origin;
 
 pub use budget::RetryBudget;
-pub use chain::HookChain;
+pub use chain::{HookChain, MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
 pub use native::NativeHook;
 
 pub use crate::plugin::bindings::toolbelt::plugin::types::{
@@ -188,4 +199,13 @@ pub trait HookFactory: Send + Sync {
 
     /// A new instance for `worker`.
     fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError>;
+
+    /// Whether `authorize` may send a job to `url`, whose origin (scheme,
+    /// host, port) is not the job's own. By default it may not: a hook may
+    /// change a URL's path and query (signing schemes add parameters), but
+    /// not where the request goes, so a hook cannot send a job's
+    /// credentials and body elsewhere. See [`crate::hooks`] on origins.
+    fn may_send_to(&self, _url: &reqwest::Url) -> bool {
+        false
+    }
 }

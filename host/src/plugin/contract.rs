@@ -58,6 +58,18 @@ impl Interfaces {
             .find_map(|name| contract_version(name))
     }
 
+    /// The import a linker error is about, if it names one of this
+    /// component's imports: wasmtime says "component imports instance
+    /// `NAME`, but a matching implementation was not found". The host then
+    /// names that import to the operator instead of the linker's detail
+    /// alone.
+    pub(crate) fn unprovided(&self, link_error: &str) -> Option<&str> {
+        self.imports
+            .iter()
+            .find(|name| link_error.contains(&format!("`{name}`")))
+            .map(String::as_str)
+    }
+
     /// Refuses a component built for another version of the contract,
     /// saying which version it has and which this host speaks. A component
     /// that names no contract interface passes here and fails to link.
@@ -126,6 +138,18 @@ mod tests {
             unrelated.check(Path::new("p.wasm")).is_ok(),
             "left to the linker"
         );
+    }
+
+    #[test]
+    fn a_link_error_is_traced_to_the_import_it_names() {
+        let built = interfaces(
+            &["toolbelt:plugin/hooks@0.1.0"],
+            &["toolbelt:plugin/host@0.1.0", "test:unprovided/backdoor"],
+        );
+        let error = "component imports instance `test:unprovided/backdoor`, but a \
+                     matching implementation was not found in the linker";
+        assert_eq!(built.unprovided(error), Some("test:unprovided/backdoor"));
+        assert_eq!(built.unprovided("some other linker error"), None);
     }
 
     #[test]

@@ -150,7 +150,7 @@ impl Fetcher {
     }
 }
 
-fn admitted(allowed: &[AllowedHost], url: &reqwest::Url) -> bool {
+pub(crate) fn admitted(allowed: &[AllowedHost], url: &reqwest::Url) -> bool {
     allowed.iter().any(|host| host.admits(url))
 }
 

@@ -18,7 +18,8 @@ use super::fetch::AllowedHost;
 pub struct Grants {
     /// Environment variables the plugin sees through WASI, as (name, value).
     env: Vec<(String, String)>,
-    /// Hosts the plugin may send its own HTTP requests to (`host.fetch`).
+    /// Hosts the plugin may send its own HTTP requests to (`host.fetch`),
+    /// and the jobs it authorizes.
     hosts: Vec<AllowedHost>,
     /// The plugin's own deadline and memory cap, instead of the runtime's.
     limits: Option<PluginLimits>,
@@ -35,7 +36,9 @@ impl Grants {
 
     /// These grants plus HTTP requests of the plugin's own (`host.fetch`)
     /// to `host`: for token endpoints. The request is sent by tb-host; the
-    /// plugin still gets no sockets.
+    /// plugin still gets no sockets. The plugin's `authorize` may also send
+    /// a job to `host`, which it may not do to any host but the job's own
+    /// otherwise.
     pub fn allow_host(mut self, host: AllowedHost) -> Grants {
         self.hosts.push(host);
         self

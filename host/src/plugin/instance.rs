@@ -197,7 +197,10 @@ fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error
         _ if format!("{error:#}").contains("growing memory") => {
             format!("went past its memory cap of {} MiB", limits.memory >> 20)
         }
-        _ => format!("trapped: {error}"),
+        // The trap alone: the error's own text carries a wasm backtrace of
+        // numbered functions, no help to an operator.
+        Some(trap) => format!("trapped: {trap}"),
+        None => format!("trapped: {}", error.root_cause()),
     };
     HookError::Broken(match &store.data().last_error {
         Some(said) => format!("{what} (it said: {said})"),

@@ -91,12 +91,37 @@ pub enum PluginError {
         /// What did not match.
         reason: String,
     },
-    /// The plugin refused its configuration or failed to start.
+    /// The component imports an interface the host does not provide: a
+    /// plugin gets the contract's `host` interface and WASI 0.2, nothing
+    /// else.
+    #[error(
+        "plugin {path}: imports `{import}`, which this host does not provide \
+         (a plugin may import {WIT_PACKAGE}/host@{WIT_VERSION} and WASI 0.2 only): {reason}"
+    )]
+    Import {
+        /// The plugin file.
+        path: PathBuf,
+        /// The name of the import, as the component spells it.
+        import: String,
+        /// What the linker said.
+        reason: String,
+    },
+    /// The plugin refused its configuration: its `describe` returned an
+    /// error.
     #[error("plugin {path}: refused to start: {reason}")]
     Start {
         /// The plugin file.
         path: PathBuf,
         /// The plugin's own message.
+        reason: String,
+    },
+    /// The plugin's `describe` trapped, ran past its deadline or past its
+    /// memory cap: it cannot run at all.
+    #[error("plugin {path}: could not start: describe {reason}")]
+    Broke {
+        /// The plugin file.
+        path: PathBuf,
+        /// What happened, in the operator's terms.
         reason: String,
     },
 }
@@ -171,10 +196,21 @@ impl Plugin {
         config: Vec<(String, String)>,
         grants: Grants,
     ) -> Result<Plugin, PluginError> {
-        Interfaces::of(runtime.engine(), component).check(&path)?;
-        let link_error = |e: wasmtime::Error| PluginError::Link {
-            path: path.clone(),
-            reason: format!("{e:#}"),
+        let interfaces = Interfaces::of(runtime.engine(), component);
+        interfaces.check(&path)?;
+        let link_error = |e: wasmtime::Error| {
+            let reason = format!("{e:#}");
+            match interfaces.unprovided(&reason) {
+                Some(import) => PluginError::Import {
+                    path: path.clone(),
+                    import: import.to_owned(),
+                    reason,
+                },
+                None => PluginError::Link {
+                    path: path.clone(),
+                    reason,
+                },
+            }
         };
         let pre = runtime
             .linker()
@@ -194,9 +230,15 @@ impl Plugin {
             runtime: runtime.clone(),
             budget: None,
         });
-        let start_error = |e: HookError| PluginError::Start {
-            path: path.clone(),
-            reason: e.to_string(),
+        let start_error = |e: HookError| match e {
+            HookError::Broken(reason) => PluginError::Broke {
+                path: path.clone(),
+                reason,
+            },
+            other => PluginError::Start {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
         };
         let (_, info) = PluginInstance::start(Arc::clone(&shared), 0).map_err(start_error)?;
         let name = if info.name.is_empty() {
@@ -252,5 +294,11 @@ impl HookFactory for Plugin {
 
     fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError> {
         Ok(Box::new(Plugin::instantiate(self, worker)?))
+    }
+
+    /// The hosts the operator granted this plugin (`--plugin-allow-host`):
+    /// it may fetch from them, and send the jobs it authorizes there.
+    fn may_send_to(&self, url: &reqwest::Url) -> bool {
+        fetch::admitted(self.shared.grants.hosts(), url)
     }
 }
