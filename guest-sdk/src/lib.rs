@@ -101,7 +101,11 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod backoff;
 pub mod config;
+pub mod crypto;
+pub mod encoding;
 pub mod headers;
 mod host;
 pub mod http;
@@ -109,6 +113,8 @@ pub mod log;
 mod plugin;
 mod random;
 pub mod testing;
+pub mod time;
+pub mod url;
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
