@@ -112,7 +112,9 @@ pub fn parse_challenges(value: &str) -> Vec<Challenge> {
                     lexer.rest = save;
                     let padding = lexer.take_while(|c| c == '=');
                     if let Some(challenge) = challenges.last_mut() {
-                        challenge.params.push((String::new(), format!("{word}{padding}")));
+                        challenge
+                            .params
+                            .push((String::new(), format!("{word}{padding}")));
                     }
                 }
             }
@@ -171,9 +173,8 @@ impl<'a> Lexer<'a> {
     /// An HTTP token (or token68 body: `/` and `+` included), if one
     /// starts here.
     fn token(&mut self) -> Option<&'a str> {
-        let token = self.take_while(|c| {
-            c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~/".contains(c)
-        });
+        let token =
+            self.take_while(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~/".contains(c));
         (!token.is_empty()).then_some(token)
     }
 
@@ -231,7 +232,11 @@ mod tests {
         assert_eq!(schemes, ["Newauth", "Basic", "Negotiate", "Bare"]);
         assert_eq!(
             pairs(&challenges[0]),
-            [("realm", "apps"), ("type", "1"), ("title", r#"Login to "apps""#)]
+            [
+                ("realm", "apps"),
+                ("type", "1"),
+                ("title", r#"Login to "apps""#)
+            ]
         );
         assert_eq!(pairs(&challenges[2]), [("", "abc/+d==")]);
         assert!(challenges[3].params.is_empty());
@@ -240,14 +245,23 @@ mod tests {
     #[test]
     fn every_field_is_read_and_junk_skipped() {
         let headers = vec![
-            ("www-authenticate".to_owned(), "Basic realm=\"a\"".to_owned()),
+            (
+                "www-authenticate".to_owned(),
+                "Basic realm=\"a\"".to_owned(),
+            ),
             ("Other".to_owned(), "Digest x=1".to_owned()),
-            ("WWW-Authenticate".to_owned(), ", ;;Bearer error=\"invalid_token\"".to_owned()),
+            (
+                "WWW-Authenticate".to_owned(),
+                ", ;;Bearer error=\"invalid_token\"".to_owned(),
+            ),
         ];
         let found = challenges(&headers);
         assert_eq!(found.len(), 2);
         assert_eq!(found[1].param("error"), Some("invalid_token"));
         assert!(parse_challenges("").is_empty());
-        assert_eq!(parse_challenges(r#"Digest nonce="unterminated"#)[0].param("nonce"), Some("unterminated"));
+        assert_eq!(
+            parse_challenges(r#"Digest nonce="unterminated"#)[0].param("nonce"),
+            Some("unterminated")
+        );
     }
 }

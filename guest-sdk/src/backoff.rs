@@ -114,18 +114,30 @@ mod tests {
 
     #[test]
     fn ceiling_doubles_then_caps_without_overflow() {
-        let backoff = Backoff { base_ms: 100, max_ms: 1000, jitter: Jitter::None };
+        let backoff = Backoff {
+            base_ms: 100,
+            max_ms: 1000,
+            jitter: Jitter::None,
+        };
         let ceilings: Vec<u64> = (1..=6).map(|n| backoff.ceiling_ms(n)).collect();
         assert_eq!(ceilings, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(backoff.delay_ms(2), 200, "no jitter waits the ceiling");
-        let huge = Backoff { base_ms: u64::MAX, max_ms: 5, jitter: Jitter::Full };
+        let huge = Backoff {
+            base_ms: u64::MAX,
+            max_ms: 5,
+            jitter: Jitter::Full,
+        };
         assert_eq!(huge.ceiling_ms(u32::MAX), 5);
         assert_eq!(huge.ceiling_ms(0), 5);
     }
 
     #[test]
     fn full_jitter_spans_zero_to_the_ceiling() {
-        let backoff = Backoff { base_ms: 100, max_ms: 10_000, jitter: Jitter::Full };
+        let backoff = Backoff {
+            base_ms: 100,
+            max_ms: 10_000,
+            jitter: Jitter::Full,
+        };
         let waits = waits(&backoff, 4, 500);
         assert!(waits.iter().all(|&wait| wait <= 800));
         assert!(*waits.iter().min().unwrap() < 200);
@@ -134,9 +146,16 @@ mod tests {
 
     #[test]
     fn equal_jitter_waits_at_least_half() {
-        let backoff = Backoff { base_ms: 100, max_ms: 10_000, jitter: Jitter::Equal };
+        let backoff = Backoff {
+            base_ms: 100,
+            max_ms: 10_000,
+            jitter: Jitter::Equal,
+        };
         let waits = waits(&backoff, 4, 500);
-        assert!(waits.iter().all(|&wait| (400..=800).contains(&wait)), "{waits:?}");
+        assert!(
+            waits.iter().all(|&wait| (400..=800).contains(&wait)),
+            "{waits:?}"
+        );
         assert!(*waits.iter().min().unwrap() < 500);
         assert!(*waits.iter().max().unwrap() > 700);
     }
@@ -158,9 +177,16 @@ mod tests {
         let earlier = crate::time::http_date(now - Duration::from_secs(90));
         assert_eq!(retry_after_ms(&with(&earlier), now), Some(0));
         assert_eq!(retry_after_ms(&with(" 5 "), now), Some(5_000));
-        assert_eq!(retry_after_ms(&with("99999999999999999999999"), now), Some(u64::MAX));
+        assert_eq!(
+            retry_after_ms(&with("99999999999999999999999"), now),
+            Some(u64::MAX)
+        );
         for unreadable in ["soon", "-5", ""] {
-            assert_eq!(retry_after_ms(&with(unreadable), now), None, "{unreadable:?}");
+            assert_eq!(
+                retry_after_ms(&with(unreadable), now),
+                None,
+                "{unreadable:?}"
+            );
         }
         assert_eq!(retry_after_ms(&Vec::new(), now), None);
     }

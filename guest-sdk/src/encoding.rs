@@ -64,7 +64,10 @@ mod tests {
 
     #[test]
     fn hex_covers_every_digit() {
-        assert_eq!(hex([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]), "0123456789abcdef");
+        assert_eq!(
+            hex([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]),
+            "0123456789abcdef"
+        );
         assert_eq!(hex([]), "");
     }
 }

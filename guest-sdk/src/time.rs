@@ -116,11 +116,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -133,7 +138,9 @@ mod tests {
     fn civil_fields_agree_with_http_dates_over_centuries() {
         // httpdate is an independent calendar implementation: compare a
         // spread of instants, leap days and year ends included.
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         let mut seconds = 0u64;
         while seconds < 253_402_300_799 {
             let time = UNIX_EPOCH + Duration::from_secs(seconds);
@@ -156,7 +163,10 @@ mod tests {
     fn leap_day_and_epoch() {
         let leap = UtcDateTime::from(UNIX_EPOCH + Duration::from_secs(951_782_400));
         assert_eq!((leap.year, leap.month, leap.day), (2000, 2, 29));
-        assert_eq!(UtcDateTime::from(UNIX_EPOCH).basic_iso8601(), "19700101T000000Z");
+        assert_eq!(
+            UtcDateTime::from(UNIX_EPOCH).basic_iso8601(),
+            "19700101T000000Z"
+        );
     }
 
     #[test]

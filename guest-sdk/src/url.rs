@@ -100,7 +100,10 @@ impl Url {
         let (scheme, rest) = text
             .split_once("://")
             .filter(|(scheme, _)| {
-                !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                !scheme.is_empty()
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
             })
             .ok_or_else(|| format!("{text:?} is not an absolute URL (scheme://host/...)"))?;
         let (rest, fragment) = match rest.split_once('#') {
@@ -172,7 +175,11 @@ impl Url {
     /// The path as written (still percent-encoded); `/` when the URL has
     /// none.
     pub fn path(&self) -> &str {
-        if self.path.is_empty() { "/" } else { &self.path }
+        if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        }
     }
 
     /// The query as written, without its `?`.
@@ -337,7 +344,10 @@ mod tests {
     #[test]
     fn encoding_keeps_only_unreserved_characters() {
         assert_eq!(encode("-._~AZaz09"), "-._~AZaz09");
-        assert_eq!(encode("!*'();:@&=+$,/?#[] %"), "%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%2F%3F%23%5B%5D%20%25");
+        assert_eq!(
+            encode("!*'();:@&=+$,/?#[] %"),
+            "%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%2F%3F%23%5B%5D%20%25"
+        );
         assert_eq!(decode(&encode("ünï cødé/&=")), "ünï cødé/&=");
         assert_eq!(decode("%zz%4"), "%zz%4");
     }

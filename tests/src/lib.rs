@@ -1,6 +1,7 @@
 //! Support for tb-host's end-to-end tests (in `tests/`): the loopback
 //! server, the real binary, and the plugin components they load.
 
+pub mod auth_servers;
 pub mod faults;
 pub mod fixtures;
 pub mod harness;

@@ -54,11 +54,19 @@ impl Plugin for ApiKey {
         }
         self.placement = match (config::get("header"), config::get("query")) {
             (Some(_), Some(_)) => {
-                return Err("config keys `header` and `query` are both given: pass only one".to_owned());
+                return Err(
+                    "config keys `header` and `query` are both given: pass only one".to_owned(),
+                );
             }
-            (Some(name), None) if headers::is_valid_name(name.trim()) => Placement::Header(name.trim().to_owned()),
-            (Some(name), None) => return Err(config::invalid("header", &name, "not a valid header name")),
-            (None, Some(name)) if !name.trim().is_empty() => Placement::Query(name.trim().to_owned()),
+            (Some(name), None) if headers::is_valid_name(name.trim()) => {
+                Placement::Header(name.trim().to_owned())
+            }
+            (Some(name), None) => {
+                return Err(config::invalid("header", &name, "not a valid header name"));
+            }
+            (None, Some(name)) if !name.trim().is_empty() => {
+                Placement::Query(name.trim().to_owned())
+            }
             (None, Some(name)) => return Err(config::invalid("query", &name, "must not be empty")),
             (None, None) => Placement::default(),
         };
@@ -97,17 +105,25 @@ mod tests {
     #[test]
     fn the_key_goes_in_x_api_key_by_default() {
         let mut plugin = configured(&[("key", "k-123")]);
-        assert_eq!(testing::describe::<ApiKey>().unwrap().hooks, HookSet::AUTHORIZE);
+        assert_eq!(
+            testing::describe::<ApiKey>().unwrap().hooks,
+            HookSet::AUTHORIZE
+        );
         let request = testing::request("GET", "https://api.test/").with_header("x-api-key", "old");
         let request = plugin.authorize(request).unwrap();
-        assert_eq!(request.headers, [("X-API-Key".to_owned(), "k-123".to_owned())]);
+        assert_eq!(
+            request.headers,
+            [("X-API-Key".to_owned(), "k-123".to_owned())]
+        );
         assert_eq!(request.url, "https://api.test/");
     }
 
     #[test]
     fn a_header_name_can_be_chosen() {
         let mut plugin = configured(&[("key", "k"), ("header", "Api-Token")]);
-        let request = plugin.authorize(testing::request("GET", "https://api.test/")).unwrap();
+        let request = plugin
+            .authorize(testing::request("GET", "https://api.test/"))
+            .unwrap();
         assert_eq!(headers::get(&request.headers, "api-token"), Some("k"));
     }
 
@@ -116,7 +132,10 @@ mod tests {
         let mut plugin = configured(&[("key", "a b&c"), ("query", "api_key")]);
         let request = testing::request("GET", "https://api.test/v1?q=x&api_key=old#frag");
         let request = plugin.authorize(request).unwrap();
-        assert_eq!(request.url, "https://api.test/v1?q=x&api_key=a%20b%26c#frag");
+        assert_eq!(
+            request.url,
+            "https://api.test/v1?q=x&api_key=a%20b%26c#frag"
+        );
         assert!(request.headers.is_empty());
     }
 
@@ -124,8 +143,13 @@ mod tests {
     fn the_key_can_come_from_a_granted_variable() {
         testing::set_env(&[("SERVICE_KEY", "from-env")]);
         let mut plugin = configured(&[("key-env", "SERVICE_KEY")]);
-        let request = plugin.authorize(testing::request("GET", "https://api.test/")).unwrap();
-        assert_eq!(headers::get(&request.headers, "x-api-key"), Some("from-env"));
+        let request = plugin
+            .authorize(testing::request("GET", "https://api.test/"))
+            .unwrap();
+        assert_eq!(
+            headers::get(&request.headers, "x-api-key"),
+            Some("from-env")
+        );
         let error = refused(&[("key-env", "NOT_GRANTED")]);
         assert!(error.contains("--plugin-env NAME:NOT_GRANTED"), "{error}");
     }
@@ -139,7 +163,9 @@ mod tests {
         let error = refused(&[("key", "sec\r\nret")]);
         assert!(!error.contains("sec"), "{error}");
         let mut plugin = configured(&[("key", "k")]);
-        plugin.authorize(testing::request("GET", "https://api.test/")).unwrap();
+        plugin
+            .authorize(testing::request("GET", "https://api.test/"))
+            .unwrap();
         assert_eq!(testing::logs(), []);
     }
 }

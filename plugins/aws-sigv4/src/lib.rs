@@ -58,7 +58,11 @@ impl Plugin for AwsSigV4 {
             service: config::require("service")?.trim().to_owned(),
         };
         self.session_token = config::secret("session-token")?;
-        if self.session_token.as_deref().is_some_and(|token| !headers::is_valid_value(token)) {
+        if self
+            .session_token
+            .as_deref()
+            .is_some_and(|token| !headers::is_valid_value(token))
+        {
             return Err("config key `session-token` must not contain control characters".into());
         }
         self.content_sha256 = config::get_or("content-sha256", false)?;
@@ -68,7 +72,8 @@ impl Plugin for AwsSigV4 {
     fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
         let url = Url::parse(&request.url)?;
         let now = UtcDateTime::from(time::now());
-        let payload_hash = encoding::hex(crypto::sha256(request.body.as_deref().unwrap_or_default()));
+        let payload_hash =
+            encoding::hex(crypto::sha256(request.body.as_deref().unwrap_or_default()));
         let fields = &mut request.headers;
         headers::remove(fields, "Authorization");
         headers::set(fields, "X-Amz-Date", &now.basic_iso8601());
@@ -91,7 +96,11 @@ impl Plugin for AwsSigV4 {
             },
             &now,
         );
-        headers::set(&mut request.headers, "Authorization", &signature.authorization);
+        headers::set(
+            &mut request.headers,
+            "Authorization",
+            &signature.authorization,
+        );
         Ok(request)
     }
 }
@@ -108,7 +117,10 @@ mod tests {
     fn configured(extra: &[(&str, &str)]) -> AwsSigV4 {
         let mut pairs = vec![
             ("access-key-id", "AKIDEXAMPLE"),
-            ("secret-access-key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            (
+                "secret-access-key",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            ),
             ("region", "us-east-1"),
             ("service", "service"),
         ];
@@ -121,7 +133,10 @@ mod tests {
     #[test]
     fn only_authorize_is_a_hook_and_keys_are_required() {
         configured(&[]);
-        assert_eq!(testing::describe::<AwsSigV4>().unwrap().hooks, HookSet::AUTHORIZE);
+        assert_eq!(
+            testing::describe::<AwsSigV4>().unwrap().hooks,
+            HookSet::AUTHORIZE
+        );
         for missing in ["access-key-id", "secret-access-key", "region", "service"] {
             let pairs: Vec<(&str, &str)> = [
                 ("access-key-id", "A"),
@@ -144,8 +159,15 @@ mod tests {
         let request = plugin
             .authorize(testing::request("GET", "http://127.0.0.1:8080/a?b=1"))
             .unwrap();
-        assert_eq!(headers::get(&request.headers, "x-amz-date"), Some("20150830T123600Z"));
-        assert_eq!(headers::get(&request.headers, "host"), None, "the client sends Host");
+        assert_eq!(
+            headers::get(&request.headers, "x-amz-date"),
+            Some("20150830T123600Z")
+        );
+        assert_eq!(
+            headers::get(&request.headers, "host"),
+            None,
+            "the client sends Host"
+        );
         let authorization = headers::get(&request.headers, "authorization").unwrap();
         assert!(
             authorization.starts_with(
@@ -158,8 +180,14 @@ mod tests {
         let later = plugin
             .authorize(testing::request("GET", "http://127.0.0.1:8080/a?b=1"))
             .unwrap();
-        assert_eq!(headers::get(&later.headers, "x-amz-date"), Some("20150831T123600Z"));
-        assert_ne!(headers::get(&later.headers, "authorization"), Some(authorization));
+        assert_eq!(
+            headers::get(&later.headers, "x-amz-date"),
+            Some("20150831T123600Z")
+        );
+        assert_ne!(
+            headers::get(&later.headers, "authorization"),
+            Some(authorization)
+        );
     }
 
     #[test]
@@ -176,8 +204,14 @@ mod tests {
             headers::get(&request.headers, "x-amz-content-sha256"),
             Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
         );
-        assert_eq!(headers::get(&request.headers, "x-amz-security-token"), Some("tok"));
-        assert_eq!(headers::get_all(&request.headers, "authorization").count(), 1);
+        assert_eq!(
+            headers::get(&request.headers, "x-amz-security-token"),
+            Some("tok")
+        );
+        assert_eq!(
+            headers::get_all(&request.headers, "authorization").count(),
+            1
+        );
         let authorization = headers::get(&request.headers, "authorization").unwrap();
         assert!(
             authorization.contains(
@@ -199,6 +233,10 @@ mod tests {
     #[test]
     fn a_relative_url_fails_the_request() {
         let mut plugin = configured(&[]);
-        assert!(plugin.authorize(testing::request("GET", "/relative")).is_err());
+        assert!(
+            plugin
+                .authorize(testing::request("GET", "/relative"))
+                .is_err()
+        );
     }
 }

@@ -136,7 +136,10 @@ pub fn canonical_query(query: &str) -> String {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (url::encode(&url::decode(name)), url::encode(&url::decode(value)))
+            (
+                url::encode(&url::decode(name)),
+                url::encode(&url::decode(value)),
+            )
         })
         .collect();
     pairs.sort();
@@ -192,7 +195,10 @@ mod tests {
     fn query_pairs_are_normalised_and_sorted() {
         assert_eq!(canonical_query(""), "");
         assert_eq!(canonical_query("b=2&a=1&a=0&c"), "a=0&a=1&b=2&c=");
-        assert_eq!(canonical_query("x=a%2fb&y=a+b&z=%7E"), "x=a%2Fb&y=a%2Bb&z=~");
+        assert_eq!(
+            canonical_query("x=a%2fb&y=a+b&z=%7E"),
+            "x=a%2Fb&y=a%2Bb&z=~"
+        );
     }
 
     #[test]

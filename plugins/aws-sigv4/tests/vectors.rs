@@ -80,7 +80,11 @@ fn cases() -> Vec<String> {
         .unwrap()
         .filter_map(|entry| {
             let entry = entry.unwrap();
-            entry.file_type().unwrap().is_dir().then(|| entry.file_name().into_string().unwrap())
+            entry
+                .file_type()
+                .unwrap()
+                .is_dir()
+                .then(|| entry.file_name().into_string().unwrap())
         })
         .collect();
     cases.sort();
@@ -100,7 +104,10 @@ fn the_suite_has_the_cases_the_issue_names() {
         "get-header-value-multiline",
         "post-x-www-form-urlencoded",
     ] {
-        assert!(cases.iter().any(|case| case == required), "{required} missing");
+        assert!(
+            cases.iter().any(|case| case == required),
+            "{required} missing"
+        );
     }
     assert!(cases.len() >= 20, "{cases:?}");
 }
@@ -111,7 +118,8 @@ fn every_step_matches_the_suite() {
     for case in cases() {
         let request = parse_req(&file(&case, "req"));
         let url = Url::parse(&request.url).unwrap();
-        let payload_hash = encoding::hex(crypto::sha256(request.body.as_deref().unwrap_or_default()));
+        let payload_hash =
+            encoding::hex(crypto::sha256(request.body.as_deref().unwrap_or_default()));
         let signature = signer().sign(
             &Signable {
                 method: &request.method,
@@ -121,9 +129,21 @@ fn every_step_matches_the_suite() {
             },
             &time,
         );
-        assert_eq!(signature.canonical_request, file(&case, "creq"), "{case}: canonical request");
-        assert_eq!(signature.string_to_sign, file(&case, "sts"), "{case}: string to sign");
-        assert_eq!(signature.authorization, file(&case, "authz"), "{case}: authorization");
+        assert_eq!(
+            signature.canonical_request,
+            file(&case, "creq"),
+            "{case}: canonical request"
+        );
+        assert_eq!(
+            signature.string_to_sign,
+            file(&case, "sts"),
+            "{case}: string to sign"
+        );
+        assert_eq!(
+            signature.authorization,
+            file(&case, "authz"),
+            "{case}: authorization"
+        );
     }
 }
 
@@ -132,7 +152,10 @@ fn authorize_produces_the_suites_signed_requests() {
     for case in cases() {
         let mut config = vec![
             ("access-key-id", "AKIDEXAMPLE"),
-            ("secret-access-key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            (
+                "secret-access-key",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            ),
             ("region", "us-east-1"),
             ("service", "service"),
         ];

@@ -127,7 +127,10 @@ impl Challenge {
         let qop_auth = match offer.param("qop") {
             None => false,
             Some(qop) => {
-                if !qop.split(',').any(|option| option.trim().eq_ignore_ascii_case("auth")) {
+                if !qop
+                    .split(',')
+                    .any(|option| option.trim().eq_ignore_ascii_case("auth"))
+                {
                     return None;
                 }
                 true
@@ -139,14 +142,22 @@ impl Challenge {
             opaque: offer.param("opaque").map(str::to_owned),
             algorithm,
             qop_auth,
-            stale: offer.param("stale").is_some_and(|stale| stale.eq_ignore_ascii_case("true")),
+            stale: offer
+                .param("stale")
+                .is_some_and(|stale| stale.eq_ignore_ascii_case("true")),
             nc: 0,
         })
     }
 
     /// The `Authorization` value answering this challenge for `method
     /// uri`, counting one more use of the nonce.
-    pub fn answer(&mut self, credentials: &Credentials, method: &str, uri: &str, cnonce: &str) -> String {
+    pub fn answer(
+        &mut self,
+        credentials: &Credentials,
+        method: &str,
+        uri: &str,
+        cnonce: &str,
+    ) -> String {
         self.nc += 1;
         let nc = format!("{:08x}", self.nc);
         let counted = self.qop_auth.then_some((nc.as_str(), cnonce));
@@ -187,7 +198,10 @@ mod tests {
     fn rfc_7616(algorithm: Algorithm) -> String {
         response(
             algorithm,
-            &Credentials { username: "Mufasa".into(), password: "Circle of Life".into() },
+            &Credentials {
+                username: "Mufasa".into(),
+                password: "Circle of Life".into(),
+            },
             "http-auth@example.org",
             "GET",
             "/dir/index.html",
@@ -211,7 +225,10 @@ mod tests {
 
     #[test]
     fn rfc_2617_example_with_qop() {
-        let credentials = Credentials { username: "Mufasa".into(), password: "Circle Of Life".into() };
+        let credentials = Credentials {
+            username: "Mufasa".into(),
+            password: "Circle Of Life".into(),
+        };
         let value = response(
             Algorithm::Md5,
             &credentials,
@@ -226,26 +243,57 @@ mod tests {
 
     #[test]
     fn without_qop_the_rfc_2069_form_is_used() {
-        let credentials = Credentials { username: "Mufasa".into(), password: "Circle Of Life".into() };
+        let credentials = Credentials {
+            username: "Mufasa".into(),
+            password: "Circle Of Life".into(),
+        };
         let ha1 = encoding::hex(crypto::md5("Mufasa:testrealm@host.com:Circle Of Life"));
         let ha2 = encoding::hex(crypto::md5("GET:/dir/index.html"));
         let expected = encoding::hex(crypto::md5(format!("{ha1}:abc:{ha2}")));
-        let value = response(Algorithm::Md5, &credentials, "testrealm@host.com", "GET", "/dir/index.html", "abc", None);
+        let value = response(
+            Algorithm::Md5,
+            &credentials,
+            "testrealm@host.com",
+            "GET",
+            "/dir/index.html",
+            "abc",
+            None,
+        );
         assert_eq!(value, expected);
-        let mut challenge = Challenge::best(&auth::parse_challenges(r#"Digest realm="testrealm@host.com", nonce="abc""#)).unwrap();
+        let mut challenge = Challenge::best(&auth::parse_challenges(
+            r#"Digest realm="testrealm@host.com", nonce="abc""#,
+        ))
+        .unwrap();
         let answer = challenge.answer(&credentials, "GET", "/dir/index.html", "unused");
-        assert!(!answer.contains("qop") && !answer.contains("nc="), "{answer}");
-        assert!(answer.contains(&format!("response=\"{expected}\"")), "{answer}");
+        assert!(
+            !answer.contains("qop") && !answer.contains("nc="),
+            "{answer}"
+        );
+        assert!(
+            answer.contains(&format!("response=\"{expected}\"")),
+            "{answer}"
+        );
     }
 
     #[test]
     fn sess_variants_hash_the_nonces_into_ha1() {
-        let credentials = Credentials { username: "u".into(), password: "p".into() };
+        let credentials = Credentials {
+            username: "u".into(),
+            password: "p".into(),
+        };
         let ha1 = encoding::hex(crypto::sha256("u:r:p"));
         let ha1 = encoding::hex(crypto::sha256(format!("{ha1}:n:c")));
         let ha2 = encoding::hex(crypto::sha256("GET:/"));
         let expected = encoding::hex(crypto::sha256(format!("{ha1}:n:00000001:c:auth:{ha2}")));
-        let value = response(Algorithm::Sha256Sess, &credentials, "r", "GET", "/", "n", Some(("00000001", "c")));
+        let value = response(
+            Algorithm::Sha256Sess,
+            &credentials,
+            "r",
+            "GET",
+            "/",
+            "n",
+            Some(("00000001", "c")),
+        );
         assert_eq!(value, expected);
     }
 
@@ -255,7 +303,10 @@ mod tests {
             r#"Digest realm="r", nonce="a", algorithm=MD5, qop="auth", Digest realm="r", nonce="b", algorithm=SHA-256, qop="auth-int, auth", Digest realm="r", nonce="c", algorithm=SHA-512-256"#,
         );
         let best = Challenge::best(&offers).unwrap();
-        assert_eq!((best.algorithm, best.nonce.as_str(), best.qop_auth), (Algorithm::Sha256, "b", true));
+        assert_eq!(
+            (best.algorithm, best.nonce.as_str(), best.qop_auth),
+            (Algorithm::Sha256, "b", true)
+        );
         assert!(Challenge::best(&auth::parse_challenges(r#"Digest nonce="no-realm""#)).is_none());
     }
 }

@@ -19,9 +19,10 @@
 //!
 //! One instance serves one worker, one call at a time, so the kept
 //! challenge needs no lock; each worker answers its own challenge.
-//! A `401` to a request that already answered the current nonce, without
-//! `stale=true`, means wrong credentials: the plugin forgets the
-//! challenge and lets the response stand.
+//! A `401` without `stale=true` to a request that carried an answer means
+//! wrong credentials: the plugin lets the response stand, and until the
+//! server takes an answer again it retries nothing, so a bad password
+//! costs at most one retry per job, never a loop.
 //!
 //! | config key | default | meaning |
 //! | --- | --- | --- |
@@ -34,8 +35,7 @@ pub mod digest;
 
 use guest_sdk::url::Url;
 use guest_sdk::{
-    Attempt, Decision, Outcome, Plugin, Request, auth, config, encoding, headers, log,
-    random_u64,
+    Attempt, Decision, Outcome, Plugin, Request, auth, config, encoding, headers, log, random_u64,
 };
 
 use digest::{Challenge, Credentials};
@@ -46,6 +46,9 @@ pub struct DigestAuth {
     credentials: Credentials,
     /// The server's latest challenge, with its nonce count so far.
     challenge: Option<Challenge>,
+    /// Whether the server refused an answer since the last one it took:
+    /// then a new challenge is kept but not retried at once.
+    refused: bool,
 }
 
 #[guest_sdk::plugin]
@@ -55,8 +58,12 @@ impl Plugin for DigestAuth {
             username: config::require("username")?,
             password: config::require_secret("password")?,
         };
-        if self.credentials.username.contains('"') || !headers::is_valid_value(&self.credentials.username) {
-            return Err("config key `username` must not contain quotes or control characters".into());
+        if self.credentials.username.contains('"')
+            || !headers::is_valid_value(&self.credentials.username)
+        {
+            return Err(
+                "config key `username` must not contain quotes or control characters".into(),
+            );
         }
         Ok(())
     }
@@ -66,7 +73,8 @@ impl Plugin for DigestAuth {
             return Ok(request);
         };
         let uri = Url::parse(&request.url)?.target();
-        let cnonce = encoding::hex([random_u64().to_le_bytes(), random_u64().to_le_bytes()].concat());
+        let cnonce =
+            encoding::hex([random_u64().to_le_bytes(), random_u64().to_le_bytes()].concat());
         let value = challenge.answer(&self.credentials, &request.method, &uri, &cnonce);
         headers::set(&mut request.headers, "Authorization", &value);
         Ok(request)
@@ -81,19 +89,32 @@ impl Plugin for DigestAuth {
         let Outcome::Response(response) = outcome else {
             return Ok(Decision::Defer);
         };
+        let answered = headers::get(&request.headers, "Authorization").is_some_and(|value| {
+            auth::parse_challenges(value)
+                .iter()
+                .any(|answer| answer.is("Digest"))
+        });
         if response.status != 401 {
+            if answered {
+                self.refused = false;
+            }
             return Ok(Decision::Defer);
         }
         let Some(offered) = Challenge::best(&auth::challenges(&response.headers)) else {
             return Ok(Decision::Defer);
         };
-        let answered_nonce = headers::get(&request.headers, "Authorization")
-            .map(auth::parse_challenges)
-            .and_then(|answers| answers.into_iter().find(|answer| answer.is("Digest")))
-            .and_then(|answer| answer.param("nonce").map(str::to_owned));
-        if answered_nonce.as_deref() == Some(offered.nonce.as_str()) && !offered.stale {
-            log::warn("the server refused the answer to its own challenge: check username and password");
-            self.challenge = None;
+        if answered && !offered.stale {
+            log::warn(
+                "the server refused the answer to its challenge: check username and password",
+            );
+            self.refused = true;
+            self.challenge = Some(offered);
+            return Ok(Decision::Defer);
+        }
+        if self.refused && !offered.stale {
+            // Answers are being refused: keep the challenge for the next
+            // request, but do not spend a retry on this one.
+            self.challenge = Some(offered);
             return Ok(Decision::Defer);
         }
         log::debug(if offered.stale {
@@ -112,7 +133,8 @@ mod tests {
     use guest_sdk::testing::{self, With};
     use guest_sdk::{HookSet, Outcome};
 
-    const CHALLENGE: &str = r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n1", opaque="op""#;
+    const CHALLENGE: &str =
+        r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n1", opaque="op""#;
 
     fn configured() -> DigestAuth {
         testing::set_config(&[("username", "Mufasa"), ("password", "Circle of Life")]);
@@ -124,7 +146,9 @@ mod tests {
     }
 
     fn decide(plugin: &mut DigestAuth, request: &Request, outcome: &Outcome) -> Decision {
-        plugin.decide_retry(request, outcome, &testing::attempt(1, 5)).unwrap()
+        plugin
+            .decide_retry(request, outcome, &testing::attempt(1, 5))
+            .unwrap()
     }
 
     /// The parameters of the Digest answer on `request`.
@@ -143,9 +167,18 @@ mod tests {
     #[test]
     fn a_challenge_is_answered_on_the_retry_and_kept_for_later_requests() {
         let mut plugin = configured();
-        let first = plugin.authorize(testing::request("GET", "http://a.test/x?y=1")).unwrap();
-        assert_eq!(headers::get(&first.headers, "authorization"), None, "no challenge yet");
-        assert_eq!(decide(&mut plugin, &first, &challenge(CHALLENGE)), Decision::RetryAfter(0));
+        let first = plugin
+            .authorize(testing::request("GET", "http://a.test/x?y=1"))
+            .unwrap();
+        assert_eq!(
+            headers::get(&first.headers, "authorization"),
+            None,
+            "no challenge yet"
+        );
+        assert_eq!(
+            decide(&mut plugin, &first, &challenge(CHALLENGE)),
+            Decision::RetryAfter(0)
+        );
         let retry = plugin.authorize(first).unwrap();
         let sent = answer(&retry);
         assert_eq!(sent.param("username"), Some("Mufasa"));
@@ -157,7 +190,10 @@ mod tests {
         let cnonce = sent.param("cnonce").unwrap().to_owned();
         let expected = digest::response(
             digest::Algorithm::Sha256,
-            &Credentials { username: "Mufasa".into(), password: "Circle of Life".into() },
+            &Credentials {
+                username: "Mufasa".into(),
+                password: "Circle of Life".into(),
+            },
             "api@test",
             "GET",
             "/x?y=1",
@@ -165,11 +201,20 @@ mod tests {
             Some(("00000001", &cnonce)),
         );
         assert_eq!(sent.param("response"), Some(expected.as_str()));
-        assert_eq!(decide(&mut plugin, &retry, &testing::response(200, &[])), Decision::Defer);
-        let later = plugin.authorize(testing::request("GET", "http://a.test/z")).unwrap();
+        assert_eq!(
+            decide(&mut plugin, &retry, &testing::response(200, &[])),
+            Decision::Defer
+        );
+        let later = plugin
+            .authorize(testing::request("GET", "http://a.test/z"))
+            .unwrap();
         let later = answer(&later);
         assert_eq!(later.param("nc"), Some("00000002"));
-        assert_ne!(later.param("cnonce"), Some(cnonce.as_str()), "a fresh cnonce each time");
+        assert_ne!(
+            later.param("cnonce"),
+            Some(cnonce.as_str()),
+            "a fresh cnonce each time"
+        );
     }
 
     #[test]
@@ -178,39 +223,90 @@ mod tests {
         let request = testing::request("GET", "http://a.test/");
         decide(&mut plugin, &request, &challenge(CHALLENGE));
         let answered = plugin.authorize(request).unwrap();
-        let stale = r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n2", stale=true"#;
-        assert_eq!(decide(&mut plugin, &answered, &challenge(stale)), Decision::RetryAfter(0));
+        let stale =
+            r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n2", stale=true"#;
+        assert_eq!(
+            decide(&mut plugin, &answered, &challenge(stale)),
+            Decision::RetryAfter(0)
+        );
         let again = answer(&plugin.authorize(answered).unwrap());
-        assert_eq!((again.param("nonce"), again.param("nc")), (Some("n2"), Some("00000001")));
+        assert_eq!(
+            (again.param("nonce"), again.param("nc")),
+            (Some("n2"), Some("00000001"))
+        );
     }
 
     #[test]
-    fn a_refused_answer_is_not_retried() {
+    fn a_refused_answer_is_not_retried_even_with_a_new_nonce() {
         let mut plugin = configured();
         let request = testing::request("GET", "http://a.test/");
         decide(&mut plugin, &request, &challenge(CHALLENGE));
         let answered = plugin.authorize(request).unwrap();
-        assert_eq!(decide(&mut plugin, &answered, &challenge(CHALLENGE)), Decision::Defer);
-        let next = plugin.authorize(testing::request("GET", "http://a.test/")).unwrap();
-        assert_eq!(headers::get(&next.headers, "authorization"), None, "the challenge was dropped");
-        assert!(testing::logs().iter().any(|(_, message)| message.contains("check username")));
+        let renewed = CHALLENGE.replace("n1", "n-other");
+        assert_eq!(
+            decide(&mut plugin, &answered, &challenge(&renewed)),
+            Decision::Defer
+        );
+        assert!(
+            testing::logs()
+                .iter()
+                .any(|(_, message)| message.contains("check username"))
+        );
+        // A request sent before the refusal, without an answer, is not
+        // retried either while answers are refused...
+        let unanswered = testing::request("GET", "http://a.test/other");
+        assert_eq!(
+            decide(&mut plugin, &unanswered, &challenge(CHALLENGE)),
+            Decision::Defer
+        );
+        // ...but the next request answers the newest challenge, and once
+        // the server takes an answer, challenges are retried again.
+        let next = plugin
+            .authorize(testing::request("GET", "http://a.test/"))
+            .unwrap();
+        assert_eq!(answer(&next).param("nonce"), Some("n1"));
+        assert_eq!(
+            decide(&mut plugin, &next, &testing::response(200, &[])),
+            Decision::Defer
+        );
+        assert_eq!(
+            decide(&mut plugin, &unanswered, &challenge(CHALLENGE)),
+            Decision::RetryAfter(0)
+        );
     }
 
     #[test]
     fn other_answers_defer() {
         let mut plugin = configured();
         let request = testing::request("GET", "http://a.test/");
-        assert_eq!(decide(&mut plugin, &request, &testing::response(200, &[])), Decision::Defer);
-        assert_eq!(decide(&mut plugin, &request, &challenge(r#"Basic realm="x""#)), Decision::Defer);
-        assert_eq!(decide(&mut plugin, &request, &testing::response(401, &[])), Decision::Defer);
+        assert_eq!(
+            decide(&mut plugin, &request, &testing::response(200, &[])),
+            Decision::Defer
+        );
+        assert_eq!(
+            decide(&mut plugin, &request, &challenge(r#"Basic realm="x""#)),
+            Decision::Defer
+        );
+        assert_eq!(
+            decide(&mut plugin, &request, &testing::response(401, &[])),
+            Decision::Defer
+        );
         let auth_int_only = r#"Digest realm="r", qop="auth-int", nonce="n""#;
-        assert_eq!(decide(&mut plugin, &request, &challenge(auth_int_only)), Decision::Defer);
+        assert_eq!(
+            decide(&mut plugin, &request, &challenge(auth_int_only)),
+            Decision::Defer
+        );
     }
 
     #[test]
     fn the_password_is_required_and_never_logged() {
         testing::set_config(&[("username", "u")]);
-        assert!(testing::run::<DigestAuth>().err().unwrap().contains("`password`"));
+        assert!(
+            testing::run::<DigestAuth>()
+                .err()
+                .unwrap()
+                .contains("`password`")
+        );
         let mut plugin = configured();
         let request = testing::request("GET", "http://a.test/");
         decide(&mut plugin, &request, &challenge(CHALLENGE));

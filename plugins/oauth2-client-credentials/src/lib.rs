@@ -77,7 +77,11 @@ impl Plugin for OAuth2ClientCredentials {
         let parsed = url::Url::parse(&token_url)
             .map_err(|reason| config::invalid("token-url", &token_url, reason))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(config::invalid("token-url", &token_url, "expected an http or https URL"));
+            return Err(config::invalid(
+                "token-url",
+                &token_url,
+                "expected an http or https URL",
+            ));
         }
         self.token_url = token_url;
         self.client_id = config::require("client-id")?.trim().to_owned();
@@ -88,21 +92,34 @@ impl Plugin for OAuth2ClientCredentials {
             None | Some("basic") => ClientAuth::Basic,
             Some("body") => ClientAuth::Body,
             Some(other) => {
-                return Err(config::invalid("client-auth", other, "expected basic or body"));
+                return Err(config::invalid(
+                    "client-auth",
+                    other,
+                    "expected basic or body",
+                ));
             }
         };
-        self.refresh_before = config::duration("refresh-before")?.unwrap_or(Duration::from_secs(30));
+        self.refresh_before =
+            config::duration("refresh-before")?.unwrap_or(Duration::from_secs(30));
         Ok(())
     }
 
     fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
         let now = time::now();
-        if self.token.as_ref().is_none_or(|token| token.is_stale(now, self.refresh_before)) {
+        if self
+            .token
+            .as_ref()
+            .is_none_or(|token| token.is_stale(now, self.refresh_before))
+        {
             self.token = Some(self.fetch_token()?);
         }
         let token = self.token.as_mut().expect("a token was just made sure of");
         token.uses += 1;
-        headers::set(&mut request.headers, "Authorization", &format!("Bearer {}", token.value));
+        headers::set(
+            &mut request.headers,
+            "Authorization",
+            &format!("Bearer {}", token.value),
+        );
         Ok(request)
     }
 
@@ -151,14 +168,20 @@ impl OAuth2ClientCredentials {
         let mut request = http::post_form(&self.token_url, &form);
         if self.client_auth == ClientAuth::Basic {
             // RFC 6749 section 2.3.1: form-encode both before Basic.
-            let basic = auth::basic(&url::encode(&self.client_id), &url::encode(&self.client_secret));
+            let basic = auth::basic(
+                &url::encode(&self.client_id),
+                &url::encode(&self.client_secret),
+            );
             headers::set(&mut request.headers, "Authorization", &basic);
         }
         let fetched = http::fetch(&request)?;
         let token = Token::from_response(&fetched, time::now())
             .map_err(|reason| format!("token endpoint {}: {reason}", self.token_url))?;
         log::info(&match token.expires_at {
-            Some(_) => format!("fetched an access token (expires in {} s)", token.lifetime.as_secs()),
+            Some(_) => format!(
+                "fetched an access token (expires in {} s)",
+                token.lifetime.as_secs()
+            ),
             None => "fetched an access token (no expiry given)".to_owned(),
         });
         Ok(token)

@@ -55,7 +55,9 @@ impl Token {
                 issued.token_type
             ));
         }
-        if issued.access_token.is_empty() || !guest_sdk::headers::is_valid_value(&issued.access_token) {
+        if issued.access_token.is_empty()
+            || !guest_sdk::headers::is_valid_value(&issued.access_token)
+        {
             return Err("the access token is empty or not valid in a header".to_owned());
         }
         // Some providers send the number as a string.

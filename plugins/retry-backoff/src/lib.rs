@@ -29,7 +29,9 @@
 //! Other config keys are ignored.
 
 use guest_sdk::backoff::{Backoff, Jitter, retry_after_ms};
-use guest_sdk::{Attempt, Decision, FailureKind, Outcome, Plugin, Request, config, headers, log, time};
+use guest_sdk::{
+    Attempt, Decision, FailureKind, Outcome, Plugin, Request, config, headers, log, time,
+};
 
 /// Statuses retried unless `statuses` says otherwise.
 const DEFAULT_STATUSES: [u16; 4] = [429, 502, 503, 504];
