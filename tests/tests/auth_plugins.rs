@@ -114,15 +114,23 @@ fn oauth_refused_token_is_dropped_and_the_request_retried_once_with_a_fresh_one(
         "{}",
         run.stdout
     );
-    assert_eq!(
-        attempts_histogram(&records),
-        [0, 10, 2],
-        "two jobs retried once"
-    );
+    let histogram = attempts_histogram(&records);
+    let attempts: usize = histogram.iter().enumerate().map(|(n, jobs)| n * jobs).sum();
     let seen = server.seen();
     assert_eq!(seen.accepted, 12);
-    assert_eq!(seen.unauthorized, 2, "one 401 per exhausted token");
-    assert_eq!(seen.tokens_issued, 3, "the first token and one per 401");
+    // Usually requests 6 and 11 are refused; a retry that the scheduler
+    // runs after other jobs may meet a spent token again, once more.
+    assert!((2..=3).contains(&seen.unauthorized), "{seen:?}");
+    assert_eq!(
+        attempts,
+        12 + seen.unauthorized,
+        "each 401 was retried once: {histogram:?}"
+    );
+    assert_eq!(
+        seen.tokens_issued,
+        1 + seen.unauthorized,
+        "a fresh token per 401"
+    );
 }
 
 #[test]
@@ -312,10 +320,11 @@ fn digest_stale_nonce_is_refreshed_and_the_request_retried() {
         "{}",
         run.stdout
     );
+    let histogram = attempts_histogram(&records);
+    let attempts: usize = histogram.iter().enumerate().map(|(n, jobs)| n * jobs).sum();
     assert_eq!(
-        attempts_histogram(&records),
-        [0, 7, 3],
-        "the challenge and two stale nonces"
+        attempts, 13,
+        "one retry for the challenge, one per stale nonce: {histogram:?}"
     );
     let seen = server.seen();
     assert_eq!(seen.accepted, 10);
