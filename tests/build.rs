@@ -9,6 +9,13 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("bearer-auth", "TB_TEST_BEARER_AUTH"),
     ("session-headers", "TB_TEST_SESSION_HEADERS"),
     ("retry-backoff", "TB_TEST_RETRY_BACKOFF"),
+    (
+        "oauth2-client-credentials",
+        "TB_TEST_OAUTH2_CLIENT_CREDENTIALS",
+    ),
+    ("aws-sigv4", "TB_TEST_AWS_SIGV4"),
+    ("digest-auth", "TB_TEST_DIGEST_AUTH"),
+    ("api-key", "TB_TEST_API_KEY"),
     ("trapping-plugin", "TB_TEST_TRAPPING"),
     ("hostile-plugin", "TB_TEST_HOSTILE"),
     ("unprovided-import-plugin", "TB_TEST_UNPROVIDED_IMPORT"),

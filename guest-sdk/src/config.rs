@@ -5,11 +5,32 @@
 //!
 //! Read it in [`Plugin::configure`](crate::Plugin::configure) and keep
 //! the checked values in the plugin: an error there refuses the plugin
-//! before any request is sent. Off `wasm32` the values come from
+//! before any request is sent. Every error names the key and says what
+//! was expected. Off `wasm32` the values come from
 //! [`crate::testing::set_config`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use guest_sdk::{config, testing};
+//!
+//! testing::set_config(&[("retries", "5"), ("timeout", "1.5s"), ("verbose", "yes")]);
+//! assert_eq!(config::get_or("retries", 3u32), Ok(5));
+//! assert_eq!(config::get_or("missing", 3u32), Ok(3));
+//! assert_eq!(config::duration("timeout"), Ok(Some(Duration::from_millis(1500))));
+//! assert_eq!(config::flag("verbose"), Ok(Some(true)));
+//! ```
+//!
+//! # Secrets
+//!
+//! A secret given on the command line shows in the process list. The
+//! operator can instead keep it in an environment variable, grant that
+//! variable to the plugin (`--plugin-env NAME:VAR`) and name it with the
+//! key's `-env` twin: [`secret`] reads `password=...` or
+//! `password-env=VAR`, whichever was given.
 
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::host;
 
@@ -53,6 +74,114 @@ where
         .parse()
         .map(Some)
         .map_err(|error| invalid(key, &value, error))
+}
+
+/// The value of `key` parsed as a `T`, or `default` if it was not given.
+/// The error names the key and the value.
+pub fn get_or<T>(key: &str, default: T) -> Result<T, String>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    Ok(parse(key)?.unwrap_or(default))
+}
+
+/// The value of `key` as a duration, or `None` if it was not given: a
+/// number (decimals allowed) and a unit, `ms`, `s`, `m` or `h`: `250ms`,
+/// `1.5s`, `10m`. A bare number is refused, so no one guesses the unit.
+pub fn duration(key: &str) -> Result<Option<Duration>, String> {
+    let Some(value) = get(key) else {
+        return Ok(None);
+    };
+    let text = value.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(invalid(
+                key,
+                &value,
+                "expected a number and a unit: ms, s, m or h (as in 500ms or 30s)",
+            ));
+        }
+    };
+    match number.parse::<f64>() {
+        Ok(number) if number.is_finite() => Duration::try_from_secs_f64(number * scale)
+            .map(Some)
+            .map_err(|error| invalid(key, &value, error)),
+        _ => Err(invalid(key, &value, "expected a number before the unit")),
+    }
+}
+
+/// The value of `key` as a yes/no switch, or `None` if it was not given:
+/// `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`, any case.
+pub fn flag(key: &str) -> Result<Option<bool>, String> {
+    let Some(value) = get(key) else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(Some(true)),
+        "false" | "no" | "off" | "0" => Ok(Some(false)),
+        _ => Err(invalid(key, &value, "expected true or false")),
+    }
+}
+
+/// A secret: the value of `key`, or of the environment variable that
+/// `KEY-env` names (which the operator must grant with `--plugin-env`),
+/// or `None` if neither was given. Giving both is an error, and so is an
+/// empty value or a variable the plugin cannot see. No error shows the
+/// secret.
+///
+/// ```
+/// use guest_sdk::{config, testing};
+///
+/// testing::set_config(&[("password-env", "API_PASSWORD")]);
+/// testing::set_env(&[("API_PASSWORD", "s3cret")]);
+/// assert_eq!(config::secret("password"), Ok(Some("s3cret".to_owned())));
+/// testing::set_env(&[]);
+/// assert!(config::secret("password").unwrap_err().contains("--plugin-env"));
+/// ```
+pub fn secret(key: &str) -> Result<Option<String>, String> {
+    let env_key = format!("{key}-env");
+    let value = match (get(key), get(&env_key)) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "config keys `{key}` and `{env_key}` are both given: pass only one"
+            ));
+        }
+        (Some(value), None) => value,
+        (None, Some(variable)) => {
+            let variable = variable.trim();
+            crate::host::env(variable).ok_or_else(|| {
+                format!(
+                    "config key `{env_key}` names the environment variable {variable}, \
+                     which this plugin cannot see: grant it with --plugin-env NAME:{variable} \
+                     and make sure it is set"
+                )
+            })?
+        }
+        (None, None) => return Ok(None),
+    };
+    if value.trim().is_empty() {
+        return Err(format!("config key `{key}` is empty"));
+    }
+    Ok(Some(value.trim().to_owned()))
+}
+
+/// Like [`secret`], but one of `key` and `KEY-env` must be given.
+pub fn require_secret(key: &str) -> Result<String, String> {
+    secret(key)?.ok_or_else(|| {
+        format!(
+            "config key `{key}` is required: pass --plugin-config {key}=VALUE, or \
+             --plugin-config {key}-env=VAR with --plugin-env NAME:VAR"
+        )
+    })
 }
 
 /// The value of `key` as a comma-separated list, items trimmed and empty
@@ -114,6 +243,66 @@ mod tests {
             error.starts_with("config key `bad` has invalid value `forty`: "),
             "{error}"
         );
+    }
+
+    #[test]
+    fn get_or_falls_back_only_when_absent() {
+        set_config(&[("n", "7"), ("bad", "x")]);
+        assert_eq!(get_or("n", 1u8), Ok(7));
+        assert_eq!(get_or("missing", 1u8), Ok(1));
+        assert!(get_or("bad", 1u8).unwrap_err().contains("`bad`"));
+    }
+
+    #[test]
+    fn durations_need_a_unit() {
+        set_config(&[
+            ("ms", "250ms"),
+            ("s", " 1.5 s "),
+            ("m", "2m"),
+            ("h", "1h"),
+            ("bare", "30"),
+            ("unit", "ms"),
+            ("neg", "-1s"),
+            ("week", "1w"),
+        ]);
+        assert_eq!(duration("ms"), Ok(Some(Duration::from_millis(250))));
+        assert_eq!(duration("s"), Ok(Some(Duration::from_millis(1500))));
+        assert_eq!(duration("m"), Ok(Some(Duration::from_secs(120))));
+        assert_eq!(duration("h"), Ok(Some(Duration::from_secs(3600))));
+        assert_eq!(duration("missing"), Ok(None));
+        for key in ["bare", "unit", "neg", "week"] {
+            let error = duration(key).unwrap_err();
+            assert!(error.starts_with(&format!("config key `{key}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn flags_read_common_spellings() {
+        set_config(&[("a", "YES"), ("b", "off"), ("c", "1"), ("d", "maybe")]);
+        assert_eq!(flag("a"), Ok(Some(true)));
+        assert_eq!(flag("b"), Ok(Some(false)));
+        assert_eq!(flag("c"), Ok(Some(true)));
+        assert_eq!(flag("missing"), Ok(None));
+        assert!(flag("d").unwrap_err().contains("`d`"));
+    }
+
+    #[test]
+    fn secrets_come_from_config_or_a_granted_variable() {
+        crate::testing::set_env(&[("GRANTED", " from-env ")]);
+        set_config(&[("key", "direct")]);
+        assert_eq!(secret("key"), Ok(Some("direct".to_owned())));
+        set_config(&[("key-env", "GRANTED")]);
+        assert_eq!(require_secret("key"), Ok("from-env".to_owned()));
+        set_config(&[("key", "a"), ("key-env", "GRANTED")]);
+        assert!(secret("key").unwrap_err().contains("both"));
+        set_config(&[("key-env", "NOT_GRANTED")]);
+        let error = secret("key").unwrap_err();
+        assert!(error.contains("--plugin-env NAME:NOT_GRANTED"), "{error}");
+        set_config(&[("key", " ")]);
+        assert!(secret("key").unwrap_err().contains("empty"));
+        set_config(&[]);
+        assert_eq!(secret("key"), Ok(None));
+        assert!(require_secret("key").unwrap_err().contains("key-env=VAR"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! state until it expires. Off `wasm32` the answers come from
 //! [`crate::testing::set_fetch`].
 
-use crate::{Fetched, Request};
+use crate::{Fetched, Request, url};
 
 /// Sends `request` and returns the response (its body at most 1 MiB). An
 /// error says why nothing came back: the host was not granted, the
@@ -23,5 +23,33 @@ pub fn get(url: &str) -> Request {
         url: url.to_owned(),
         headers: Vec::new(),
         body: None,
+    }
+}
+
+/// A `POST` of `pairs` to `url` as an HTML form
+/// (`application/x-www-form-urlencoded`, see [`url::form`]), asking for
+/// JSON back: the shape of an OAuth 2.0 token request.
+///
+/// ```
+/// let request = guest_sdk::http::post_form("https://idp.test/token", &[("grant_type", "client_credentials")]);
+/// assert_eq!(request.method, "POST");
+/// assert_eq!(request.body.as_deref(), Some(&b"grant_type=client_credentials"[..]));
+/// assert_eq!(
+///     guest_sdk::headers::get(&request.headers, "content-type"),
+///     Some("application/x-www-form-urlencoded"),
+/// );
+/// ```
+pub fn post_form(url: &str, pairs: &[(&str, &str)]) -> Request {
+    Request {
+        method: "POST".to_owned(),
+        url: url.to_owned(),
+        headers: vec![
+            (
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("Accept".to_owned(), "application/json".to_owned()),
+        ],
+        body: Some(url::form(pairs).into_bytes()),
     }
 }

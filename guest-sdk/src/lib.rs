@@ -101,8 +101,12 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod backoff;
 pub mod budget;
 pub mod config;
+pub mod crypto;
+pub mod encoding;
 pub mod headers;
 mod host;
 pub mod http;
@@ -110,6 +114,8 @@ pub mod log;
 mod plugin;
 mod random;
 pub mod testing;
+pub mod time;
+pub mod url;
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]

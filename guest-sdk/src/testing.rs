@@ -33,12 +33,29 @@
 //! assert_eq!(testing::describe::<Greeter>().unwrap().hooks, guest_sdk::HookSet::AUTHORIZE);
 //! ```
 //!
-//! The fake configuration and log belong to the current thread, so tests
-//! running in parallel do not see each other's. In a component the host
-//! answers instead: there, [`set_config`] has no effect and [`logs`] stays
-//! empty.
+//! The fakes belong to the current thread, so tests running in parallel
+//! do not see each other's: the configuration ([`set_config`]), the
+//! granted environment ([`set_env`]), the log ([`logs`]), the host's
+//! fetch ([`set_fetch`]) and the clock of [`crate::time::now`]
+//! ([`set_now`], [`advance`]). In a component the host answers instead:
+//! there, the setters have no effect and [`logs`] stays empty.
+//!
+//! The [`With`] trait builds the values hooks receive in one expression:
+//!
+//! ```
+//! use guest_sdk::testing::{self, With};
+//!
+//! let request = testing::request("POST", "https://api.test/items")
+//!     .with_header("Content-Type", "application/json")
+//!     .with_body("{}");
+//! assert_eq!(request.body.as_deref(), Some(&b"{}"[..]));
+//! let outcome = testing::response(401, &[]).with_header("WWW-Authenticate", "Basic realm=\"x\"");
+//! let attempt = testing::attempt(2, 5).with_since_first_ms(1500);
+//! # let _ = (outcome, attempt);
+//! ```
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, SystemTime};
 
 use crate::plugin::{info, instantiate};
 use crate::{
@@ -56,6 +73,95 @@ thread_local! {
     /// This thread's retry budget: the declared one, and thousandths of a
     /// token left.
     static BUDGET: RefCell<Option<(RetryBudget, u64)>> = const { RefCell::new(None) };
+    /// The environment variables granted on this thread, as (name, value).
+    static ENV: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    /// The fixed time of this thread's clock, if set.
+    static NOW: Cell<Option<SystemTime>> = const { Cell::new(None) };
+}
+
+/// Replaces this thread's granted environment with `pairs`, as if the
+/// operator had granted each variable with `--plugin-env` (the process's
+/// real environment is never read).
+pub fn set_env(pairs: &[(&str, &str)]) {
+    let pairs = pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    ENV.set(pairs);
+}
+
+/// Fixes this thread's clock ([`crate::time::now`]) at `time`.
+pub fn set_now(time: SystemTime) {
+    NOW.set(Some(time));
+}
+
+/// Moves this thread's clock forward by `by`, from the real time if it
+/// was not fixed.
+pub fn advance(by: Duration) {
+    NOW.set(Some(crate::time::now() + by));
+}
+
+/// A response for [`set_fetch`] handlers: `status`, `headers` and `body`.
+pub fn fetched(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Fetched {
+    Fetched {
+        status,
+        headers: pairs(headers),
+        body: body.into(),
+    }
+}
+
+/// Builder methods for the values hooks receive, so a test makes one in
+/// a single expression.
+pub trait With: Sized {
+    /// Adds a header field after the existing ones (for an [`Outcome`],
+    /// to its response; a failure has no headers and is left alone).
+    fn with_header(self, name: &str, value: &str) -> Self;
+    /// Sets the body (requests only; other values ignore it).
+    fn with_body(self, _body: impl Into<Vec<u8>>) -> Self {
+        self
+    }
+    /// Sets the milliseconds since the first attempt (attempts only).
+    fn with_since_first_ms(self, _ms: u64) -> Self {
+        self
+    }
+}
+
+impl With for Request {
+    fn with_header(mut self, name: &str, value: &str) -> Request {
+        crate::headers::append(&mut self.headers, name, value);
+        self
+    }
+    fn with_body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+impl With for Outcome {
+    fn with_header(mut self, name: &str, value: &str) -> Outcome {
+        if let Outcome::Response(response) = &mut self {
+            crate::headers::append(&mut response.headers, name, value);
+        }
+        self
+    }
+}
+
+impl With for Attempt {
+    fn with_header(self, _name: &str, _value: &str) -> Attempt {
+        self
+    }
+    fn with_since_first_ms(mut self, ms: u64) -> Attempt {
+        self.since_first_ms = ms;
+        self
+    }
+}
+
+/// `(name, value)` pairs as owned [`Headers`].
+fn pairs(headers: &[(&str, &str)]) -> Headers {
+    headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
 }
 
 /// A stand-in for the host's `fetch`, see [`set_fetch`].
@@ -137,10 +243,7 @@ pub fn response(status: u16, headers: &[(&str, &str)]) -> Outcome {
 pub fn response_with_body(status: u16, headers: &[(&str, &str)], body_prefix: &[u8]) -> Outcome {
     Outcome::Response(Response {
         status,
-        headers: headers
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect(),
+        headers: pairs(headers),
         body_prefix: body_prefix.to_vec(),
         elapsed_ms: 0,
     })
@@ -181,7 +284,9 @@ pub fn session(worker: u32) -> Session {
 /// configuration and log.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod fake {
-    use super::{BUDGET, CONFIG, FETCH, LOGS};
+    use std::time::SystemTime;
+
+    use super::{BUDGET, CONFIG, ENV, FETCH, LOGS, NOW};
     use crate::{Fetched, Level, Request};
 
     /// Takes a token from the budget [`super::run`] set up, if any.
@@ -194,6 +299,21 @@ pub(crate) mod fake {
             Some(_) => false,
             None => true,
         })
+    }
+
+    /// The value [`super::set_env`] gave `name`.
+    pub(crate) fn env(name: &str) -> Option<String> {
+        ENV.with_borrow(|pairs| {
+            pairs
+                .iter()
+                .find(|(given, _)| given == name)
+                .map(|(_, value)| value.clone())
+        })
+    }
+
+    /// The time [`super::set_now`] fixed, if any.
+    pub(crate) fn now() -> Option<SystemTime> {
+        NOW.get()
     }
 
     /// Answers with the handler of [`super::set_fetch`].

@@ -11,6 +11,20 @@ pub const SESSION_HEADERS: &str = env!("TB_TEST_SESSION_HEADERS");
 /// `plugins/retry-backoff`: config `base-ms`, `max-ms`, `max-attempts`, ...
 pub const RETRY_BACKOFF: &str = env!("TB_TEST_RETRY_BACKOFF");
 
+/// `plugins/oauth2-client-credentials`: config `token-url`, `client-id`,
+/// `client-secret`; needs `--plugin-allow-host` for the token endpoint.
+pub const OAUTH2_CLIENT_CREDENTIALS: &str = env!("TB_TEST_OAUTH2_CLIENT_CREDENTIALS");
+
+/// `plugins/aws-sigv4`: config `access-key-id`, `secret-access-key`,
+/// `region`, `service`.
+pub const AWS_SIGV4: &str = env!("TB_TEST_AWS_SIGV4");
+
+/// `plugins/digest-auth`: config `username`, `password`.
+pub const DIGEST_AUTH: &str = env!("TB_TEST_DIGEST_AUTH");
+
+/// `plugins/api-key`: config `key` (or `key-env`), `header` or `query`.
+pub const API_KEY: &str = env!("TB_TEST_API_KEY");
+
 /// `trapping-plugin`: panics (a trap) on URLs containing `trap`.
 pub const TRAPPING: &str = env!("TB_TEST_TRAPPING");
 

@@ -130,8 +130,15 @@ pub fn read_records(path: &Path) -> Vec<Value> {
 
 /// Runs `tb-host` with `args`, feeding `stdin`, and parses its JSON lines.
 pub fn tb_host(args: &[&str], stdin: &str) -> Run {
+    tb_host_env(args, &[], stdin)
+}
+
+/// Like [`tb_host`], with the variables `env` added to the environment
+/// (for `--plugin-env` grants).
+pub fn tb_host_env(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
     let mut child = Command::new(binary())
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

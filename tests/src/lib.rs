@@ -2,6 +2,7 @@
 //! server, the real binary (and its peak memory), and the plugin
 //! components they load.
 
+pub mod auth_servers;
 pub mod faults;
 pub mod fixtures;
 pub mod harness;

@@ -43,11 +43,10 @@
 //!
 //! Other config keys are ignored.
 
-use std::time::SystemTime;
-
+use guest_sdk::backoff::{Backoff, Jitter, retry_after_ms};
 use guest_sdk::{
     Attempt, Decision, FailureKind, Outcome, Plugin, Request, Response, RetryBudget, RetryInterest,
-    budget, config, headers, log, random_up_to,
+    budget, config, headers, log, time,
 };
 
 /// Statuses retried unless `statuses` says otherwise.
@@ -174,7 +173,7 @@ impl Plugin for RetryBackoff {
             return Ok(Decision::Done);
         }
         let wait_ms = match outcome {
-            Outcome::Response(response) => retry_after_ms(response, SystemTime::now()),
+            Outcome::Response(response) => retry_after_ms(&response.headers, time::now()),
             Outcome::Failure(_) => None,
         }
         .unwrap_or_else(|| self.backoff_ms(attempt.number));
@@ -251,26 +250,13 @@ impl RetryBackoff {
     /// Full-jitter exponential backoff after attempt `number` (from 1): a
     /// random wait in `0..=min(max_ms, base_ms * 2^(number - 1))`.
     fn backoff_ms(&self, number: u32) -> u64 {
-        let growth = 1u64
-            .checked_shl(number.saturating_sub(1))
-            .unwrap_or(u64::MAX);
-        let ceiling = self.base_ms.saturating_mul(growth).min(self.max_ms);
-        random_up_to(ceiling)
+        let backoff = Backoff {
+            base_ms: self.base_ms,
+            max_ms: self.max_ms,
+            jitter: Jitter::Full,
+        };
+        backoff.delay_ms(number)
     }
-}
-
-/// The wait a response asks for with `Retry-After`, in milliseconds: a
-/// number of seconds, or an HTTP date (a date already past waits 0).
-/// `None` if there is no such header or it cannot be read.
-fn retry_after_ms(response: &Response, now: SystemTime) -> Option<u64> {
-    let value = headers::get(&response.headers, "Retry-After")?.trim();
-    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(seconds.saturating_mul(1000));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    let wait = date.duration_since(now).unwrap_or_default();
-    Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// One item of `statuses`: a status code from 100 to 999.
@@ -308,7 +294,7 @@ fn how_it_ended(outcome: &Outcome) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime};
 
     use super::*;
     use guest_sdk::{HookSet, testing};
@@ -606,40 +592,10 @@ mod tests {
     #[test]
     fn retry_after_date_counts_from_now() {
         let mut plugin = configured(&[("max-ms", "20")]);
-        let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let date = time::http_date(SystemTime::now() + Duration::from_secs(30));
         let outcome = testing::response(503, &[("Retry-After", &date)]);
         let wait = wait_ms(decide(&mut plugin, &outcome, 1));
         assert!((28_000..=30_000).contains(&wait), "{wait}");
-    }
-
-    #[test]
-    fn retry_after_parsing() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let with = |value: &str| Response {
-            status: 503,
-            headers: vec![("Retry-After".to_owned(), value.to_owned())],
-            body_prefix: Vec::new(),
-            elapsed_ms: 0,
-        };
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        assert_eq!(retry_after_ms(&with(&later), now), Some(90_000));
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
-        assert_eq!(retry_after_ms(&with(&earlier), now), Some(0));
-        assert_eq!(retry_after_ms(&with("5"), now), Some(5_000));
-        assert_eq!(
-            retry_after_ms(&with("99999999999999999999999"), now),
-            Some(u64::MAX)
-        );
-        assert_eq!(retry_after_ms(&with("soon"), now), None);
-        assert_eq!(retry_after_ms(&with("-5"), now), None);
-        assert_eq!(retry_after_ms(&with(""), now), None);
-        let none = Response {
-            status: 503,
-            headers: vec![],
-            body_prefix: Vec::new(),
-            elapsed_ms: 0,
-        };
-        assert_eq!(retry_after_ms(&none, now), None);
     }
 
     #[test]
