@@ -161,16 +161,22 @@ impl HookChain {
     /// Passes a request through every `authorize`; each must keep the
     /// job's origin (see [`crate::hooks`]).
     pub fn authorize(&mut self, mut request: Request) -> Result<Request, HookFailure> {
-        let origin = JobOrigin::of(&request.url);
+        // The job's URL was checked when it was read; only a URL a hook
+        // changed is parsed and held to the job's origin.
+        let job_url = request.url.clone();
+        let mut origin: Option<Option<JobOrigin>> = None;
         let mut nth = 0;
         while let Some(index) = self.caller(HookName::Authorize, nth) {
             nth += 1;
             let factory = Arc::clone(&self.links[index].factory);
             request = self.call(index, HookName::Authorize, |hooks| {
                 let request = hooks.authorize(request)?;
-                let url = check_request(&request)?;
-                if let Some(origin) = &origin {
-                    origin.check(&url, factory.as_ref())?;
+                check_request(&request)?;
+                if request.url != job_url {
+                    let url = check_url(&request.url)?;
+                    if let Some(origin) = origin.get_or_insert_with(|| JobOrigin::of(&job_url)) {
+                        origin.check(&url, factory.as_ref())?;
+                    }
                 }
                 Ok(request)
             })?;
@@ -311,7 +317,8 @@ fn check_decision(decision: Decision) -> Result<Decision, HookError> {
 /// Refuses a request that cannot be sent: bad headers, method, or URL
 /// (one that does not parse, or not `http`/`https`). Returns the parsed
 /// URL.
-fn check_request(request: &Request) -> Result<reqwest::Url, HookError> {
+/// Checks the method and headers of a request a hook returned.
+fn check_request(request: &Request) -> Result<(), HookError> {
     check_headers(&request.headers)?;
     if reqwest::Method::from_bytes(request.method.as_bytes()).is_err() {
         return Err(HookError::Invalid(format!(
@@ -319,7 +326,12 @@ fn check_request(request: &Request) -> Result<reqwest::Url, HookError> {
             request.method
         )));
     }
-    match reqwest::Url::parse(&request.url) {
+    Ok(())
+}
+
+/// Parses a URL a hook returned; it must be `http` or `https`.
+fn check_url(url: &str) -> Result<reqwest::Url, HookError> {
+    match reqwest::Url::parse(url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
         Ok(url) => Err(HookError::Invalid(format!(
             "URL scheme {:?} is not http or https",

@@ -41,7 +41,8 @@ mod token;
 use std::time::Duration;
 
 use guest_sdk::{
-    Attempt, Decision, Outcome, Plugin, Request, auth, config, headers, http, log, time, url,
+    Attempt, Decision, Outcome, Plugin, Request, RetryInterest, auth, config, headers, http, log,
+    time, url,
 };
 
 use token::Token;
@@ -121,6 +122,15 @@ impl Plugin for OAuth2ClientCredentials {
             &format!("Bearer {}", token.value),
         );
         Ok(request)
+    }
+
+    /// Only a 401 (a refused token) concerns this plugin: the host spares
+    /// the call for every other response.
+    fn retry_interest(&self) -> RetryInterest {
+        RetryInterest {
+            statuses: vec![(401, 401)],
+            ..RetryInterest::default()
+        }
     }
 
     fn decide_retry(
