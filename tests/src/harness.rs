@@ -129,13 +129,13 @@ pub fn read_records(path: &Path) -> Vec<Value> {
 }
 
 /// Runs `tb-host` with `args`, feeding `stdin`, and parses its JSON lines.
-pub fn tb_host(args: &[&str], stdin: &str) -> Run {
+pub fn tb_host(args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
     tb_host_env(args, &[], stdin)
 }
 
 /// Like [`tb_host`], with the variables `env` added to the environment
 /// (for `--plugin-env` grants).
-pub fn tb_host_env(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+pub fn tb_host_env(args: &[&str], env: &[(&str, &str)], stdin: impl AsRef<[u8]>) -> Run {
     let mut child = Command::new(binary())
         .args(args)
         .envs(env.iter().copied())
@@ -147,7 +147,7 @@ pub fn tb_host_env(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
     let mut input = child.stdin.take().expect("stdin is piped");
     // tb-host may exit before reading it all (a set-up error): a broken
     // pipe here is part of the outcome under test, not a harness fault.
-    if let Err(error) = input.write_all(stdin.as_bytes()) {
+    if let Err(error) = input.write_all(stdin.as_ref()) {
         assert_eq!(
             error.kind(),
             std::io::ErrorKind::BrokenPipe,
@@ -160,10 +160,39 @@ pub fn tb_host_env(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
         stdout,
         stderr,
     } = child.wait_with_output().expect("wait for tb-host");
-    Run::parse(status.code().unwrap_or(-1), stdout, stderr)
+    let run = Run::parse(status.code().unwrap_or(-1), stdout, stderr);
+    run.check_each_job_once(args);
+    run
 }
 
 impl Run {
+    /// The share of the exactly-once invariant every run is held to, on top
+    /// of what its test checks: no index is written twice, and when `run`
+    /// wrote its records to stdout, there are as many as the summary
+    /// counts jobs. (A test that knows which jobs to expect checks the rest with
+    /// [`Run::by_index`].)
+    fn check_each_job_once(&self, args: &[&str]) {
+        let mut seen = std::collections::HashSet::new();
+        for index in self.records.iter().filter_map(|r| r["index"].as_u64()) {
+            assert!(
+                seen.insert(index),
+                "index {index} written twice; {}",
+                self.stderr
+            );
+        }
+        let to_stdout = args.first() == Some(&"run")
+            && !args.iter().any(|a| *a == "-o" || a.starts_with("--output"));
+        if let Some(jobs) = summary_jobs(&self.stderr).filter(|_| to_stdout) {
+            assert_eq!(
+                seen.len() as u64,
+                jobs,
+                "the summary counts {jobs} jobs, stdout has {} records; {}",
+                seen.len(),
+                self.stderr
+            );
+        }
+    }
+
     /// The run that exited with `code` after writing `stdout` (JSON lines,
     /// parsed here) and `stderr`.
     pub fn parse(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Run {
@@ -180,4 +209,14 @@ impl Run {
             stderr,
         }
     }
+}
+
+/// The job count of the summary line `N jobs in T s (...)`, if stderr has
+/// one.
+pub fn summary_jobs(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|line| {
+        let (jobs, rest) = line.split_once(" jobs in ")?;
+        rest.ends_with("retries").then_some(())?;
+        jobs.trim().parse().ok()
+    })
 }

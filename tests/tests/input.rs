@@ -439,3 +439,175 @@ fn the_failures_file_runs_again_exactly() {
     assert_eq!(again.len(), 2);
     assert!(again.contains(refused_line), "{again:?}");
 }
+
+/// Ten mebibytes: the size of the hostile lines.
+const TEN_MIB: usize = 10 << 20;
+
+/// `n` bytes of binary garbage (a fixed pseudo-random sequence, with NUL,
+/// bytes over 0x7f that are not UTF-8, and no line break).
+fn garbage(n: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..n)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            match (state >> 56) as u8 {
+                _ if i == 0 => 0xff,
+                b'\n' | b'\r' => 0,
+                byte => byte,
+            }
+        })
+        .collect()
+}
+
+/// Writes `lines` to a file, each ended by a newline but the last.
+fn write_bytes(scratch: &Scratch, name: &str, lines: &[Vec<u8>]) -> String {
+    let path = scratch.path(name);
+    std::fs::write(&path, lines.join(&b'\n')).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Checks that the record of job `index` is an input failure whose message
+/// starts with `line N:` and holds `says`, and that it shows no huge text.
+fn assert_input_failure(record: &Value, line: u64, says: &str) {
+    assert_eq!(record["error"]["kind"], "input", "{record:.300}");
+    assert_eq!(record["attempts"], 0, "a bad line is never sent");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("line {line}: ")) && message.contains(says),
+        "line {line}: expected {says:?} in {message:.300}"
+    );
+    assert!(message.len() < 4096, "message of {} bytes", message.len());
+    let url = record["url"].as_str().unwrap();
+    assert!(url.len() < 2048, "url shown with {} bytes", url.len());
+}
+
+#[test]
+fn hostile_url_lines_each_fail_alone_and_the_run_goes_on() {
+    let scratch = Scratch::new("input-hostile-urls");
+    let lines = vec![
+        server().url("/fast/hostile-urls/0").into_bytes(),
+        vec![b'x'; TEN_MIB],
+        format!("{}{}", server().url("/fast/"), "a".repeat(TEN_MIB)).into_bytes(),
+        garbage(64 << 10),
+        b"http://127.0.0.1/caf\xe9".to_vec(),
+        b"\x00\x01\x02\x7f".to_vec(),
+        b"ftp://127.0.0.1/x".to_vec(),
+        b"http://".to_vec(),
+        // The last line has no newline.
+        server().url("/fast/hostile-urls/1").into_bytes(),
+    ];
+    let input = write_bytes(&scratch, "urls.txt", &lines);
+    let run = tb_host(&["run", &input], "");
+    assert_eq!(run.code, 1, "{:.2000}", run.stderr);
+    let records = run.by_index(lines.len());
+    assert_eq!(records[&0]["status"], 200);
+    assert_eq!(
+        records[&8]["status"], 200,
+        "the run goes on to the last line"
+    );
+    assert_input_failure(records[&1], 2, "at most 65534 can be sent");
+    assert_input_failure(records[&2], 3, "at most 65534 can be sent");
+    assert_input_failure(records[&3], 4, "UTF-8");
+    assert_input_failure(records[&4], 5, "UTF-8");
+    assert_input_failure(records[&5], 6, "not a valid URL");
+    assert_input_failure(records[&6], 7, "only http and https");
+    assert_input_failure(records[&7], 8, "");
+    assert!(
+        run.stderr.len() < 64 << 10,
+        "stderr stays short: {} bytes",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn hostile_jsonl_lines_each_fail_alone_and_a_big_body_is_sent_whole() {
+    let scratch = Scratch::new("input-hostile-jsonl");
+    let url = |name: &str| server().url(&format!("/echo/hostile-jsonl/{name}"));
+    let long_param = "q".repeat(70_000);
+    let lines: Vec<Vec<u8>> = [
+        json!({"url": url("first")}).to_string().into_bytes(),
+        vec![b'{'; TEN_MIB],
+        json!({"url": url("big"), "data": "d".repeat(TEN_MIB)})
+            .to_string()
+            .into_bytes(),
+        b"{\"url\": \"http://127.0.0.1/\xff\"}".to_vec(),
+        garbage(64 << 10),
+        b"[1, 2]".to_vec(),
+        b"null".to_vec(),
+        b"\"just a string\"".to_vec(),
+        json!({"url": url("x"), "timeout": "fast"})
+            .to_string()
+            .into_bytes(),
+        json!({"url": url("x"), "method": 5})
+            .to_string()
+            .into_bytes(),
+        json!({"url": url("x"), "params": [1, 2]})
+            .to_string()
+            .into_bytes(),
+        json!({"url": url("x"), "headers": {"X-A": "a\r\nInjected: 1"}})
+            .to_string()
+            .into_bytes(),
+        json!({"url": url("x"), "params": {"q": long_param}})
+            .to_string()
+            .into_bytes(),
+        json!({"url": url("last")}).to_string().into_bytes(),
+    ]
+    .into_iter()
+    .collect();
+    let input = write_bytes(&scratch, "jobs.jsonl", &lines);
+    let run = tb_host(&["run", &input], "");
+    assert_eq!(run.code, 1, "{:.2000}", run.stderr);
+    let records = run.by_index(lines.len());
+    for (index, name) in [(0, "first"), (2, "big"), (13, "last")] {
+        assert_eq!(records[&index]["status"], 200, "{}", records[&index]);
+        assert_eq!(
+            received(&format!("/echo/hostile-jsonl/{name}")).method,
+            "GET"
+        );
+    }
+    assert_eq!(
+        received("/echo/hostile-jsonl/big").body.len(),
+        TEN_MIB,
+        "a 10 MiB body is sent whole"
+    );
+    assert_input_failure(records[&1], 2, "not a JSON object");
+    assert_input_failure(records[&3], 4, "UTF-8");
+    assert_input_failure(records[&4], 5, "UTF-8");
+    assert_input_failure(records[&5], 6, "not a JSON object");
+    assert_input_failure(records[&6], 7, "not a JSON object");
+    assert_input_failure(records[&7], 8, "not a JSON object");
+    assert_input_failure(records[&8], 9, "field \"timeout\": invalid type");
+    assert_input_failure(records[&9], 10, "field \"method\": invalid type");
+    assert_input_failure(records[&10], 11, "field \"params\": invalid type");
+    assert_input_failure(records[&11], 12, "header");
+    assert_input_failure(records[&12], 13, "at most 65534 can be sent");
+    assert_eq!(
+        server().hits("/echo/hostile-jsonl/x"),
+        0,
+        "no bad job is sent"
+    );
+}
+
+#[test]
+fn an_empty_file_is_a_run_of_no_jobs_and_a_directory_a_setup_error() {
+    let scratch = Scratch::new("input-empty");
+    let empty = scratch.path("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let run = tb_host(&["run", empty.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.records.is_empty());
+    assert!(run.stderr.contains("0 jobs"), "{}", run.stderr);
+
+    let dir = scratch.path("");
+    let dir = dir.to_str().unwrap();
+    let run = tb_host(&["run", dir], "");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(dir.trim_end_matches('/')),
+        "{}",
+        run.stderr
+    );
+    assert!(run.records.is_empty());
+}

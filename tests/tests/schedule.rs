@@ -151,25 +151,38 @@ fn resume_skips_recorded_jobs_and_repairs_a_torn_line() {
 }
 
 #[test]
-fn resume_after_sigkill_ends_with_one_record_per_job() {
+fn resume_after_sigkills_at_random_moments_ends_with_one_record_per_job() {
     let scratch = Scratch::new("resume-kill");
-    let jobs = 400;
-    let urls: Vec<String> = (0..jobs)
-        .map(|i| server().url(&format!("/slow/5?kill={i}")))
-        .collect();
-    let input = scratch.write_lines("urls.txt", &urls);
+    let jobs = 50_000;
+    let input = scratch.write_lines("urls.txt", &fast_urls("resume-kill", jobs));
     let output = scratch.path("out.jsonl");
     let args = [
         "run",
         "-j",
-        "4",
+        "16",
         input.to_str().unwrap(),
         "-o",
         output.to_str().unwrap(),
         "-q",
     ];
-    // Kill at a few points, resuming each time, then finish.
-    for kill_after in [Duration::from_millis(150), Duration::from_millis(300)] {
+    // Where the kills land: after a random number of further bytes of
+    // output each time, so they fall at different points of the run (in a
+    // record, between records, while resuming), seeded from the clock and
+    // shown when the test fails.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+        | 1;
+    let mut random = seed;
+    let mut next = move |below: u64| {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random % below
+    };
+    let mut kills = Vec::new();
+    for _ in 0..5 {
         let mut command = Command::new(harness::binary());
         command
             .args(args)
@@ -178,22 +191,30 @@ fn resume_after_sigkill_ends_with_one_record_per_job() {
         if output.exists() {
             command.arg("--resume");
         }
+        let before = std::fs::metadata(&output).map_or(0, |m| m.len());
+        // Up to about a sixth of the run's output further on.
+        let target = before + 1 + next(jobs as u64 * 20);
         let mut child = command.spawn().unwrap();
-        std::thread::sleep(kill_after);
-        child.kill().unwrap(); // SIGKILL
+        let killed_at = loop {
+            let len = std::fs::metadata(&output).map_or(0, |m| m.len());
+            if len >= target || child.try_wait().unwrap().is_some() {
+                child.kill().unwrap(); // SIGKILL
+                break len;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
         child.wait().unwrap();
+        kills.push((killed_at, read_records_tolerating_a_torn_line(&output)));
     }
+    let context = format!("seed {seed}, kills at (bytes, whole records) {kills:?}");
     let done = read_records_tolerating_a_torn_line(&output);
-    assert!(
-        done < jobs,
-        "the kills came before the end ({done} recorded)"
-    );
+    assert!(done < jobs, "the kills came before the end; {context}");
     let mut resumed = args.to_vec();
     resumed.push("--resume");
     let last = tb_host(&resumed, "");
-    assert_eq!(last.code, 0, "{}", last.stderr);
+    assert_eq!(last.code, 0, "{}; {context}", last.stderr);
     let records = read_records(&output);
-    exactly_once(&records, 0..jobs as u64, "after two SIGKILLs and --resume");
+    exactly_once(&records, 0..jobs as u64, &context);
 }
 
 /// How many whole lines the file holds.

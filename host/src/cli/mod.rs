@@ -90,11 +90,11 @@ pub fn main() -> ExitCode {
         Err(e) if e.is::<Failed>() => ExitCode::from(1),
         Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
         Err(e) if e.is::<SetupError>() => {
-            eprintln!("tb-host: {e}");
+            eprintln!("tb-host: {}", progress::shown(&e.to_string()));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("tb-host: {e:#}");
+            eprintln!("tb-host: {}", progress::shown(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

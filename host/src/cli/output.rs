@@ -32,7 +32,9 @@ struct Record<'a> {
 #[derive(Serialize)]
 struct ErrorRecord<'a> {
     kind: &'static str,
-    message: &'a str,
+    /// With the run's secrets hidden ([`super::progress::shown`]): a
+    /// server's message may echo what a plugin sent it.
+    message: Cow<'a, str>,
 }
 
 /// Where the JSON lines go: stdout or a file, buffered, flushed per line so
@@ -96,7 +98,7 @@ impl RecordWriter {
                 body_path: self.body_paths.then_some(None),
                 error: Some(ErrorRecord {
                     kind: f.kind().as_str(),
-                    message: f.message(),
+                    message: super::progress::shown(f.message()),
                 }),
             },
         };

@@ -7,20 +7,29 @@
 //! is up goes through [`suspend`] (the log, through [`log_writer`]), which
 //! clears the bar, writes, and draws it again, so lines never mix with it.
 //! The bar is cleared when the [`Progress`] is dropped, before the summary.
+//!
+//! Log lines also pass through the [`Secrets`] of the run's plugins
+//! ([`hide_in_logs`]): a line of a dependency's that shows a URL a plugin
+//! signed with an API key shows `[redacted]` in its place.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::Format;
+use crate::plugin::Secrets;
 use crate::{Failure, RequestDefaults, Response};
 
 /// The bar on screen, for [`suspend`].
 static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// The values no log line may show, once the plugins are loaded.
+static HIDDEN: OnceLock<Secrets> = OnceLock::new();
 
 /// How often the bar is redrawn when no job finishes, so the rate and the
 /// time left stay current while slow jobs run.
@@ -121,16 +130,36 @@ pub fn log_writer() -> LogWriter {
     LogWriter
 }
 
-/// Stderr, written with the progress bar cleared: see [`log_writer`].
+/// From now on, log lines show `secrets` as `[redacted]`. Set once, when
+/// the plugins that were given them are loaded; a second call changes
+/// nothing.
+pub fn hide_in_logs(secrets: Secrets) {
+    if !secrets.is_empty() {
+        let _ = HIDDEN.set(secrets);
+    }
+}
+
+/// `text` as a log line may show it: see [`hide_in_logs`].
+pub fn shown(text: &str) -> Cow<'_, str> {
+    match HIDDEN.get() {
+        Some(secrets) => secrets.redact(text),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// Stderr, written with the progress bar cleared and secrets hidden: see
+/// [`log_writer`]. `tracing` writes each event with one `write_all`.
 pub struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        suspend(|| io::stderr().write(buf))
+        self.write_all(buf).map(|()| buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        suspend(|| io::stderr().write_all(buf))
+        let text = String::from_utf8_lossy(buf);
+        let text = shown(&text);
+        suspend(|| io::stderr().write_all(text.as_bytes()))
     }
 
     fn flush(&mut self) -> io::Result<()> {

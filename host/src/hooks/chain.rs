@@ -331,6 +331,7 @@ fn check_request(request: &Request) -> Result<(), HookError> {
 
 /// Parses a URL a hook returned; it must be `http` or `https`.
 fn check_url(url: &str) -> Result<reqwest::Url, HookError> {
+    crate::input::check_url_length(url).map_err(HookError::Invalid)?;
     match reqwest::Url::parse(url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
         Ok(url) => Err(HookError::Invalid(format!(

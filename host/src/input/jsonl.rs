@@ -30,8 +30,8 @@ use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::{Map, Value};
 
 use super::{
-    InputError, LineReader, add_json_content_type, check_header, check_url, parse_method, shorten,
-    timeout_from_secs,
+    InputError, LineReader, add_json_content_type, check_header, check_url, check_url_length,
+    parse_method, shorten, timeout_from_secs,
 };
 use crate::job::{Job, RequestDefaults};
 
@@ -97,7 +97,11 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         .ok_or_else(|| "field \"url\" is missing".to_owned())?;
     check_url(&url).map_err(in_field("url"))?;
     let url = match fields.get::<Map<String, Value>>("params")? {
-        Some(params) => with_params(&url, &params).map_err(in_field("params"))?,
+        Some(params) => {
+            let url = with_params(&url, &params).map_err(in_field("params"))?;
+            check_url_length(&url).map_err(in_field("params"))?;
+            url
+        }
         None => url,
     };
     let method = match fields.get::<String>("method")? {

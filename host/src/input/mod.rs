@@ -34,6 +34,10 @@ use crate::job::{Job, RequestDefaults};
 /// skipped, so an input without newlines cannot take all memory.
 pub const MAX_LINE: usize = 64 << 20;
 
+/// Longest URL sent: the HTTP client takes none longer (its `Uri` holds at
+/// most this many bytes), so a longer one fails at once, with this said.
+pub const MAX_URL: usize = 65_534;
+
 /// Most bytes of a line shown in an [`InputError`]; the rest is cut off.
 const SHOWN: usize = 1024;
 
@@ -101,6 +105,7 @@ impl FromStr for Format {
 /// Checks that `url` is an absolute `http` or `https` URL with a host.
 pub fn check_url(url: &str) -> Result<(), String> {
     let shown = || shorten(url);
+    check_url_length(url)?;
     match reqwest::Url::parse(url) {
         Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => Err(format!(
             "{:?} has scheme {:?}; only http and https are fetched",
@@ -113,6 +118,17 @@ pub fn check_url(url: &str) -> Result<(), String> {
         Ok(_) => Ok(()),
         Err(e) => Err(format!("{:?} is not a valid URL: {e}", shown())),
     }
+}
+
+/// Checks that `url` is at most [`MAX_URL`] bytes long.
+pub fn check_url_length(url: &str) -> Result<(), String> {
+    if url.len() > MAX_URL {
+        return Err(format!(
+            "the URL is {} bytes long; at most {MAX_URL} can be sent",
+            url.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that `name: value` is a valid HTTP header field.

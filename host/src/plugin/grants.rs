@@ -66,6 +66,12 @@ impl Grants {
         self.env.iter().map(|(name, _)| name.as_str())
     }
 
+    /// The values of the environment variables granted: secrets, see
+    /// [`super::Secrets`].
+    pub(crate) fn env_values(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().map(|(_, value)| value.as_str())
+    }
+
     /// Adds the grants to the WASI context of one instance.
     pub(crate) fn apply(&self, wasi: &mut WasiCtxBuilder) {
         wasi.envs(&self.env);

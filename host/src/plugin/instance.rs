@@ -54,6 +54,7 @@ impl super::bindings::toolbelt::plugin::types::Host for PluginState {}
 
 impl Host for PluginState {
     fn log(&mut self, level: Level, message: String) {
+        let message = self.shared.secrets.redact_owned(message);
         let plugin = self.shared.name.as_str();
         let worker = self.worker;
         match level {
@@ -179,7 +180,9 @@ impl PluginInstance {
         state.deadline = self.deadline;
         match f(&self.bindings, &mut self.store) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(HookError::Rejected(message)),
+            Ok(Err(message)) => Err(HookError::Rejected(
+                self.store.data().shared.secrets.redact_owned(message),
+            )),
             Err(e) => Err(broken(&self.store, self.deadline, e)),
         }
     }

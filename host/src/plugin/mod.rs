@@ -26,6 +26,7 @@ mod grants;
 mod inspect;
 mod instance;
 mod runtime;
+mod secrets;
 
 pub use cache::PluginCache;
 pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
@@ -34,6 +35,7 @@ pub use grants::Grants;
 pub use inspect::Inspection;
 pub use instance::PluginInstance;
 pub use runtime::{PluginLimits, PluginRuntime};
+pub use secrets::{REDACTED, SECRET_MIN_LEN, Secrets};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -141,6 +143,9 @@ pub(crate) struct PluginShared {
     pub(crate) name: String,
     pub(crate) config: Vec<(String, String)>,
     pub(crate) grants: Grants,
+    /// The values of `config` and `grants` that never leave the sandbox
+    /// as text.
+    pub(crate) secrets: Secrets,
     pub(crate) fetcher: Fetcher,
     pub(crate) pre: PluginPre<PluginState>,
     pub(crate) runtime: PluginRuntime,
@@ -223,6 +228,7 @@ impl Plugin {
             .unwrap_or_default();
         let shared = Arc::new(PluginShared {
             name: stem,
+            secrets: Secrets::of_plugin(&config, &grants),
             config,
             fetcher: Fetcher::new(grants.hosts().to_vec()),
             grants,

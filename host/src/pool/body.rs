@@ -48,7 +48,9 @@ pub(crate) enum BodyError {
     /// The body is longer than the limit: reading stopped there. Running
     /// the job again would not help, so it is never retried.
     TooLarge { limit: u64 },
-    /// The connection failed while the body was read.
+    /// The connection failed while the body was read. The error holds no
+    /// URL: the record has the job's, and the one sent may carry a secret
+    /// a plugin put in it.
     Read(reqwest::Error),
     /// The body could not be written to its file.
     Save { path: PathBuf, error: io::Error },
@@ -97,7 +99,11 @@ pub(crate) async fn read(
 ) -> Result<Body, BodyError> {
     let mut reading = Reading::start(response.content_length(), index, options)?;
     reading.prefix_len = prefix;
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Read(e.without_url()))?
+    {
         reading.push(&chunk)?;
     }
     reading.finish()

@@ -92,6 +92,8 @@ type Received = Result<Reply, Fault>;
 struct Sending<'a> {
     method: &'a str,
     url: &'a str,
+    /// Whether `url` is not the job's own: a hook rewrote it.
+    rewritten: bool,
     headers: &'a [(String, String)],
     body: Option<&'a [u8]>,
 }
@@ -237,12 +239,14 @@ impl Worker {
             Some(request) => Sending {
                 method: &request.method,
                 url: &request.url,
+                rewritten: request.url != job.url,
                 headers: &request.headers,
                 body: request.body.as_deref(),
             },
             None => Sending {
                 method: &job.method,
                 url: &job.url,
+                rewritten: false,
                 headers: &job.headers,
                 body: job.body.as_deref(),
             },
@@ -309,12 +313,10 @@ impl Worker {
                 format!("{:?} is not an HTTP method", request.method),
             )
         })?;
-        let url = reqwest::Url::parse(request.url).map_err(|e| {
-            (
-                FailureKind::Input,
-                format!("{:?} is not a valid URL: {e}", request.url),
-            )
-        })?;
+        // Messages name no URL: the record has the job's, and the one sent
+        // may carry a secret a plugin put in it.
+        let url = reqwest::Url::parse(request.url)
+            .map_err(|e| (FailureKind::Input, format!("the URL is not valid: {e}")))?;
         let mut headers = HeaderMap::with_capacity(request.headers.len());
         for (name, value) in request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -331,6 +333,7 @@ impl Worker {
             })?;
             headers.append(name, value);
         }
+        let rewritten_url = request.rewritten.then(|| url.clone());
         let mut builder = session.client().request(method, url).headers(headers);
         if let Some(body) = request.body {
             builder = builder.body(body.to_vec());
@@ -344,7 +347,7 @@ impl Worker {
             let mut response = builder
                 .send()
                 .await
-                .map_err(|e| (FailureKind::of(&e), error_chain(&e)))?;
+                .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())))?;
             let status = response.status().as_u16();
             let headers = std::mem::take(response.headers_mut());
             let prefix = self.chain.body_prefix();
@@ -356,6 +359,18 @@ impl Worker {
             })
         })
     }
+}
+
+/// A client error as a failure message. It names the URL it was about
+/// unless that is `rewritten`, the URL a hook made of the job's: a plugin
+/// may have put a secret in it (an API key, a signature), and the record
+/// shows the job's URL anyway.
+fn client_error(error: reqwest::Error, rewritten: Option<&reqwest::Url>) -> String {
+    let error = match rewritten {
+        Some(url) if error.url() == Some(url) => error.without_url(),
+        _ => error,
+    };
+    error_chain(&error)
 }
 
 /// An error and its causes on one line: reqwest's own message alone rarely

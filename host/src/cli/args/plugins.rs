@@ -41,9 +41,11 @@ pub struct PluginArgs {
     pub plugin_env: Vec<Scoped<String>>,
 
     /// Let plugin NAME send HTTP requests of its own (host.fetch, for token
-    /// endpoints) to HOST, or HOST:PORT; repeat for more. tb-host sends
-    /// them; redirects must stay on granted hosts. No host is granted
-    /// otherwise. NAME: may be left out when one plugin is loaded.
+    /// endpoints) to HOST, or HOST:PORT, and send the jobs it authorizes
+    /// there; repeat for more. tb-host sends them; redirects must stay on
+    /// granted hosts. Otherwise a plugin fetches nothing and may change a
+    /// job's path and query but not its scheme, host or port. NAME: may be
+    /// left out when one plugin is loaded.
     #[arg(long = "plugin-allow-host", value_name = "[NAME:]HOST[:PORT]", value_parser = parse_scoped_host)]
     pub plugin_allow_host: Vec<Scoped<AllowedHost>>,
 
