@@ -119,6 +119,18 @@ pub fn exactly_once<'a>(
     seen
 }
 
+/// The exactly-once invariant for the library: the indexes of every
+/// response and failure a pool gave are `0..jobs`, each once.
+pub fn each_once(indexes: impl IntoIterator<Item = u64>, jobs: usize) {
+    let mut seen: Vec<u64> = indexes.into_iter().collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (0..jobs as u64).collect::<Vec<_>>(),
+        "every job must end exactly once"
+    );
+}
+
 /// The records of an output file, one JSON value per line.
 pub fn read_records(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)

@@ -11,7 +11,7 @@ use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
 use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
 use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::server;
+use tb_host_tests::harness::{each_once, server};
 
 #[test]
 fn zero_threads_is_rejected() {
@@ -35,7 +35,8 @@ fn from_urls_merges_the_request_defaults() {
     let mut pool = Pool::from_urls(urls.clone(), &defaults).unwrap();
     pool.join_all();
     let responses: Vec<_> = pool.responses().collect();
-    assert_eq!(responses.len(), 3);
+    assert_eq!(pool.exceptions().count(), 0);
+    each_once(responses.iter().map(|r| r.index()), 3);
     for response in &responses {
         assert_eq!(response.status(), 200);
         assert_eq!(response.job().method, "POST", "request_kwargs carried");
@@ -44,7 +45,6 @@ fn from_urls_merges_the_request_defaults() {
         assert_eq!(echo["headers"]["x-default"], "yes");
         assert_eq!(echo["body"], "payload");
     }
-    assert_eq!(pool.exceptions().count(), 0);
 }
 
 #[test]
@@ -78,7 +78,8 @@ fn initializer_and_auth_generator_run_once_per_session() {
         .unwrap();
     pool.join_all();
     let responses: Vec<_> = pool.responses().collect();
-    assert_eq!(responses.len(), 200);
+    assert_eq!(pool.exceptions().count(), 0);
+    each_once(responses.iter().map(|r| r.index()), 200);
     for response in &responses {
         let echo: serde_json::Value = response.json().unwrap();
         assert_eq!(echo["headers"]["x-init"], "1");
@@ -119,7 +120,7 @@ fn from_exceptions_requeues_failed_jobs() {
     first.join_all();
     assert_eq!(first.responses().count(), 0);
     let failures: Vec<_> = first.exceptions().collect();
-    assert_eq!(failures.len(), 5);
+    each_once(failures.iter().map(|f| f.index()), 5);
     assert!(failures.iter().all(|f| f.kind() == FailureKind::Reset));
 
     let mut second = Pool::from_exceptions(failures).unwrap();
@@ -141,6 +142,13 @@ fn map_rejects_an_empty_job_list_and_returns_responses_and_failures() {
         Job::get("http://127.0.0.1:1/refused"),
     ])
     .unwrap();
+    each_once(
+        responses
+            .iter()
+            .map(|r| r.index())
+            .chain(failures.iter().map(|f| f.index())),
+        3,
+    );
     let mut statuses: Vec<u16> = responses.iter().map(|r| r.status()).collect();
     statuses.sort();
     assert_eq!(statuses, [200, 404]);
@@ -192,6 +200,8 @@ fn native_retry_policy_is_scheduled_and_capped() {
         .unwrap();
     pool.join_all();
     let response = pool.get_response().expect("a response");
+    assert!(pool.get_exception().is_none() && pool.get_response().is_none());
+    each_once([response.index()], 1);
     assert_eq!(response.status(), 503);
     assert_eq!(response.attempts(), 4, "max_attempts caps the policy");
     assert_eq!(server().hits(path), 4);
@@ -232,10 +242,9 @@ fn plugin_hooks_work_from_the_library() {
     );
     assert!(pool.get_exception().is_none());
     let responses: Vec<_> = pool.responses().collect();
-    assert_eq!(
-        responses.len(),
-        2,
-        "the same worker went on with a fresh instance"
+    each_once(
+        responses.iter().map(|r| r.index()).chain([failure.index()]),
+        3,
     );
     for response in responses {
         let echo: serde_json::Value = response.json().unwrap();
@@ -316,6 +325,11 @@ fn an_error_returned_by_a_hook_fails_only_its_job_unsent() {
         "names the hook and its plugin: {message}"
     );
     assert!(message.contains("will not sign a private URL"), "{message}");
-    assert_eq!(pool.responses().count(), 2, "the same worker went on");
+    each_once(
+        pool.responses()
+            .map(|r| r.index())
+            .chain(failures.iter().map(|f| f.index())),
+        3,
+    );
     assert_eq!(server().hits("/echo/hook-error/private"), 0, "never sent");
 }
