@@ -20,6 +20,8 @@
 #   - tb-host with no plugin, and with bearer-auth and retry-backoff (hooks
 #     on every request).
 #
+# Start-up: mean wall time of a run of one URL, with and without plugins.
+#
 # Memory: peak RSS of `tb-host run -j 16` on 10,000 and 1,000,000 URLs, read
 # from a file and from stdin. Set TB_BENCH_MEMORY=0 to skip it.
 set -euo pipefail
@@ -73,6 +75,17 @@ for t in "${threads[@]}"; do
     rate=$(echo "$row" | awk '{print $(NF-3)}')
     printf "%s %8.2f\n" "$row" "$(echo "$rate / $curl_rate" | bc -l)"
   done
+done
+
+# Start-up: a whole run of one URL with both plugins, loaded from the warm
+# plugin cache, is an upper bound on the time to the first request.
+head -1 "$work/urls.txt" >"$work/one.txt"
+for what in "no plugin" "bearer+retry"; do
+  args=(); [ "$what" = "no plugin" ] || args=("${plugins[@]}")
+  began=$(date +%s%N)
+  for _ in $(seq 20); do "$bin" run -q -o /dev/null "${args[@]}" "$work/one.txt"; done
+  printf "start-up, one URL, %-14s %6.1f ms (mean of 20 runs)\n" "$what:" \
+    "$(echo "($(date +%s%N) - $began) / 20000000" | bc -l)"
 done
 
 [ "${TB_BENCH_MEMORY:-1}" = 0 ] && exit 0

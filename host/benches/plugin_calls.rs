@@ -2,17 +2,20 @@
 //! boundary, with small and large values, and one instantiation (per
 //! worker, and after a trap).
 //!
-//! Run: `cargo bench -p tb-host --bench plugin_calls`
+//! Run: `cargo bench -p tb-host --bench plugin_calls`. The plugins that are
+//! not bundled with the host (aws-sigv4, api-key) are built first, into
+//! `target/wasm` as the tests build them.
 
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tb_host::bundled;
 use tb_host::hooks::{
     Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
 };
-use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
+use tb_host::plugin::{Grants, Plugin, PluginLimits, PluginRuntime};
 
 fn request(headers: usize) -> Request {
     Request {
@@ -38,6 +41,56 @@ fn unavailable(headers: usize, prefix: usize) -> AttemptOutcome {
     })
 }
 
+/// The release build of the plugin crate `package` (built now if it is
+/// not yet), under the workspace's `target/wasm`.
+fn plugin_file(package: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = root.join("target/wasm");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "-q",
+            "--profile",
+            "plugin",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .args(["-p", package])
+        .status()
+        .expect("run cargo to build the plugin");
+    assert!(status.success(), "building plugin {package} failed");
+    target
+        .join("wasm32-wasip2/plugin")
+        .join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+/// The plugin crate `package`, built and loaded with `config`.
+fn load_built(runtime: &PluginRuntime, package: &str, config: &[(&str, &str)]) -> Plugin {
+    let config = config
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    runtime
+        .load(&plugin_file(package), config, Grants::default())
+        .unwrap()
+}
+
+/// `authorize` of `plugin` (called `package`) on a request with no
+/// headers and with 20.
+fn bench_authorize(c: &mut Criterion, package: &str, plugin: &Plugin) {
+    let mut instance = plugin.instantiate(0).unwrap();
+    for headers in [0, 20] {
+        let req = request(headers);
+        c.bench_function(&format!("authorize/{package}/{headers}-headers"), |b| {
+            b.iter(|| black_box(instance.authorize(black_box(req.clone())).unwrap()))
+        });
+    }
+}
+
 fn hook_calls(c: &mut Criterion) {
     let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
     let config = vec![("token".to_owned(), "bench-token".to_owned())];
@@ -58,13 +111,23 @@ fn hook_calls(c: &mut Criterion) {
         )
         .unwrap();
 
-    let mut instance = bearer.instantiate(0).unwrap();
-    for headers in [0, 20] {
-        let req = request(headers);
-        c.bench_function(&format!("authorize/bearer-auth/{headers}-headers"), |b| {
-            b.iter(|| black_box(instance.authorize(black_box(req.clone())).unwrap()))
-        });
-    }
+    bench_authorize(c, "bearer-auth", &bearer);
+    let api_key = load_built(&runtime, "api-key", &[("key", "bench-key-0123456789")]);
+    bench_authorize(c, "api-key", &api_key);
+    let sigv4 = load_built(
+        &runtime,
+        "aws-sigv4",
+        &[
+            ("access-key-id", "AKIDEXAMPLE"),
+            (
+                "secret-access-key",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            ),
+            ("region", "us-east-1"),
+            ("service", "execute-api"),
+        ],
+    );
+    bench_authorize(c, "aws-sigv4", &sigv4);
 
     let mut instance = retry.instantiate(0).unwrap();
     let attempt = Attempt {

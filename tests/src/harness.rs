@@ -141,13 +141,17 @@ pub fn read_records(path: &Path) -> Vec<Value> {
 }
 
 /// Runs `tb-host` with `args`, feeding `stdin`, and parses its JSON lines.
-pub fn tb_host(args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
+pub fn tb_host(args: &[&str], stdin: &(impl AsRef<[u8]> + ?Sized)) -> Run {
     tb_host_env(args, &[], stdin)
 }
 
 /// Like [`tb_host`], with the variables `env` added to the environment
 /// (for `--plugin-env` grants).
-pub fn tb_host_env(args: &[&str], env: &[(&str, &str)], stdin: impl AsRef<[u8]>) -> Run {
+pub fn tb_host_env(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &(impl AsRef<[u8]> + ?Sized),
+) -> Run {
     let mut child = Command::new(binary())
         .args(args)
         .envs(env.iter().copied())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use super::flow::{Task, ToScheduler, Tracker};
+use super::flow::{Task, ToScheduler, Tracker, send_task};
 use super::{Selector, Source};
 use crate::job::Job;
 
@@ -48,7 +48,7 @@ impl Feeder {
                 started: None,
                 rejected,
             };
-            if self.jobs.send(task).is_err() {
+            if !send_task(&self.jobs, task) {
                 self.tracker.release();
                 break;
             }

@@ -47,7 +47,7 @@ use crate::input::InputError;
 use crate::job::{Job, RequestDefaults};
 use crate::response::Response;
 use crate::session::{SessionConstructor, default_constructor, default_settings};
-use flow::{Finished, ToScheduler, Tracker};
+use flow::{Finished, ToScheduler, Tracker, next_result};
 
 /// Why a pool could not start.
 #[derive(Debug, thiserror::Error)]
@@ -411,7 +411,7 @@ impl Pool {
         select: Option<Selector>,
     ) -> Result<Pool, PoolError> {
         let tracker = Arc::new(Tracker::new(max_in_flight));
-        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 2);
+        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 4);
         let (results_tx, results_rx) = crossbeam_channel::bounded(threads * 4);
         let (scheduler_tx, scheduler_rx) = crossbeam_channel::unbounded();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
@@ -460,7 +460,7 @@ impl Pool {
     /// Waits until every job has finished, keeping the results for
     /// [`Pool::responses`] and [`Pool::exceptions`] (Python's `join_all`).
     pub fn join_all(&mut self) {
-        while let Ok(result) = self.results.recv() {
+        while let Some(result) = next_result(&self.results) {
             self.keep(result);
         }
         for handle in self.threads.drain(..) {
@@ -505,7 +505,9 @@ impl Pool {
             .map(Ok)
             .chain(self.failures.drain(..).map(Err))
             .collect();
-        kept.into_iter().chain(self.results.iter())
+        let results = &self.results;
+        kept.into_iter()
+            .chain(std::iter::from_fn(move || next_result(results)))
     }
 
     fn collect_ready(&mut self) {
