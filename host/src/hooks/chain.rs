@@ -150,7 +150,7 @@ impl HookChain {
                         HookName::InitSession => hooks.init_session(session)?,
                         _ => hooks.auth_session(session)?,
                     };
-                    check_headers(&session.headers)?;
+                    check_session(&session)?;
                     Ok(session)
                 })?;
             }
@@ -287,6 +287,21 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
     Ok(())
 }
 
+/// Refuses session settings the HTTP client cannot be built with: bad
+/// headers (see [`check_headers`]), or a user agent that is not a valid
+/// header value. Left to the client, the session would fail to open with
+/// an error that names no hook, for every job of the worker.
+fn check_session(session: &SessionSettings) -> Result<(), HookError> {
+    check_headers(&session.headers)?;
+    let agent = session.user_agent.as_deref().unwrap_or_default();
+    if let Some((at, byte)) = agent.bytes().enumerate().find(|(_, b)| !is_value_byte(*b)) {
+        return Err(HookError::Invalid(format!(
+            "the user agent is not a valid header value (byte {byte:#04x} at {at})"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `byte` may appear in a header value: tab, and anything from
 /// space up but DEL (the rule of the `http` crate the client uses).
 fn is_value_byte(byte: u8) -> bool {
@@ -395,6 +410,28 @@ mod tests {
             body_prefix: Vec::new(),
             elapsed_ms: 1,
         })
+    }
+
+    /// Found by the `plugin_answers` fuzz target: a user agent with a
+    /// control character passed the chain, and every session of the worker
+    /// then failed to open with an error that named no hook.
+    #[test]
+    fn a_user_agent_that_is_not_a_header_value_is_the_hooks_failure() {
+        let hook: Arc<dyn HookFactory> = Arc::new(crate::hooks::NativeHook::initializer(
+            "agent",
+            |mut session: SessionSettings| {
+                session.user_agent = Some("7A7C\u{1}".to_owned());
+                Ok(session)
+            },
+        ));
+        let mut chain = HookChain::new(&[hook], 0);
+        let failure = chain
+            .prepare_session(crate::session::default_settings())
+            .unwrap_err();
+        assert_eq!(failure.hook, "agent");
+        assert_eq!(failure.call, HookName::InitSession);
+        assert!(matches!(failure.error, HookError::Invalid(_)), "{failure}");
+        assert!(failure.to_string().contains("user agent"), "{failure}");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! What a hook returns is checked before it is used (see [`HookChain`]):
 //! headers must be valid HTTP and within [`MAX_HEADERS`] fields and
-//! [`MAX_HEADER_BYTES`]; a request's method and URL must be valid, and
+//! [`MAX_HEADER_BYTES`], and so must a session's user agent be a valid
+//! header value; a request's method and URL must be valid, and
 //! `authorize` must keep the job's origin — it may change the URL's path,
 //! query and fragment, not its scheme, host or port, unless the hook's
 //! [`HookFactory::may_send_to`] admits the new one (for a plugin: a host the
@@ -30,7 +31,7 @@ mod native;
 mod origin;
 
 pub use budget::RetryBudget;
-pub use chain::{HookChain, MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
+pub use chain::{HookChain, HookFailure, MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
 pub use native::NativeHook;
 
 pub use crate::plugin::bindings::toolbelt::plugin::types::{

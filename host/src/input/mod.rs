@@ -200,14 +200,15 @@ impl Line<'_> {
     }
 }
 
-/// The line reader both formats share: numbers lines, skips blank ones,
-/// rejects invalid UTF-8 and lines over [`MAX_LINE`], and ends at the
-/// first read error.
+/// The line reader both formats share: numbers lines, skips blank ones
+/// (and comments, if asked), rejects invalid UTF-8 and lines over
+/// [`MAX_LINE`], and ends at the first read error.
 struct LineReader<R> {
     reader: R,
     number: u64,
     buf: Vec<u8>,
     failed: bool,
+    comments: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -217,10 +218,19 @@ impl<R: BufRead> LineReader<R> {
             number: 0,
             buf: Vec::new(),
             failed: false,
+            comments: false,
         }
     }
 
-    /// The next line that is not blank; `None` at the end of the input.
+    /// Also skips comments, lines starting with `#`, whatever they hold:
+    /// a comment in another encoding than UTF-8 is no input error.
+    fn skipping_comments(mut self) -> Self {
+        self.comments = true;
+        self
+    }
+
+    /// The next line that is not blank (nor a comment, when skipped);
+    /// `None` at the end of the input.
     fn next_line(&mut self) -> Option<Result<Line<'_>, InputError>> {
         let too_long = loop {
             if self.failed {
@@ -230,6 +240,7 @@ impl<R: BufRead> LineReader<R> {
             match self.read_line() {
                 Ok(None) => return None,
                 Ok(Some(false)) if self.buf.trim_ascii().is_empty() => {}
+                Ok(Some(_)) if self.comments && self.buf.trim_ascii().starts_with(b"#") => {}
                 Ok(Some(too_long)) => break too_long,
                 Err(e) => {
                     self.failed = true;

@@ -1,0 +1,599 @@
+//! The host side of the plugin boundary: what tb-host does with the values
+//! a hook returns. A chain of up to four hooks (native [`Hooks`], so no
+//! WebAssembly runs, but the answers take the real path: [`HookChain`]
+//! and its checks, as a plugin's answers do after the component model has
+//! lifted them) answers `init-session`, `auth-session`, `authorize` and
+//! `decide-retry` with fuzzed values: header names and values, methods,
+//! URLs (same origin, another origin, a host the hook is granted,
+//! garbage), bodies, session settings, retry delays; or with an error, or
+//! by breaking.
+//!
+//! Checks, beside "never panics":
+//! - an accepted session or request has only header fields the HTTP client
+//!   takes, no more than `MAX_HEADERS` fields and `MAX_HEADER_BYTES` bytes;
+//!   an accepted request has a method and URL the worker can send, to the
+//!   job's origin or a host its hook is granted; an accepted retry delay
+//!   is at most `MAX_RETRY_DELAY`;
+//! - a refused answer was wrong by those rules (nothing valid is refused),
+//!   and every failure is a `HookFailure` naming the hook and call that
+//!   failed, the error of the hook's own kind;
+//! - a chain keeps working after a hook broke (its instance is replaced):
+//!   the same request gets the same verdict a second time.
+
+#![no_main]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use tb_host::hooks::{
+    Attempt, AttemptFailure, AttemptFailureKind, AttemptOutcome, Decision, HookChain, HookError,
+    HookFactory, HookFailure, HookName, HookSet, Hooks, MAX_HEADER_BYTES, MAX_HEADERS,
+    MAX_RETRY_DELAY, Request, ResponseHead, RetryInterest, SessionSettings,
+};
+
+/// Job URLs as the input reader passes them (already checked).
+const JOB_URLS: [&str; 4] = [
+    "http://127.0.0.1:8080/items?page=2",
+    "https://api.example.test/v1/sign",
+    "https://[::1]/",
+    "http://xn--bcher-kva.example/b%C3%BCcher#frag",
+];
+
+#[derive(Arbitrary, Debug)]
+struct Case {
+    job_url: JobUrl,
+    hooks: Vec<HookSpec>,
+    /// The attempt's outcome: a response status, or none (a failure).
+    status: Option<u16>,
+}
+
+#[derive(Arbitrary, Debug)]
+enum JobUrl {
+    Known(u8),
+    /// Used only if the input reader would accept it.
+    Any(String),
+}
+
+#[derive(Arbitrary, Debug)]
+struct HookSpec {
+    /// Which of the four calls it implements (`HookSet` bits).
+    calls: u8,
+    cannot_instantiate: bool,
+    session: Answer<SessionEdit>,
+    auth_session: Answer<SessionEdit>,
+    request: Answer<RequestEdit>,
+    decision: Answer<DecisionAnswer>,
+    retry_statuses: Vec<(u16, u16)>,
+    /// Hosts the hook may send a job to (a plugin's `--plugin-allow-host`).
+    granted: Vec<String>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Answer<T> {
+    Give(T),
+    Reject(String),
+    Break(String),
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct HeaderEdit {
+    keep: bool,
+    add: Vec<(Text, Text)>,
+    /// Copies of the last field added, to reach the limits (fewer of a
+    /// long one).
+    repeat: u16,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Text {
+    Given(String),
+    /// `len` (at most 320 KiB) copies of one byte, or of `?` if that is
+    /// not ASCII.
+    Long(u8, u32),
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct SessionEdit {
+    headers: HeaderEdit,
+    worker: Option<u32>,
+    timeout_ms: Option<Option<u64>>,
+    connect_timeout_ms: Option<Option<u64>>,
+    max_redirects: Option<u32>,
+    user_agent: Option<Option<Text>>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct RequestEdit {
+    method: Option<String>,
+    url: UrlEdit,
+    headers: HeaderEdit,
+    body: Option<Option<Vec<u8>>>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum UrlEdit {
+    Keep,
+    Path(String),
+    Query(String),
+    Host(String),
+    Port(Option<u16>),
+    Scheme(String),
+    Join(String),
+    Replace(String),
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum DecisionAnswer {
+    Defer,
+    Done,
+    RetryAfter(u64),
+    /// Near the longest delay allowed.
+    RetryNearMax(i32),
+}
+
+/// One thing a hook was asked, and what it answered (if it answered).
+#[derive(Debug)]
+struct Call {
+    hook: usize,
+    call: Option<HookName>,
+    answer: Option<Answered>,
+}
+
+#[derive(Debug)]
+enum Answered {
+    Session(SessionSettings),
+    Request(Request),
+    Decision(Decision),
+}
+
+type Log = Arc<Mutex<Vec<Call>>>;
+
+struct Factory {
+    index: usize,
+    name: String,
+    spec: Arc<HookSpec>,
+    log: Log,
+}
+
+impl HookFactory for Factory {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn implements(&self) -> HookSet {
+        HookName::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(bit, _)| self.spec.calls & (1 << bit) != 0)
+            .fold(HookSet::empty(), |set, (_, call)| set | call.flag())
+    }
+
+    fn retry_interest(&self) -> RetryInterest {
+        RetryInterest {
+            statuses: self.spec.retry_statuses.clone(),
+            ..RetryInterest::default()
+        }
+    }
+
+    fn instantiate(&self, _worker: u32) -> Result<Box<dyn Hooks>, HookError> {
+        if self.spec.cannot_instantiate {
+            self.log.lock().unwrap().push(Call {
+                hook: self.index,
+                call: None,
+                answer: None,
+            });
+            return Err(HookError::Broken("cannot instantiate".to_owned()));
+        }
+        Ok(Box::new(Instance {
+            index: self.index,
+            spec: Arc::clone(&self.spec),
+            log: Arc::clone(&self.log),
+        }))
+    }
+
+    fn may_send_to(&self, url: &Url) -> bool {
+        granted(&self.spec, url)
+    }
+}
+
+fn granted(spec: &HookSpec, url: &Url) -> bool {
+    url.host_str()
+        .is_some_and(|host| spec.granted.iter().any(|g| g.eq_ignore_ascii_case(host)))
+}
+
+struct Instance {
+    index: usize,
+    spec: Arc<HookSpec>,
+    log: Log,
+}
+
+impl Instance {
+    /// Logs the call, and answers with `make`'s value or the error asked for.
+    fn answer<T, E: Clone>(
+        &self,
+        call: HookName,
+        answer: &Answer<E>,
+        make: impl FnOnce(&E) -> T,
+        record: impl FnOnce(&T) -> Answered,
+    ) -> Result<T, HookError> {
+        let (result, answer) = match answer {
+            Answer::Give(edit) => {
+                let value = make(edit);
+                let answered = record(&value);
+                (Ok(value), Some(answered))
+            }
+            Answer::Reject(message) => (Err(HookError::Rejected(message.clone())), None),
+            Answer::Break(message) => (Err(HookError::Broken(message.clone())), None),
+        };
+        self.log.lock().unwrap().push(Call {
+            hook: self.index,
+            call: Some(call),
+            answer,
+        });
+        result
+    }
+}
+
+impl Hooks for Instance {
+    fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
+        let spec = Arc::clone(&self.spec);
+        self.answer(
+            HookName::InitSession,
+            &spec.session,
+            |edit| edit_session(session, edit),
+            |s| Answered::Session(s.clone()),
+        )
+    }
+
+    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
+        let spec = Arc::clone(&self.spec);
+        self.answer(
+            HookName::AuthSession,
+            &spec.auth_session,
+            |edit| edit_session(session, edit),
+            |s| Answered::Session(s.clone()),
+        )
+    }
+
+    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
+        let spec = Arc::clone(&self.spec);
+        self.answer(
+            HookName::Authorize,
+            &spec.request,
+            |edit| edit_request(request, edit),
+            |r| Answered::Request(r.clone()),
+        )
+    }
+
+    fn decide_retry(
+        &mut self,
+        _request: &Request,
+        _outcome: &AttemptOutcome,
+        _attempt: &Attempt,
+    ) -> Result<Decision, HookError> {
+        let spec = Arc::clone(&self.spec);
+        self.answer(
+            HookName::DecideRetry,
+            &spec.decision,
+            |answer| match answer {
+                DecisionAnswer::Defer => Decision::Defer,
+                DecisionAnswer::Done => Decision::Done,
+                DecisionAnswer::RetryAfter(ms) => Decision::RetryAfter(*ms),
+                DecisionAnswer::RetryNearMax(offset) => Decision::RetryAfter(
+                    (MAX_RETRY_DELAY.as_millis() as u64).saturating_add_signed((*offset).into()),
+                ),
+            },
+            |d| Answered::Decision(*d),
+        )
+    }
+}
+
+fn text(text: &Text) -> String {
+    match text {
+        Text::Given(text) => text.clone(),
+        Text::Long(byte, len) => {
+            let byte = if byte.is_ascii() { *byte } else { b'?' };
+            String::from_utf8(vec![byte; (*len % (320 << 10)) as usize]).expect("ASCII")
+        }
+    }
+}
+
+fn edit_headers(mut headers: Vec<(String, String)>, edit: &HeaderEdit) -> Vec<(String, String)> {
+    if !edit.keep {
+        headers.clear();
+    }
+    for (name, value) in &edit.add {
+        headers.push((text(name), text(value)));
+    }
+    if let Some(last) = headers.last().cloned() {
+        // Past either limit, but within the fuzzer's memory: at most 2 MiB.
+        let size = last.0.len() + last.1.len() + 1;
+        let copies = usize::from(edit.repeat % 1100).min((2 << 20) / size);
+        headers.extend(std::iter::repeat_n(last, copies));
+    }
+    headers
+}
+
+fn edit_session(mut session: SessionSettings, edit: &SessionEdit) -> SessionSettings {
+    session.headers = edit_headers(session.headers, &edit.headers);
+    if let Some(worker) = edit.worker {
+        session.worker = worker;
+    }
+    if let Some(timeout) = edit.timeout_ms {
+        session.timeout_ms = timeout;
+    }
+    if let Some(timeout) = edit.connect_timeout_ms {
+        session.connect_timeout_ms = timeout;
+    }
+    if let Some(redirects) = edit.max_redirects {
+        session.max_redirects = redirects;
+    }
+    if let Some(agent) = &edit.user_agent {
+        session.user_agent = agent.as_ref().map(text);
+    }
+    session
+}
+
+fn edit_request(mut request: Request, edit: &RequestEdit) -> Request {
+    if let Some(method) = &edit.method {
+        method.clone_into(&mut request.method);
+    }
+    request.headers = edit_headers(request.headers, &edit.headers);
+    if let Some(body) = &edit.body {
+        request.body.clone_from(body);
+    }
+    let parsed = Url::parse(&request.url);
+    request.url = match (&edit.url, parsed) {
+        (UrlEdit::Keep, _) => request.url,
+        (UrlEdit::Replace(url), _) => url.clone(),
+        (edit, Ok(mut url)) => {
+            // A setter that refuses leaves the URL as it was.
+            let _ = match edit {
+                UrlEdit::Path(path) => {
+                    url.set_path(path);
+                    Ok(())
+                }
+                UrlEdit::Query(query) => {
+                    url.set_query(Some(query));
+                    Ok(())
+                }
+                UrlEdit::Host(host) => url.set_host(Some(host)).map_err(|_| ()),
+                UrlEdit::Port(port) => url.set_port(*port),
+                UrlEdit::Scheme(scheme) => url.set_scheme(scheme),
+                UrlEdit::Join(relative) => url
+                    .join(relative)
+                    .map(|joined| url = joined)
+                    .map_err(|_| ()),
+                UrlEdit::Keep | UrlEdit::Replace(_) => unreachable!(),
+            };
+            url.into()
+        }
+        (_, Err(_)) => request.url,
+    };
+    request
+}
+
+/// Whether `headers` are what the HTTP client takes, within the limits.
+fn headers_valid(headers: &[(String, String)]) -> bool {
+    headers.len() <= MAX_HEADERS
+        && headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len())
+            .sum::<usize>()
+            <= MAX_HEADER_BYTES
+        && headers.iter().all(|(name, value)| {
+            HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && HeaderValue::from_bytes(value.as_bytes()).is_ok()
+        })
+}
+
+fn session_valid(session: &SessionSettings) -> bool {
+    headers_valid(&session.headers)
+        && session
+            .user_agent
+            .as_ref()
+            .is_none_or(|agent| HeaderValue::from_str(agent).is_ok())
+}
+
+/// Whether a hook granted `spec` may send `request` for the job at `job`.
+fn request_valid(request: &Request, job: &str, spec: &HookSpec) -> bool {
+    if !headers_valid(&request.headers)
+        || reqwest::Method::from_bytes(request.method.as_bytes()).is_err()
+    {
+        return false;
+    }
+    if request.url == job {
+        return true;
+    }
+    let (Ok(sent), Ok(job)) = (Url::parse(&request.url), Url::parse(job)) else {
+        return false;
+    };
+    let same_origin = sent.scheme() == job.scheme()
+        && sent.host_str() == job.host_str()
+        && sent.port_or_known_default() == job.port_or_known_default();
+    matches!(sent.scheme(), "http" | "https") && (same_origin || granted(spec, &sent))
+}
+
+fn decision_valid(decision: &Decision) -> bool {
+    match decision {
+        Decision::RetryAfter(ms) => u128::from(*ms) <= MAX_RETRY_DELAY.as_millis(),
+        Decision::Defer | Decision::Done => true,
+    }
+}
+
+/// Checks a failure against the log: it names the last hook asked, and the
+/// call it was asked; its error is the one that hook gave, or its answer
+/// was invalid.
+fn check_failure(
+    failure: &HookFailure,
+    call: HookName,
+    log: &[Call],
+    specs: &[Arc<HookSpec>],
+    job: &str,
+) {
+    let last = log.last().expect("a failure comes from a hook asked");
+    assert_eq!(failure.hook, format!("hook-{}", last.hook));
+    assert_eq!(failure.call, call);
+    assert!(failure.to_string().starts_with(&format!(
+        "plugin hook-{}: {}: ",
+        last.hook,
+        call.as_str()
+    )));
+    match (&failure.error, &last.answer) {
+        (HookError::Invalid(_), Some(answer)) => {
+            assert_eq!(last.call, Some(call));
+            assert!(
+                !answer_valid(answer, job, &specs[last.hook]),
+                "refused a valid answer {answer:?}"
+            );
+        }
+        (HookError::Rejected(_) | HookError::Broken(_), None) => {}
+        (error, answer) => panic!("failure {error:?} after answer {answer:?}"),
+    }
+    for earlier in &log[..log.len() - 1] {
+        let answer = earlier.answer.as_ref().expect("earlier hooks answered");
+        assert!(
+            answer_valid(answer, job, &specs[earlier.hook]),
+            "{answer:?} passed, but is invalid"
+        );
+    }
+}
+
+fn answer_valid(answer: &Answered, job: &str, spec: &HookSpec) -> bool {
+    match answer {
+        Answered::Session(session) => session_valid(session),
+        Answered::Request(request) => request_valid(request, job, spec),
+        Answered::Decision(decision) => decision_valid(decision),
+    }
+}
+
+fn check_all_answered(log: &[Call], specs: &[Arc<HookSpec>], job: &str) {
+    for call in log {
+        let answer = call
+            .answer
+            .as_ref()
+            .expect("a chain that succeeds had every hook answer");
+        assert!(
+            answer_valid(answer, job, &specs[call.hook]),
+            "accepted the invalid answer {answer:?}"
+        );
+    }
+}
+
+fuzz_target!(|case: Case| {
+    let job_url = match &case.job_url {
+        JobUrl::Known(index) => JOB_URLS[usize::from(*index) % JOB_URLS.len()].to_owned(),
+        JobUrl::Any(url) if tb_host::input::check_url(url).is_ok() => url.clone(),
+        JobUrl::Any(_) => JOB_URLS[0].to_owned(),
+    };
+    let log: Log = Arc::default();
+    let specs: Vec<Arc<HookSpec>> = case.hooks.into_iter().take(4).map(Arc::new).collect();
+    let factories: Vec<Arc<dyn HookFactory>> = specs
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            Arc::new(Factory {
+                index,
+                name: format!("hook-{index}"),
+                spec: Arc::clone(spec),
+                log: Arc::clone(&log),
+            }) as Arc<dyn HookFactory>
+        })
+        .collect();
+    let mut chain = HookChain::new(&factories, 0);
+    let take_log = || std::mem::take(&mut *log.lock().unwrap());
+
+    // Sessions: init-session then auth-session.
+    match chain.prepare_session(tb_host::session::default_settings()) {
+        Ok(session) => {
+            let asked = take_log();
+            check_all_answered(&asked, &specs, &job_url);
+            assert!(session_valid(&session));
+        }
+        Err(failure) => {
+            let asked = take_log();
+            let call = asked.last().and_then(|c| c.call).unwrap_or(failure.call);
+            check_failure(&failure, call, &asked, &specs, &job_url);
+        }
+    }
+
+    // Requests, twice: a broken instance is replaced, and the verdict is
+    // the same.
+    let job = Request {
+        method: "GET".to_owned(),
+        url: job_url.clone(),
+        headers: vec![("Accept".to_owned(), "*/*".to_owned())],
+        body: None,
+    };
+    let mut verdicts = Vec::new();
+    for _ in 0..2 {
+        let authorized = chain.authorize(job.clone());
+        let asked = take_log();
+        match &authorized {
+            Ok(request) => {
+                check_all_answered(&asked, &specs, &job_url);
+                // What the worker does with it before sending.
+                assert!(reqwest::Method::from_bytes(request.method.as_bytes()).is_ok());
+                let url = Url::parse(&request.url).expect("an authorized URL parses");
+                assert!(matches!(url.scheme(), "http" | "https"));
+                for (name, value) in &request.headers {
+                    assert!(HeaderName::from_bytes(name.as_bytes()).is_ok());
+                    assert!(HeaderValue::from_str(value).is_ok());
+                }
+            }
+            Err(failure) => check_failure(failure, HookName::Authorize, &asked, &specs, &job_url),
+        }
+        verdicts.push(authorized.is_ok());
+    }
+    assert_eq!(
+        verdicts[0], verdicts[1],
+        "a broken hook is replaced by one like it"
+    );
+
+    // Retry decisions.
+    let outcome = match case.status {
+        Some(status) => AttemptOutcome::Response(ResponseHead {
+            status,
+            headers: Vec::new(),
+            body_prefix: Vec::new(),
+            elapsed_ms: 1,
+        }),
+        None => AttemptOutcome::Failure(AttemptFailure {
+            kind: AttemptFailureKind::Reset,
+            message: "connection reset".to_owned(),
+        }),
+    };
+    let attempt = Attempt {
+        number: 1,
+        since_first_ms: 5,
+        max_attempts: 3,
+    };
+    match chain.decide_retry(&job, &outcome, &attempt) {
+        Ok(decision) => {
+            let asked = take_log();
+            check_all_answered(&asked, &specs, &job_url);
+            assert!(decision_valid(&decision));
+            if let Decision::RetryAfter(ms) = decision {
+                // What the worker does with it: schedules it.
+                assert!(
+                    Instant::now()
+                        .checked_add(Duration::from_millis(ms))
+                        .is_some()
+                );
+            }
+            let deciding = asked.iter().rev().find_map(|c| match &c.answer {
+                Some(Answered::Decision(d)) if *d != Decision::Defer => Some(*d),
+                _ => None,
+            });
+            assert_eq!(deciding.unwrap_or(Decision::Defer), decision);
+        }
+        Err(failure) => {
+            let asked = take_log();
+            check_failure(&failure, HookName::DecideRetry, &asked, &specs, &job_url);
+        }
+    }
+});
