@@ -15,6 +15,7 @@ use serde_json::Value;
 use tb_host_tests::faults::{self, FaultServer};
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{Run, server, tb_host};
+use tb_host_tests::peak::tb_host_peak;
 
 /// Starts a fault server for one test.
 fn fault_server() -> FaultServer {
@@ -479,6 +480,33 @@ fn every_fault_at_once_ends_every_job_exactly_once() {
 
 /// The server side of a 1 GiB body (for `--body-limit` tests): it declares
 /// the whole length and streams without holding the body in memory.
+#[test]
+fn a_gigabyte_body_stops_at_the_body_limit_in_bounded_memory() {
+    let faults = fault_server();
+    let urls = [
+        faults.url("/gigabyte/limit"),
+        server().url("/fast/gigabyte-neighbour"),
+    ];
+    let (run, peak_mib) = tb_host_peak(
+        &["run", "--threads", "2", "--body-limit", "16M", "-"],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(2);
+    let message = failure(records[&0], "body");
+    assert!(message.contains(&(16u64 << 20).to_string()), "{message}");
+    assert_eq!(
+        records[&0]["attempts"], 1,
+        "a body over the limit is not retried"
+    );
+    assert_eq!(records[&1]["status"], 200, "the other job goes on");
+    assert_eq!(faults.hits("/gigabyte/limit"), 1);
+    assert!(
+        peak_mib < 64.0,
+        "reading stops at the limit, never holding the body: peak {peak_mib:.1} MiB"
+    );
+}
+
 #[test]
 fn gigabyte_route_streams_a_declared_gigabyte() {
     let faults = fault_server();
