@@ -7,14 +7,13 @@
 //! `auth-session`, then the session constructor (Python's `session=`) gives
 //! the client builder that the settings are applied to.
 //!
-//! The client is reqwest's async one, driven by a single-threaded runtime
-//! that belongs to the worker: the worker thread does its own I/O, as a
-//! thread with a Python session does. reqwest's blocking client would hand
-//! every request to a runtime thread of its own and back, two context
-//! switches per request, which was most of the CPU a run spent (see the
-//! README's benchmark section).
+//! The client is reqwest's async one, driven by the runtime of the carrier
+//! thread its worker runs on (see `pool::carrier`): the carrier does its
+//! workers' I/O itself. reqwest's blocking client would hand every request
+//! to a runtime thread of its own and back, two context switches per
+//! request, which was most of the CPU a run spent (see the README's
+//! benchmark section).
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -74,12 +73,10 @@ fn system_roots() -> &'static [Certificate] {
     })
 }
 
-/// A worker's HTTP session: its client, the runtime that drives it on the
-/// worker's thread, and the whole-attempt timeout the session hooks
-/// settled on.
+/// A worker's HTTP session: its client and the whole-attempt timeout the
+/// session hooks settled on.
 pub(crate) struct Session {
     client: Client,
-    runtime: tokio::runtime::Runtime,
     timeout: Option<Duration>,
 }
 
@@ -89,14 +86,8 @@ impl Session {
         constructor: &SessionConstructor,
         settings: &SessionSettings,
     ) -> Result<Session, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| format!("cannot start the session's I/O runtime: {e}"))?;
         Ok(Session {
             client: build_client(constructor, settings)?,
-            runtime,
             timeout: settings.timeout_ms.map(Duration::from_millis),
         })
     }
@@ -109,12 +100,6 @@ impl Session {
     /// The session's whole-attempt timeout, if any.
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.timeout
-    }
-
-    /// Runs `work` (a request and the reading of its response) to its end
-    /// on the worker's thread.
-    pub(crate) fn run<F: Future>(&self, work: F) -> F::Output {
-        self.runtime.block_on(work)
     }
 }
 

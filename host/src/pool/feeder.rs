@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
-
 use super::flow::{Task, ToScheduler, Tracker, send_task};
 use super::{Selector, Source};
 use crate::job::Job;
@@ -16,8 +14,8 @@ use crate::job::Job;
 pub(crate) struct Feeder {
     pub source: Source,
     pub select: Option<Selector>,
-    pub jobs: Sender<Task>,
-    pub scheduler: Sender<ToScheduler>,
+    pub jobs: async_channel::Sender<Task>,
+    pub scheduler: crossbeam_channel::Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
 }
 

@@ -12,13 +12,19 @@
 //! from a worker. Permits bound the jobs in flight (memory stays flat on
 //! endless input), and "input finished (or the run cancelled) and no permit
 //! held" is the one condition under which the run is over. The scheduler
-//! sees it last and then drops the `stop` line, which ends the workers even
-//! when the feeder is still blocked on a read.
+//! sees it last and then closes the jobs channel, which ends the workers
+//! once it is empty, even when the feeder is still blocked on a read.
+//!
+//! Workers are tasks on their carriers' async runtimes, so the two channels
+//! they take from and send to are async ones (`async-channel`): a worker
+//! waiting for a job or for room for its result lets the other workers of
+//! its carrier go on. The feeder, the scheduler and the taker of results
+//! are plain threads and use the same channels' blocking side.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use async_channel::{Receiver, Sender, TryRecvError, TrySendError};
 
 use crate::failure::Failure;
 use crate::job::Job;
@@ -56,21 +62,21 @@ const LINGER: Duration = Duration::from_micros(500);
 pub(crate) fn next_result(results: &Receiver<Finished>) -> Option<Finished> {
     match results.try_recv() {
         Ok(result) => return Some(result),
-        Err(TryRecvError::Disconnected) => return None,
+        Err(TryRecvError::Closed) => return None,
         Err(TryRecvError::Empty) => {}
     }
     std::thread::sleep(LINGER);
-    results.recv().ok()
+    results.recv_blocking().ok()
 }
 
 /// Sends `task` to the workers, lingering while the channel is full;
-/// false if the workers are gone.
+/// false if the channel is closed (the run is over).
 pub(crate) fn send_task(jobs: &Sender<Task>, mut task: Task) -> bool {
     loop {
         match jobs.try_send(task) {
             Ok(()) => return true,
             Err(TrySendError::Full(back)) => task = back,
-            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Closed(_)) => return false,
         }
         std::thread::sleep(LINGER);
     }
@@ -86,8 +92,8 @@ pub(crate) enum ToScheduler {
 
 /// The run's accounting, shared by all of its threads.
 pub(crate) struct Tracker {
-    permits_tx: Sender<()>,
-    permits_rx: Receiver<()>,
+    permits_tx: crossbeam_channel::Sender<()>,
+    permits_rx: crossbeam_channel::Receiver<()>,
     input_done: AtomicBool,
     cancelled: AtomicBool,
 }

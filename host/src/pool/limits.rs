@@ -2,12 +2,16 @@
 //! whole run and a cap on requests in flight to one host.
 //!
 //! Both apply to every attempt, retries included, right before it is sent.
-//! A worker that must wait for either waits there; jobs for other hosts are
-//! taken by the other workers meanwhile.
+//! A worker that must wait for either waits there, as an async wait, so the
+//! other workers of its carrier thread go on; jobs for other hosts are taken
+//! by the other workers meanwhile.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// The limits of one pool; both off by default.
 #[derive(Default)]
@@ -28,13 +32,13 @@ impl SendLimits {
 
     /// Waits until an attempt on `url` may be sent; the returned guard
     /// holds its host's slot until dropped.
-    pub fn enter(&self, url: &str) -> HostSlot<'_> {
+    pub async fn enter(&self, url: &str) -> HostSlot<'_> {
         let slot = match &self.per_host {
-            Some(slots) => HostSlot::taken(slots, host_of(url)),
+            Some(slots) => HostSlot::taken(slots, host_of(url)).await,
             None => HostSlot::none(),
         };
         if let Some(pacer) = &self.pacer {
-            pacer.wait();
+            pacer.wait().await;
         }
         slot
     }
@@ -55,18 +59,15 @@ impl Pacer {
         }
     }
 
-    /// Takes the next free slot and sleeps until it comes.
-    fn wait(&self) {
+    /// Takes the next free slot and waits until it comes.
+    async fn wait(&self) {
         let due = {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
             let due = (*next).max(Instant::now());
             *next = due + self.interval;
             due
         };
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
-        }
+        tokio::time::sleep_until(due).await;
     }
 }
 
@@ -74,7 +75,7 @@ impl Pacer {
 struct HostSlots {
     max: usize,
     in_flight: Mutex<HashMap<String, usize>>,
-    freed: Condvar,
+    freed: Notify,
 }
 
 impl HostSlots {
@@ -82,7 +83,7 @@ impl HostSlots {
         HostSlots {
             max: max.max(1),
             in_flight: Mutex::new(HashMap::new()),
-            freed: Condvar::new(),
+            freed: Notify::new(),
         }
     }
 }
@@ -98,17 +99,24 @@ impl<'a> HostSlot<'a> {
     }
 
     /// Waits for a free slot for `host` and takes it.
-    fn taken(slots: &'a HostSlots, host: String) -> HostSlot<'a> {
-        let mut in_flight = slots.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        while in_flight.get(&host).copied().unwrap_or(0) >= slots.max {
-            in_flight = slots
-                .freed
-                .wait(in_flight)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        *in_flight.entry(host.clone()).or_insert(0) += 1;
-        HostSlot {
-            held: Some((slots, host)),
+    async fn taken(slots: &'a HostSlots, host: String) -> HostSlot<'a> {
+        loop {
+            // Listening before looking: a slot freed in between still
+            // wakes this wait.
+            let freed = slots.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut in_flight = slots.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                let count = in_flight.entry(host.clone()).or_insert(0);
+                if *count < slots.max {
+                    *count += 1;
+                    return HostSlot {
+                        held: Some((slots, host)),
+                    };
+                }
+            }
+            freed.await;
         }
     }
 }
@@ -123,7 +131,7 @@ impl Drop for HostSlot<'_> {
                     in_flight.remove(&host);
                 }
             }
-            slots.freed.notify_all();
+            slots.freed.notify_waiters();
         }
     }
 }
@@ -146,13 +154,24 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// Runs `work` to its end on a runtime like a carrier's.
+    fn block_on<F: std::future::Future>(work: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
+            .block_on(work)
+    }
+
     #[test]
     fn the_pacer_spaces_attempts_by_the_rate() {
         let limits = SendLimits::new(Some(200.0), None);
-        let started = Instant::now();
-        for _ in 0..21 {
-            drop(limits.enter("http://a.test/"));
-        }
+        let started = std::time::Instant::now();
+        block_on(async {
+            for _ in 0..21 {
+                drop(limits.enter("http://a.test/").await);
+            }
+        });
         // 21 attempts at 200/s: the last is due 100 ms after the first.
         let took = started.elapsed();
         assert!(took >= Duration::from_millis(95), "{took:?}");
@@ -160,20 +179,25 @@ mod tests {
 
     #[test]
     fn no_more_than_the_cap_is_in_flight_to_one_host() {
+        // Two threads of four tasks each, as workers on two carriers: a
+        // task waiting for a slot must let its thread's other tasks go on.
         let limits = Arc::new(SendLimits::new(None, Some(2)));
         let now = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
-        let threads: Vec<_> = (0..8)
+        let threads: Vec<_> = (0..2)
             .map(|_| {
                 let (limits, now, most) = (limits.clone(), now.clone(), most.clone());
                 std::thread::spawn(move || {
-                    for _ in 0..5 {
-                        let _slot = limits.enter("http://same.test:8080/x");
-                        let current = now.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(current, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(2));
-                        now.fetch_sub(1, Ordering::SeqCst);
-                    }
+                    let task = || async {
+                        for _ in 0..5 {
+                            let _slot = limits.enter("http://same.test:8080/x").await;
+                            let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(current, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                            now.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    };
+                    block_on(futures_util::future::join_all((0..4).map(|_| task())))
                 })
             })
             .collect();
@@ -186,9 +210,11 @@ mod tests {
     #[test]
     fn hosts_are_counted_apart() {
         let limits = SendLimits::new(None, Some(1));
-        let a = limits.enter("http://a.test/");
-        let b = limits.enter("http://b.test/");
-        drop((a, b));
+        block_on(async {
+            let a = limits.enter("http://a.test/").await;
+            let b = limits.enter("http://b.test/").await;
+            drop((a, b));
+        });
         assert_eq!(host_of("https://a.test/x"), "a.test:443");
     }
 }

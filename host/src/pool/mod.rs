@@ -1,5 +1,5 @@
-//! The pool: worker threads with one HTTP session each, fed from a stream of
-//! jobs (Python's `requests_toolbelt.threaded.pool.Pool`).
+//! The pool: workers with one HTTP session each, fed from a stream of jobs
+//! (Python's `requests_toolbelt.threaded.pool.Pool`).
 //!
 //! Differences from Python's pool, on purpose:
 //! - results can be consumed while the pool runs ([`Pool::results`]), and
@@ -7,7 +7,12 @@
 //!   and at most [`PoolBuilder::max_in_flight`] are in flight;
 //! - every job ends exactly once, as a [`Response`] or a [`Failure`]; there
 //!   is no start-up race that loses results (requests/toolbelt#381);
-//! - retries are decided by hooks and scheduled, never slept on by a worker.
+//! - retries are decided by hooks and scheduled, never slept on by a worker;
+//! - a worker is an async task, not a thread: workers share a few carrier
+//!   threads (one per CPU), which wait on all of their connections at once.
+//!   Each worker still has its own session and hook instances and runs one
+//!   job at a time, so `threads(n)` still means n sessions and n requests
+//!   in flight.
 //!
 //! ```no_run
 //! use tb_host::{Pool, RequestDefaults};
@@ -27,6 +32,7 @@
 //! ```
 
 mod body;
+mod carrier;
 mod feeder;
 mod flow;
 mod limits;
@@ -38,7 +44,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use reqwest::ClientBuilder;
 
 use crate::failure::Failure;
@@ -130,9 +136,10 @@ impl Default for PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// How many worker threads, each with its own session (Python's
-    /// `num_processes`). Default: the number of CPUs. Zero is an error when
-    /// the pool starts.
+    /// How many workers, each with its own session and one request in
+    /// flight at a time (Python's `num_processes`). Default: the number of
+    /// CPUs. Zero is an error when the pool starts. Workers run as tasks on
+    /// one thread per CPU (at most one per worker), not a thread each.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -340,10 +347,10 @@ impl PoolBuilder {
 /// [`Pool::join_all`] or streamed by [`Pool::results`]. Dropping a pool
 /// cancels it (see [`Canceller`]).
 pub struct Pool {
-    results: Receiver<Finished>,
+    results: async_channel::Receiver<Finished>,
     responses: VecDeque<Response>,
     failures: VecDeque<Failure>,
-    /// The workers and the scheduler. The feeder is not joined: after a
+    /// The carriers and the scheduler. The feeder is not joined: after a
     /// cancel it may be blocked on a read that never ends.
     threads: Vec<JoinHandle<()>>,
     canceller: Canceller,
@@ -411,21 +418,28 @@ impl Pool {
         select: Option<Selector>,
     ) -> Result<Pool, PoolError> {
         let tracker = Arc::new(Tracker::new(max_in_flight));
-        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 4);
-        let (results_tx, results_rx) = crossbeam_channel::bounded(threads * 4);
+        let (jobs_tx, jobs_rx) = async_channel::bounded(threads * 4);
+        let (results_tx, results_rx) = async_channel::bounded(threads * 4);
         let (scheduler_tx, scheduler_rx) = crossbeam_channel::unbounded();
-        let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
-        let mut handles = Vec::with_capacity(threads + 1);
+        let carriers = carrier::count(threads);
+        let mut groups: Vec<Vec<(u32, worker::Lines)>> =
+            (0..carriers).map(|_| Vec::new()).collect();
         for id in 0..threads {
             let lines = worker::Lines {
                 jobs: jobs_rx.clone(),
                 results: results_tx.clone(),
                 scheduler: scheduler_tx.clone(),
                 tracker: Arc::clone(&tracker),
-                stop: stop_rx.clone(),
             };
-            let worker = worker::Worker::new(id as u32, Arc::clone(&settings), lines);
-            handles.push(spawn(format!("tb-worker-{id}"), move || worker.run())?);
+            groups[id % carriers].push((id as u32, lines));
+        }
+        let mut handles = Vec::with_capacity(carriers + 1);
+        for (n, workers) in groups.into_iter().enumerate() {
+            let runtime = carrier::runtime()?;
+            let settings = Arc::clone(&settings);
+            handles.push(spawn(format!("tb-carrier-{n}"), move || {
+                carrier::carry(runtime, settings, workers)
+            })?);
         }
         drop(results_tx);
         let feeder = feeder::Feeder {
@@ -438,7 +452,7 @@ impl Pool {
         spawn("tb-feeder".into(), move || feeder.run())?;
         let scheduler_tracker = Arc::clone(&tracker);
         handles.push(spawn("tb-scheduler".into(), move || {
-            scheduler::run(scheduler_rx, jobs_tx, stop_tx, scheduler_tracker)
+            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker)
         })?);
         Ok(Pool {
             results: results_rx,

@@ -6,14 +6,15 @@
 //! time comes. When the run is cancelled it sends every waiting job back at
 //! once (the workers end them as cancelled). It also closes the run: when the
 //! input is finished (or the run cancelled) and no job is in flight, it
-//! returns, dropping the `stop` line, and the workers exit.
+//! closes the jobs channel and returns, and the workers exit.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use async_channel::Sender;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::flow::{Task, ToScheduler, Tracker};
 
@@ -42,12 +43,7 @@ impl Ord for Waiting {
 }
 
 /// Runs the scheduler until the run is over.
-pub(crate) fn run(
-    inbox: Receiver<ToScheduler>,
-    jobs: Sender<Task>,
-    stop: Sender<()>,
-    tracker: Arc<Tracker>,
-) {
+pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc<Tracker>) {
     let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
     let mut seq = 0;
     loop {
@@ -58,12 +54,12 @@ pub(crate) fn run(
             .is_some_and(|Reverse(w)| cancelled || w.due <= now)
         {
             let Reverse(due) = waiting.pop().expect("peeked above");
-            if jobs.send(due.task).is_err() {
+            if jobs.send_blocking(due.task).is_err() {
                 return;
             }
         }
         if waiting.is_empty() && tracker.all_done() {
-            drop(stop);
+            jobs.close();
             return;
         }
         let message = match waiting.peek() {

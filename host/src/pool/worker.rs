@@ -1,20 +1,30 @@
-//! A worker: one thread, one HTTP session, one instance of every hook.
+//! A worker: one HTTP session, one instance of every hook, one job at a
+//! time (a thread of Python's pool).
 //!
 //! For each job it takes: `authorize` hooks, send, read the response,
 //! `decide-retry` hooks; then either the job is finished (exactly one result
 //! sent) or it goes to the retry scheduler and the worker takes the next
 //! job. The session is built on the first job, after the session hooks ran;
 //! if that fails, the job fails and the next job tries again.
+//!
+//! A worker is an async task on a carrier thread (see `carrier.rs`): it
+//! awaits the network, the channels and the send limits, and hands its hook
+//! calls to the carrier, which makes them outside its runtime. A worker's
+//! hook instances are only ever used by that worker, one call at a time, as
+//! when each worker was a thread.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use futures_util::FutureExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::PoolSettings;
 use super::body::{self, Body};
+use super::carrier::Outside;
 use super::flow::{Finished, Task, ToScheduler, Tracker};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
@@ -25,12 +35,11 @@ use crate::session::Session;
 
 /// The channels a worker works between.
 pub(crate) struct Lines {
-    pub jobs: Receiver<Task>,
-    pub results: Sender<Finished>,
-    pub scheduler: Sender<ToScheduler>,
-    pub tracker: Arc<Tracker>,
     /// Closed by the scheduler when the run is over.
-    pub stop: Receiver<()>,
+    pub jobs: async_channel::Receiver<Task>,
+    pub results: async_channel::Sender<Finished>,
+    pub scheduler: crossbeam_channel::Sender<ToScheduler>,
+    pub tracker: Arc<Tracker>,
 }
 
 /// What became of one attempt.
@@ -111,28 +120,30 @@ fn request_of(job: &crate::job::Job) -> Request {
 pub(crate) struct Worker {
     id: u32,
     settings: Arc<PoolSettings>,
-    chain: HookChain,
+    /// Shared with the hook calls the carrier makes for this worker.
+    chain: Rc<RefCell<HookChain>>,
     client: Option<Session>,
     lines: Lines,
+    outside: Rc<Outside>,
 }
 
 impl Worker {
-    pub fn new(id: u32, settings: Arc<PoolSettings>, lines: Lines) -> Worker {
+    pub fn new(id: u32, settings: Arc<PoolSettings>, lines: Lines, outside: Rc<Outside>) -> Worker {
         Worker {
             id,
-            chain: HookChain::new(&settings.hooks, id),
+            chain: Rc::new(RefCell::new(HookChain::new(&settings.hooks, id))),
             settings,
             client: None,
             lines,
+            outside,
         }
     }
 
     /// Takes jobs until the run is over.
-    pub fn run(mut self) {
-        loop {
-            let Some(mut task) = self.next_task() else {
-                return;
-            };
+    pub async fn run(mut self) {
+        // The run is only over when no job is left, so none is lost when
+        // the channel closes.
+        while let Ok(mut task) = self.lines.jobs.recv().await {
             let next = if let Some(message) = task.rejected.take() {
                 Next::Done(Ended::Failure(FailureKind::Input, message))
             } else if self.lines.tracker.is_cancelled() {
@@ -142,9 +153,13 @@ impl Worker {
                 );
                 Next::Done(Ended::Failure(FailureKind::Cancelled, message))
             } else {
-                catch_unwind(AssertUnwindSafe(|| self.attempt(&mut task))).unwrap_or_else(|_| {
+                let attempt = AssertUnwindSafe(self.attempt(&mut task))
+                    .catch_unwind()
+                    .await;
+                attempt.unwrap_or_else(|_| {
                     self.client = None;
-                    self.chain = HookChain::new(&self.settings.hooks, self.id);
+                    let chain = HookChain::new(&self.settings.hooks, self.id);
+                    self.chain = Rc::new(RefCell::new(chain));
                     Next::Done(Ended::Failure(
                         FailureKind::Other,
                         "internal error: the worker panicked on this job".into(),
@@ -159,29 +174,17 @@ impl Worker {
                         let ToScheduler::Retry(task, _) = returned.0 else {
                             unreachable!("sent a retry")
                         };
-                        self.finish(task, Ended::Failure(FailureKind::Other, "shut down".into()));
+                        let shut_down = Ended::Failure(FailureKind::Other, "shut down".into());
+                        self.finish(task, shut_down).await;
                     }
                 }
-                Next::Done(ended) => self.finish(task, ended),
+                Next::Done(ended) => self.finish(task, ended).await,
             }
         }
     }
 
-    /// Waits for the next job; `None` when the run is over.
-    fn next_task(&self) -> Option<Task> {
-        // A job waiting is taken without the cost of a select. The run is
-        // only over when no job is left, so none is taken after the stop.
-        if let Ok(task) = self.lines.jobs.try_recv() {
-            return Some(task);
-        }
-        crossbeam_channel::select! {
-            recv(self.lines.jobs) -> task => task.ok(),
-            recv(self.lines.stop) -> _ => None,
-        }
-    }
-
     /// Sends the job's one result and gives back its permit.
-    fn finish(&self, task: Task, ended: Ended) {
+    async fn finish(&self, task: Task, ended: Ended) {
         let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
         let result = match ended {
             Ended::Response(reply) => Ok(Response {
@@ -205,8 +208,8 @@ impl Worker {
                 elapsed,
             }),
         };
-        self.chain.job_ended();
-        let _ = self.lines.results.send(result);
+        self.chain.borrow().job_ended();
+        let _ = self.lines.results.send(result).await;
         self.lines.tracker.release();
         if self.lines.tracker.all_done() {
             let _ = self.lines.scheduler.send(ToScheduler::Check);
@@ -214,19 +217,24 @@ impl Worker {
     }
 
     /// Makes one attempt of `task`.
-    fn attempt(&mut self, task: &mut Task) -> Next {
+    async fn attempt(&mut self, task: &mut Task) -> Next {
         let started = *task.started.get_or_insert_with(Instant::now);
         task.attempts += 1;
         if self.client.is_none() {
-            match self.open_session() {
+            match self.open_session().await {
                 Ok(client) => self.client = Some(client),
                 Err((kind, message)) => return Next::Done(Ended::Failure(kind, message)),
             }
         }
         let job = &task.job;
         // Without `authorize` hooks the job is sent as it is, not copied.
-        let authorized = if self.chain.has(HookName::Authorize) {
-            match self.chain.authorize(request_of(job)) {
+        let authorized = if self.chain.borrow().has(HookName::Authorize) {
+            let (chain, request) = (Rc::clone(&self.chain), request_of(job));
+            let answer = self
+                .outside
+                .call(move || chain.borrow_mut().authorize(request))
+                .await;
+            match answer {
                 Ok(request) => Some(request),
                 Err(failure) => {
                     return Next::Done(Ended::Failure(FailureKind::Plugin, failure.to_string()));
@@ -251,13 +259,13 @@ impl Worker {
                 body: job.body.as_deref(),
             },
         };
-        let slot = self.settings.limits.enter(sending.url);
+        let slot = self.settings.limits.enter(sending.url).await;
         let sent = Instant::now();
-        let received = self.send(&sending, job.timeout, task.index);
+        let received = self.send(&sending, job.timeout, task.index).await;
         drop(slot);
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
         let status = received.as_ref().ok().map(|reply| reply.status);
-        if retryable && self.chain.asks_about(status) {
+        if retryable && self.chain.borrow().asks_about(status) {
             let attempt = Attempt {
                 number: task.attempts,
                 since_first_ms: millis(started.elapsed()),
@@ -276,7 +284,16 @@ impl Worker {
                 }),
             };
             let request = authorized.unwrap_or_else(|| request_of(job));
-            match self.chain.decide_retry(&request, &outcome, &attempt) {
+            let chain = Rc::clone(&self.chain);
+            let decision = self
+                .outside
+                .call(move || {
+                    chain
+                        .borrow_mut()
+                        .decide_retry(&request, &outcome, &attempt)
+                })
+                .await;
+            match decision {
                 Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
                     return Next::Retry(Duration::from_millis(ms));
                 }
@@ -293,19 +310,21 @@ impl Worker {
     }
 
     /// Runs the session hooks and builds this worker's client.
-    fn open_session(&mut self) -> Result<Session, (FailureKind, String)> {
+    async fn open_session(&mut self) -> Result<Session, (FailureKind, String)> {
         let mut settings = self.settings.session.clone();
         settings.worker = self.id;
+        let chain = Rc::clone(&self.chain);
         let settings = self
-            .chain
-            .prepare_session(settings)
+            .outside
+            .call(move || chain.borrow_mut().prepare_session(settings))
+            .await
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
         Session::open(&self.settings.constructor, &settings)
             .map_err(|message| (FailureKind::Other, message))
     }
 
     /// Sends one request of the job with `index` and reads its response.
-    fn send(&self, request: &Sending<'_>, timeout: Option<Duration>, index: u64) -> Received {
+    async fn send(&self, request: &Sending<'_>, timeout: Option<Duration>, index: u64) -> Received {
         let session = self.client.as_ref().expect("session opened before sending");
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             (
@@ -343,20 +362,18 @@ impl Worker {
         if let Some(timeout) = timeout.or(session.timeout()) {
             builder = builder.timeout(timeout);
         }
-        session.run(async {
-            let mut response = builder
-                .send()
-                .await
-                .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())))?;
-            let status = response.status().as_u16();
-            let headers = std::mem::take(response.headers_mut());
-            let prefix = self.chain.body_prefix();
-            let body = body::read(&mut response, index, prefix, &self.settings.body).await?;
-            Ok(Reply {
-                status,
-                headers,
-                body,
-            })
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())))?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let prefix = self.chain.borrow().body_prefix();
+        let body = body::read(&mut response, index, prefix, &self.settings.body).await?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
         })
     }
 }

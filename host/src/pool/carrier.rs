@@ -1,0 +1,129 @@
+//! Carriers: the threads workers run on.
+//!
+//! A worker is one session, one instance of every hook and one job at a
+//! time, as a thread of Python's pool is; but a thread per worker had every
+//! response wake its own thread, a context switch per request that cost more
+//! than the request itself at tens of thousands a second. So workers are
+//! async tasks, and a few carrier threads (one per CPU, never more than the
+//! workers) each drive the workers given to it on a single-threaded runtime
+//! whose one event loop waits on all of their connections at once. A worker
+//! stays on its carrier for the whole run.
+//!
+//! Hooks are not called inside the runtime: wasmtime-wasi runs a plugin's
+//! blocking I/O (a stream written or dropped, a file read) with a
+//! `block_on` of its own, which tokio refuses inside another. A worker hands
+//! each hook call to its carrier ([`Outside::call`]) and waits; the carrier
+//! leaves its runtime as soon as calls are waiting, makes all of them, and
+//! goes back in. Calls of several workers are made in one such turn. While
+//! hooks run, the carrier's other workers wait: plugins are bounded by their
+//! deadline per call, native hooks should not block.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::LocalSet;
+
+use super::PoolSettings;
+use super::worker::{Lines, Worker};
+
+/// How many carriers run `workers` workers: one per CPU, at most one per
+/// worker.
+pub(crate) fn count(workers: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    workers.clamp(1, cpus)
+}
+
+/// The runtime a carrier drives its workers on; made before the carrier's
+/// thread starts, so a pool that cannot have one does not start.
+pub(crate) fn runtime() -> std::io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+}
+
+/// Runs a worker for each of `workers` (its id and its lines) on `runtime`
+/// until every one of them has returned (the jobs channel closed).
+pub(crate) fn carry(runtime: Runtime, settings: Arc<PoolSettings>, workers: Vec<(u32, Lines)>) {
+    let local = LocalSet::new();
+    let outside = Rc::new(Outside::default());
+    let running: Vec<_> = workers
+        .into_iter()
+        .map(|(id, lines)| {
+            let worker = Worker::new(id, Arc::clone(&settings), lines, Rc::clone(&outside));
+            local.spawn_local(worker.run())
+        })
+        .collect();
+    let mut finished = std::pin::pin!(futures_util::future::join_all(running));
+    loop {
+        let all_done = runtime.block_on(local.run_until(std::future::poll_fn(|cx| {
+            if outside.waiting() {
+                return Poll::Ready(false);
+            }
+            if finished.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            outside.wake_on_call(cx.waker());
+            Poll::Pending
+        })));
+        outside.make_calls();
+        if all_done {
+            return;
+        }
+    }
+}
+
+/// A call waiting to be made outside the runtime.
+type Call = Box<dyn FnOnce()>;
+
+/// The hook calls a carrier's workers wait on.
+#[derive(Default)]
+pub(crate) struct Outside {
+    calls: RefCell<VecDeque<Call>>,
+    /// Wakes the carrier's runtime loop when a call comes.
+    carrier: Cell<Option<Waker>>,
+}
+
+impl Outside {
+    /// Makes `call` on the carrier's thread outside its runtime and waits
+    /// for its answer. A call that panics is a panic of the worker that
+    /// waits on it, not of the carrier.
+    pub(crate) async fn call<T: 'static>(&self, call: impl FnOnce() -> T + 'static) -> T {
+        let (answer, answered) = oneshot::channel();
+        self.calls.borrow_mut().push_back(Box::new(move || {
+            let _ = answer.send(call());
+        }));
+        if let Some(carrier) = self.carrier.take() {
+            carrier.wake();
+        }
+        match answered.await {
+            Ok(value) => value,
+            Err(_) => panic!("a hook call panicked"),
+        }
+    }
+
+    fn waiting(&self) -> bool {
+        !self.calls.borrow().is_empty()
+    }
+
+    fn wake_on_call(&self, waker: &Waker) {
+        self.carrier.set(Some(waker.clone()));
+    }
+
+    /// Makes every waiting call; a panic drops the call's answer.
+    fn make_calls(&self) {
+        loop {
+            let Some(call) = self.calls.borrow_mut().pop_front() else {
+                return;
+            };
+            let _ = catch_unwind(AssertUnwindSafe(call));
+        }
+    }
+}
