@@ -1,5 +1,5 @@
-//! tb-host: fetch many HTTP requests from a pool of worker threads, each with
-//! its own HTTP session, with auth and retry rules supplied by sandboxed
+//! tb-host: fetch many HTTP requests from a pool of workers, each with its
+//! own HTTP session, with auth and retry rules supplied by sandboxed
 //! WebAssembly plugins or native hooks.
 //!
 //! A Rust port of Python's `requests_toolbelt.threaded`:

@@ -1,8 +1,8 @@
 //! Sessions: the one HTTP client each worker owns.
 //!
-//! As in Python's requests-toolbelt, each worker thread has a session of its
-//! own, so connections are reused within a worker and nothing is shared
-//! between threads. A session is built in two steps: the settings
+//! As in Python's requests-toolbelt, each worker has a session of its own,
+//! so connections are reused within a worker and nothing is shared between
+//! workers. A session is built in two steps: the settings
 //! ([`SessionSettings`]) pass through every hook's `init-session` and
 //! `auth-session`, then the session constructor (Python's `session=`) gives
 //! the client builder that the settings are applied to.

@@ -109,6 +109,53 @@ fn initializer_and_auth_generator_run_once_per_session() {
 }
 
 #[test]
+fn many_workers_share_a_carrier_thread_per_cpu_and_keep_a_session_each() {
+    let workers = 64;
+    let threads_seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let sessions = Arc::new(Mutex::new(BTreeSet::new()));
+    let (threads2, sessions2) = (threads_seen.clone(), sessions.clone());
+    let jobs: Vec<Job> = (0..workers)
+        .map(|i| Job::get(server().url(&format!("/slow/300?worker={i}"))))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut pool = Pool::builder()
+        .threads(workers)
+        .initializer(move |session| {
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            threads2.lock().unwrap().insert(name);
+            sessions2.lock().unwrap().insert(session.worker);
+            Ok(session)
+        })
+        .from_jobs(jobs)
+        .unwrap();
+    pool.join_all();
+    let took = started.elapsed();
+    let responses: Vec<_> = pool.responses().collect();
+    assert_eq!(pool.exceptions().count(), 0);
+    each_once(responses.iter().map(|r| r.index()), workers);
+    assert!(responses.iter().all(|r| r.status() == 200));
+    // Every job waits 300 ms at the server, and each worker has one in
+    // flight: the 64 overlap. Made one after another on two threads they
+    // would take 9.6 s.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(
+        sessions.lock().unwrap().len(),
+        workers,
+        "each worker took a job and opened its own session"
+    );
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads_seen.lock().unwrap();
+    assert!(
+        !threads.is_empty() && threads.len() <= cpus,
+        "hooks ran on {threads:?}, more threads than {cpus} CPUs"
+    );
+    assert!(
+        threads.iter().all(|name| name.starts_with("tb-carrier-")),
+        "{threads:?}"
+    );
+}
+
+#[test]
 fn from_exceptions_requeues_failed_jobs() {
     let urls: Vec<String> = (0..5)
         .map(|i| server().url(&format!("/reset/from-exceptions-{i}/1")))

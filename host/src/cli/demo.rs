@@ -62,7 +62,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         })
         .collect();
     eprintln!(
-        "fetching {} URLs from {} with {} threads",
+        "fetching {} URLs from {} with {} workers",
         args.urls,
         server.base_url(),
         args.threads

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Fetch many HTTP requests from a pool of worker threads, with auth and
+/// Fetch many HTTP requests from a pool of workers, with auth and
 /// retry rules from sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
 #[command(
@@ -122,7 +122,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub urls: usize,
 
-    /// Worker threads.
+    /// Workers (requests in flight at once).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 16)]
     pub threads: usize,
 

@@ -7,7 +7,8 @@ use clap::Args;
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Scheduling")]
 pub struct ScheduleArgs {
-    /// Worker threads, each with its own HTTP session and plugin instances.
+    /// Workers: each has its own HTTP session and plugin instances and one
+    /// request in flight; they run on one thread per CPU.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 16)]
     pub threads: usize,
 
