@@ -380,3 +380,42 @@ fn an_error_returned_by_a_hook_fails_only_its_job_unsent() {
     );
     assert_eq!(server().hits("/echo/hook-error/private"), 0, "never sent");
 }
+
+#[test]
+fn a_hook_that_panics_fails_its_job_and_the_worker_goes_on() {
+    // Hook calls are made by the carrier thread outside its runtime: a
+    // panic there must end only the job it was made for, on a worker that
+    // then takes the next job with a fresh chain of hooks.
+    let hook = NativeHook::authorizer("panicky", |request| {
+        assert!(!request.url.contains("boom"), "the hook panics on boom");
+        Ok(request)
+    });
+    let urls: Vec<String> = (0..40)
+        .map(|i| {
+            let word = if i % 10 == 3 { "boom" } else { "fine" };
+            server().url(&format!("/echo/panic/{word}/{i}"))
+        })
+        .collect();
+    let mut pool = Pool::builder()
+        .threads(2)
+        .hook(hook)
+        .from_urls(urls, &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let failures: Vec<_> = pool.exceptions().collect();
+    let responses: Vec<_> = pool.responses().collect();
+    let failed: BTreeSet<u64> = failures.iter().map(|f| f.index()).collect();
+    assert_eq!(failed, BTreeSet::from([3, 13, 23, 33]), "{failures:?}");
+    for failure in &failures {
+        assert_eq!(failure.kind(), FailureKind::Other);
+        assert!(failure.message().contains("panicked"), "{failure}");
+    }
+    assert!(responses.iter().all(|r| r.status() == 200));
+    each_once(
+        responses
+            .iter()
+            .map(|r| r.index())
+            .chain(failures.iter().map(|f| f.index())),
+        40,
+    );
+}

@@ -104,26 +104,28 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     if let Err(error) = ctrlc::set_handler(move || interrupted(&on_interrupt)) {
         tracing::warn!("cannot catch Ctrl-C: {error}");
     }
-    let mut write = |result: Result<Response, Failure>| -> anyhow::Result<()> {
-        records.write(&result).context("cannot write a record")?;
-        if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
-            out.write(failure)
-                .context("cannot write the failures file")?;
-        }
-        Ok(())
-    };
     let mut summary = Summary::start();
-    for result in pool.results() {
+    let mut results = pool.results();
+    while let Some(result) = results.next() {
         summary.add(&result);
         progress.add(&result);
+        let caught_up = results.caught_up();
         match order.as_mut() {
-            Some(order) => order.push(result).into_iter().try_for_each(&mut write)?,
-            None => write(result)?,
+            Some(order) => order
+                .push(result)
+                .into_iter()
+                .try_for_each(|result| write(&mut records, &mut failures, result))?,
+            None => write(&mut records, &mut failures, result)?,
+        }
+        if caught_up {
+            records.flush().context("cannot write a record")?;
         }
     }
     pool.join_all();
     if let Some(order) = order {
-        order.finish().try_for_each(&mut write)?;
+        order
+            .finish()
+            .try_for_each(|result| write(&mut records, &mut failures, result))?;
     }
     records.finish().context("cannot write a record")?;
     if let Some(out) = failures {
@@ -131,6 +133,21 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     }
     summary.finish(canceller.is_cancelled());
     Ok(summary)
+}
+
+/// Writes the record of one finished job, and the job to the failures file
+/// if it failed and there is one.
+fn write(
+    records: &mut RecordWriter,
+    failures: &mut Option<FailureWriter>,
+    result: Result<Response, Failure>,
+) -> anyhow::Result<()> {
+    records.write(&result).context("cannot write a record")?;
+    if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
+        out.write(failure)
+            .context("cannot write the failures file")?;
+    }
+    Ok(())
 }
 
 /// What Ctrl-C does during a run. Messages clear the progress bar first.

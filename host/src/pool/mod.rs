@@ -380,6 +380,30 @@ impl Canceller {
     }
 }
 
+/// The results of a pool as they finish; see [`Pool::results`].
+pub struct Results<'a> {
+    kept: std::vec::IntoIter<Finished>,
+    results: &'a async_channel::Receiver<Finished>,
+}
+
+impl Results<'_> {
+    /// Whether no finished result is waiting to be taken now: the consumer
+    /// has caught up with the pool. One that buffers its output (a file of
+    /// records) writes it out then, rather than once per result: as often
+    /// as a reader needs to see every job promptly, and no more.
+    pub fn caught_up(&self) -> bool {
+        self.kept.len() == 0 && self.results.is_empty()
+    }
+}
+
+impl Iterator for Results<'_> {
+    type Item = Result<Response, Failure>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.kept.next().or_else(|| next_result(self.results))
+    }
+}
+
 /// A source of jobs for the feeder thread.
 pub(crate) type Source = Box<dyn Iterator<Item = Result<Job, InputError>> + Send>;
 
@@ -512,16 +536,17 @@ impl Pool {
 
     /// Every result not yet taken, as jobs finish, until the last one:
     /// consume while the pool runs, in bounded memory.
-    pub fn results(&mut self) -> impl Iterator<Item = Result<Response, Failure>> + '_ {
+    pub fn results(&mut self) -> Results<'_> {
         let kept: Vec<Finished> = self
             .responses
             .drain(..)
             .map(Ok)
             .chain(self.failures.drain(..).map(Err))
             .collect();
-        let results = &self.results;
-        kept.into_iter()
-            .chain(std::iter::from_fn(move || next_result(results)))
+        Results {
+            kept: kept.into_iter(),
+            results: &self.results,
+        }
     }
 
     fn collect_ready(&mut self) {
