@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
 use tokio::task::LocalSet;
 
 use super::PoolSettings;
@@ -64,6 +63,7 @@ pub(crate) fn carry(runtime: Runtime, settings: Arc<PoolSettings>, workers: Vec<
     let mut finished = std::pin::pin!(futures_util::future::join_all(running));
     loop {
         let all_done = runtime.block_on(local.run_until(std::future::poll_fn(|cx| {
+            outside.wake_answered();
             if outside.waiting() {
                 return Poll::Ready(false);
             }
@@ -80,8 +80,9 @@ pub(crate) fn carry(runtime: Runtime, settings: Arc<PoolSettings>, workers: Vec<
     }
 }
 
-/// A call waiting to be made outside the runtime.
-type Call = Box<dyn FnOnce()>;
+/// A call waiting to be made outside the runtime; it gives back the waker
+/// of the worker waiting on its answer.
+type Call = Box<dyn FnOnce() -> Option<Waker>>;
 
 /// The hook calls a carrier's workers wait on.
 #[derive(Default)]
@@ -89,6 +90,17 @@ pub(crate) struct Outside {
     calls: RefCell<VecDeque<Call>>,
     /// Wakes the carrier's runtime loop when a call comes.
     carrier: Cell<Option<Waker>>,
+    /// Workers whose calls were answered, woken at the start of the next
+    /// turn: woken inside the runtime, a worker is just queued; woken from
+    /// outside, each would also make the runtime's event loop write to its
+    /// wake-up file descriptor and wake once more for nothing.
+    answered: RefCell<Vec<Waker>>,
+}
+
+/// The answer to one call, or the panic it ended in, and its worker.
+struct Answer<T> {
+    value: Cell<Option<std::thread::Result<T>>>,
+    worker: Cell<Option<Waker>>,
 }
 
 impl Outside {
@@ -96,17 +108,27 @@ impl Outside {
     /// for its answer. A call that panics is a panic of the worker that
     /// waits on it, not of the carrier.
     pub(crate) async fn call<T: 'static>(&self, call: impl FnOnce() -> T + 'static) -> T {
-        let (answer, answered) = oneshot::channel();
+        let answer = Rc::new(Answer {
+            value: Cell::new(None),
+            worker: Cell::new(None),
+        });
+        let slot = Rc::clone(&answer);
         self.calls.borrow_mut().push_back(Box::new(move || {
-            let _ = answer.send(call());
+            slot.value.set(Some(catch_unwind(AssertUnwindSafe(call))));
+            slot.worker.take()
         }));
         if let Some(carrier) = self.carrier.take() {
             carrier.wake();
         }
-        match answered.await {
-            Ok(value) => value,
-            Err(_) => panic!("a hook call panicked"),
-        }
+        let value = std::future::poll_fn(|cx| match answer.value.take() {
+            Some(value) => Poll::Ready(value),
+            None => {
+                answer.worker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await;
+        value.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     fn waiting(&self) -> bool {
@@ -117,13 +139,22 @@ impl Outside {
         self.carrier.set(Some(waker.clone()));
     }
 
-    /// Makes every waiting call; a panic drops the call's answer.
+    /// Makes every waiting call.
     fn make_calls(&self) {
         loop {
             let Some(call) = self.calls.borrow_mut().pop_front() else {
                 return;
             };
-            let _ = catch_unwind(AssertUnwindSafe(call));
+            if let Some(worker) = call() {
+                self.answered.borrow_mut().push(worker);
+            }
+        }
+    }
+
+    /// Wakes the workers whose calls were answered.
+    fn wake_answered(&self) {
+        for worker in self.answered.borrow_mut().drain(..) {
+            worker.wake();
         }
     }
 }
