@@ -4,6 +4,10 @@
 #
 #   bash benches/bench.sh [URLS] [THREADS...]     (defaults: 20000, 16 64)
 #
+# Each client runs TB_BENCH_RUNS times in a row (default 3; requests-toolbelt,
+# a thousand times slower, once) and its row is its median run by requests/s:
+# the machine is shared and one run is noisy.
+#
 # Installs nginx, curl, GNU time and bc when missing (Debian, as root),
 # starts nginx on 127.0.0.1 (one worker process, keep-alive), builds tb-host
 # and the plugins in release, and prints two tables.
@@ -43,8 +47,10 @@ plugins=(--plugin "$wasm/bearer_auth.wasm" --plugin "$wasm/retry_backoff.wasm"
 # Compile the plugins into the cache once, so no timed run pays for it.
 "$bin" run -q -o /dev/null "${plugins[@]}" "$work/urls.txt" </dev/null >/dev/null 2>&1 || true
 
-# measure NAME CMD...: prints "name req/s cpu_s us_per_req rss_mib"
-measure() {
+runs=${TB_BENCH_RUNS:-3}
+
+# once NAME CMD...: runs CMD once, prints "name req/s cpu_s us_per_req rss_mib"
+once() {
   local name=$1; shift
   if ! /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr"; then
     echo "$name failed:" >&2; tail -3 "$work/stderr" >&2
@@ -52,6 +58,13 @@ measure() {
   read -r wall user sys rss < <(tail -1 "$work/time")
   awk -v n="$name" -v u="$urls" -v w="$wall" -v c="$(echo "$user + $sys" | bc)" -v r="$rss" \
     'BEGIN { printf "%-36s %9.0f %7.2f %8.1f %8.1f\n", n, u / w, c, c * 1e6 / u, r / 1024 }'
+}
+
+# measure NAME CMD...: runs CMD $runs times, prints its median row by req/s
+measure() {
+  local i
+  for i in $(seq "$runs"); do once "$@"; done |
+    awk '{ print $(NF - 3) "\t" $0 }' | sort -n | sed -n "$(((runs + 1) / 2))p" | cut -f2-
 }
 
 echo "date: $(date -u +%F), $urls URLs, nginx 1 worker on 127.0.0.1, $(nproc) cores"
@@ -64,7 +77,7 @@ for t in "${threads[@]}"; do
       -n "$urls" -c "$t" --urls-from-file "$work/urls.txt")")
   fi
   if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import requests_toolbelt' 2>/dev/null; then
-    rows+=("$(measure "requests-toolbelt Pool ($t)" "$venv/bin/python" \
+    rows+=("$(once "requests-toolbelt Pool ($t)" "$venv/bin/python" \
       benches/lib/toolbelt_pool.py "$work/urls.txt" "$t")")
   fi
   rows+=("$(measure "tb-host -j $t (no plugin)" "$bin" run -q -j "$t" -o /dev/null "$work/urls.txt")")
