@@ -4,8 +4,8 @@
 //! time, as a thread of Python's pool is; but a thread per worker had every
 //! response wake its own thread, a context switch per request that cost more
 //! than the request itself at tens of thousands a second. So workers are
-//! async tasks, and a few carrier threads (one per CPU, never more than the
-//! workers) each drive the workers given to it on a single-threaded runtime
+//! futures, and a few carrier threads (one per CPU, never more than the
+//! workers) each poll the workers given to it on a single-threaded runtime
 //! whose one event loop waits on all of their connections at once. A worker
 //! stays on its carrier for the whole run.
 //!
@@ -20,14 +20,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::runtime::Runtime;
-use tokio::task::LocalSet;
 
 use super::PoolSettings;
 use super::worker::{Lines, Worker};
@@ -50,29 +50,38 @@ pub(crate) fn runtime() -> std::io::Result<Runtime> {
 
 /// Runs a worker for each of `workers` (its id and its lines) on `runtime`
 /// until every one of them has returned (the jobs channel closed).
+///
+/// The carrier polls its workers itself, in the one future it runs on the
+/// runtime: after a round of the workers that are ready it sees at once
+/// whether they left hook calls, and leaves the runtime to make them
+/// without waking anything.
 pub(crate) fn carry(runtime: Runtime, settings: Arc<PoolSettings>, workers: Vec<(u32, Lines)>) {
-    let local = LocalSet::new();
     let outside = Rc::new(Outside::default());
-    let running: Vec<_> = workers
+    let mut running: FuturesUnordered<_> = workers
         .into_iter()
         .map(|(id, lines)| {
             let worker = Worker::new(id, Arc::clone(&settings), lines, Rc::clone(&outside));
-            local.spawn_local(worker.run())
+            // A panic outside a job (each job has its own guard) ends this
+            // worker only.
+            AssertUnwindSafe(worker.run()).catch_unwind()
         })
         .collect();
-    let mut finished = std::pin::pin!(futures_util::future::join_all(running));
     loop {
-        let all_done = runtime.block_on(local.run_until(std::future::poll_fn(|cx| {
+        let all_done = runtime.block_on(std::future::poll_fn(|cx| {
             outside.wake_answered();
+            loop {
+                match running.poll_next_unpin(cx) {
+                    Poll::Ready(Some(_)) => continue,
+                    Poll::Ready(None) => return Poll::Ready(true),
+                    Poll::Pending => break,
+                }
+            }
             if outside.waiting() {
-                return Poll::Ready(false);
+                Poll::Ready(false)
+            } else {
+                Poll::Pending
             }
-            if finished.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(true);
-            }
-            outside.wake_on_call(cx.waker());
-            Poll::Pending
-        })));
+        }));
         outside.make_calls();
         if all_done {
             return;
@@ -88,8 +97,6 @@ type Call = Box<dyn FnOnce() -> Option<Waker>>;
 #[derive(Default)]
 pub(crate) struct Outside {
     calls: RefCell<VecDeque<Call>>,
-    /// Wakes the carrier's runtime loop when a call comes.
-    carrier: Cell<Option<Waker>>,
     /// Workers whose calls were answered, woken at the start of the next
     /// turn: woken inside the runtime, a worker is just queued; woken from
     /// outside, each would also make the runtime's event loop write to its
@@ -117,9 +124,6 @@ impl Outside {
             slot.value.set(Some(catch_unwind(AssertUnwindSafe(call))));
             slot.worker.take()
         }));
-        if let Some(carrier) = self.carrier.take() {
-            carrier.wake();
-        }
         let value = std::future::poll_fn(|cx| match answer.value.take() {
             Some(value) => Poll::Ready(value),
             None => {
@@ -133,10 +137,6 @@ impl Outside {
 
     fn waiting(&self) -> bool {
         !self.calls.borrow().is_empty()
-    }
-
-    fn wake_on_call(&self, waker: &Waker) {
-        self.carrier.set(Some(waker.clone()));
     }
 
     /// Makes every waiting call.

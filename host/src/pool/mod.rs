@@ -8,7 +8,7 @@
 //! - every job ends exactly once, as a [`Response`] or a [`Failure`]; there
 //!   is no start-up race that loses results (requests/toolbelt#381);
 //! - retries are decided by hooks and scheduled, never slept on by a worker;
-//! - a worker is an async task, not a thread: workers share a few carrier
+//! - a worker is a future, not a thread: workers share a few carrier
 //!   threads (one per CPU), which wait on all of their connections at once.
 //!   Each worker still has its own session and hook instances and runs one
 //!   job at a time, so `threads(n)` still means n sessions and n requests

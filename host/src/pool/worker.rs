@@ -7,7 +7,7 @@
 //! job. The session is built on the first job, after the session hooks ran;
 //! if that fails, the job fails and the next job tries again.
 //!
-//! A worker is an async task on a carrier thread (see `carrier.rs`): it
+//! A worker is a future its carrier thread polls (see `carrier.rs`): it
 //! awaits the network, the channels and the send limits, and hands its hook
 //! calls to the carrier, which makes them outside its runtime. A worker's
 //! hook instances are only ever used by that worker, one call at a time, as
