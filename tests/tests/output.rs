@@ -287,3 +287,46 @@ fn stderr_has_the_summary_with_bytes_and_no_progress_bar_off_a_terminal() {
     assert_eq!(quiet.code, 0);
     assert_eq!(quiet.stderr, "", "--quiet writes nothing to stderr");
 }
+
+#[test]
+fn each_record_reaches_a_reader_while_the_run_goes_on() {
+    // Records are buffered while jobs finish faster than they are written,
+    // and written out whenever the writer has caught up: a reader of a
+    // live run sees each job as it ends, not when the run does.
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(tb_host_tests::harness::binary())
+        .args(["run", "-q", "-j", "2", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines_tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..3 {
+        let url = server().url(&format!("/fast/live-record/{i}"));
+        writeln!(stdin, "{url}").unwrap();
+        stdin.flush().unwrap();
+        // The input stays open: the run is not over.
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no record for job {i} while the run was going on"));
+        let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(record["index"], i);
+        assert_eq!(record["url"], url.as_str());
+        assert_eq!(record["status"], 200);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    assert!(lines.try_recv().is_err(), "one record per job");
+}
