@@ -224,7 +224,7 @@ impl PoolBuilder {
     }
 
     /// The most jobs admitted and not yet finished, retries waiting
-    /// included (default: 64 per thread, at least 1024). Bounds memory on
+    /// included (default: 64 per worker, at least 1024). Bounds memory on
     /// long inputs.
     pub fn max_in_flight(mut self, jobs: usize) -> Self {
         self.max_in_flight = Some(jobs.max(1));

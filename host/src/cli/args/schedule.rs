@@ -1,4 +1,4 @@
-//! `run`'s flags for how jobs are scheduled: threads, attempts, rate,
+//! `run`'s flags for how jobs are scheduled: workers, attempts, rate,
 //! sharding and resuming.
 
 use clap::Args;
