@@ -138,8 +138,12 @@ impl Default for PoolBuilder {
 impl PoolBuilder {
     /// How many workers, each with its own session and one request in
     /// flight at a time (Python's `num_processes`). Default: the number of
-    /// CPUs. Zero is an error when the pool starts. Workers run as tasks on
-    /// one thread per CPU (at most one per worker), not a thread each.
+    /// CPUs. Zero is an error when the pool starts. Workers are not a
+    /// thread each: one thread per CPU (at most one per worker) carries
+    /// them, and calls their hooks between its turns of network I/O, so a
+    /// hook that blocks holds up the other workers of its thread.
+    /// Plugins are bounded by their deadline per call; a native hook
+    /// should return promptly.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
