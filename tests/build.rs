@@ -21,6 +21,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("unprovided-import-plugin", "TB_TEST_UNPROVIDED_IMPORT"),
     ("env-probe-plugin", "TB_TEST_ENV_PROBE"),
     ("token-fetch-plugin", "TB_TEST_TOKEN_FETCH"),
+    ("url-signer-plugin", "TB_TEST_URL_SIGNER"),
 ];
 
 fn main() {

@@ -55,9 +55,6 @@ impl FailureKind {
         if error.is_timeout() {
             return FailureKind::Timeout;
         }
-        if error.is_redirect() || is_redirect_to_another_scheme(error) {
-            return FailureKind::Redirect;
-        }
         let mut source = error.source();
         while let Some(cause) = source {
             if let Some(io) = cause.downcast_ref::<std::io::Error>() {
@@ -108,17 +105,6 @@ impl FailureKind {
             | FailureKind::Other => AttemptFailureKind::Other,
         }
     }
-}
-
-/// Whether reqwest refused to follow a redirect to a scheme other than
-/// `http` or `https` (`Location: ftp://...`). It reports that as a builder
-/// error "URL scheme is not allowed"; the pool only sends `http` and
-/// `https` URLs, so the refused scheme can only be a redirect's.
-fn is_redirect_to_another_scheme(error: &reqwest::Error) -> bool {
-    error.is_builder()
-        && error
-            .source()
-            .is_some_and(|cause| cause.to_string() == "URL scheme is not allowed")
 }
 
 impl std::fmt::Display for FailureKind {

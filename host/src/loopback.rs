@@ -24,6 +24,7 @@
 //! | `/busy/{key}/{n}`           | the first `n` requests get 200 with the JSON body `{"error":"slow down"}`, later ones 200 `ok\n` | yes |
 //! | `/slow/{ms}`                | sleeps `ms` milliseconds, then 200                            | yes |
 //! | `/redirect/{n}`             | `n > 0`: 302 to `/redirect/{n-1}`; `n == 0`: 200              | yes |
+//! | `/redirect-to/{key}?status={code}&url={location}` | `{code}` (default 302) with `Location: {location}`, percent-decoded to raw bytes (so it may be any text, or not UTF-8) | yes |
 //! | `/bytes/{n}`                | 200 with `n` bytes of `x` (at most 64 MiB)                    | yes |
 //! | anything else               | 404                                                           | yes |
 //!
@@ -163,6 +164,11 @@ impl Server {
             shared,
             accept: Some(accept),
         })
+    }
+
+    /// The port the server listens on (on 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
     }
 
     /// The server's base URL, `http://127.0.0.1:PORT`, without a trailing
@@ -608,8 +614,9 @@ enum Outcome {
 struct Reply {
     status: u16,
     content_type: Option<&'static str>,
-    /// One extra header, e.g. `Location` or `Retry-After`.
-    extra: Option<(&'static str, String)>,
+    /// One extra header, e.g. `Location` or `Retry-After`; its value as
+    /// raw bytes, for tests of values that are not text.
+    extra: Option<(&'static str, Vec<u8>)>,
     body: Vec<u8>,
 }
 
@@ -658,8 +665,8 @@ impl Reply {
     }
 
     /// Adds the extra header.
-    fn with(mut self, name: &'static str, value: String) -> Reply {
-        self.extra = Some((name, value));
+    fn with(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Reply {
+        self.extra = Some((name, value.into()));
         self
     }
 
@@ -676,7 +683,9 @@ impl Reply {
             let _ = write!(out, "Content-Type: {content_type}\r\n");
         }
         if let Some((name, value)) = &self.extra {
-            let _ = write!(out, "{name}: {value}\r\n");
+            let _ = write!(out, "{name}: ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
         }
         // 204 and 304 have no body and must not say they have one.
         let bodyless = matches!(self.status, 204 | 304);
@@ -794,6 +803,7 @@ fn route(req: &Request<'_>, body: &[u8], position: usize) -> Outcome {
             }
             Err(_) => Reply::bad("milliseconds"),
         },
+        ("redirect-to", Some(_)) => redirect_to(req.target),
         ("redirect", Some(n)) => match n.parse::<u64>() {
             Ok(0) => Reply::ok(),
             Ok(n) => Reply::empty(302).with("Location", format!("/redirect/{}", n - 1)),
@@ -811,6 +821,50 @@ fn route(req: &Request<'_>, body: &[u8], position: usize) -> Outcome {
         _ => Reply::text(404, "not found"),
     };
     Outcome::Reply(reply)
+}
+
+/// The `/redirect-to/...` answer: a redirect wherever the query says.
+fn redirect_to(target: &str) -> Reply {
+    let query = target.split_once('?').map_or("", |(_, query)| query);
+    let mut status = 302;
+    let mut location = None;
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("status", code)) => match parse_status(code) {
+                Some(code) => status = code,
+                None => return Reply::bad("status code"),
+            },
+            Some(("url", url)) => location = Some(percent_decode(url)),
+            _ => {}
+        }
+    }
+    match location {
+        Some(location) => Reply::empty(status).with("Location", location),
+        None => Reply::bad("expected ?url={location}"),
+    }
+}
+
+/// `text` with every `%XX` replaced by the byte it stands for.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The `/echo...` answer: the request as JSON.

@@ -22,6 +22,8 @@ pub struct Response {
     pub(crate) body_path: Option<PathBuf>,
     pub(crate) attempts: u32,
     pub(crate) elapsed: Duration,
+    pub(crate) redirects: u32,
+    pub(crate) final_url: String,
 }
 
 impl Response {
@@ -103,6 +105,17 @@ impl Response {
     /// waits between retries included.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+
+    /// How many redirects the last attempt followed to get this response.
+    pub fn redirects(&self) -> u32 {
+        self.redirects
+    }
+
+    /// The URL that gave this response: the job's, or where its redirects
+    /// led (before any hook saw it, so without what a plugin signed in).
+    pub fn final_url(&self) -> &str {
+        &self.final_url
     }
 
     /// Gives up the response for the job it came from.

@@ -73,11 +73,15 @@ fn system_roots() -> &'static [Certificate] {
     })
 }
 
-/// A worker's HTTP session: its client and the whole-attempt timeout the
-/// session hooks settled on.
+/// A worker's HTTP session: its client, and what the session hooks settled
+/// on that the worker applies itself, request by request: the headers
+/// (sent only to the job's own origin, see `pool::redirect`), the
+/// whole-attempt timeout and how many redirects to follow.
 pub(crate) struct Session {
     client: Client,
+    headers: HeaderMap,
     timeout: Option<Duration>,
+    max_redirects: u32,
 }
 
 impl Session {
@@ -88,8 +92,20 @@ impl Session {
     ) -> Result<Session, String> {
         Ok(Session {
             client: build_client(constructor, settings)?,
+            headers: session_headers(settings)?,
             timeout: settings.timeout_ms.map(Duration::from_millis),
+            max_redirects: settings.max_redirects,
         })
+    }
+
+    /// The headers the session hooks set, for requests to the job's origin.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// How many redirects one attempt follows; 0 follows none.
+    pub(crate) fn max_redirects(&self) -> u32 {
+        self.max_redirects
     }
 
     /// The HTTP client.
@@ -103,11 +119,8 @@ impl Session {
     }
 }
 
-/// Builds a worker's client from its final settings.
-fn build_client(
-    constructor: &SessionConstructor,
-    settings: &SessionSettings,
-) -> Result<Client, String> {
+/// The session's headers, parsed once for all its requests.
+fn session_headers(settings: &SessionSettings) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::with_capacity(settings.headers.len());
     for (name, value) in &settings.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
@@ -116,11 +129,17 @@ fn build_client(
             .map_err(|_| format!("session header {name} has a value that is not valid HTTP"))?;
         headers.append(name, value);
     }
-    let redirects = match settings.max_redirects {
-        0 => Policy::none(),
-        n => Policy::limited(n as usize),
-    };
-    let mut builder = constructor().default_headers(headers).redirect(redirects);
+    Ok(headers)
+}
+
+/// Builds a worker's client from its final settings. The client follows
+/// no redirect and sends no `Referer`: the worker follows redirects itself,
+/// hop by hop, so that each hop is authorized for its own origin.
+fn build_client(
+    constructor: &SessionConstructor,
+    settings: &SessionSettings,
+) -> Result<Client, String> {
+    let mut builder = constructor().redirect(Policy::none()).referer(false);
     if let Some(ms) = settings.timeout_ms {
         builder = builder.timeout(Duration::from_millis(ms));
     }

@@ -55,3 +55,7 @@ pub const ENV_PROBE: &str = env!("TB_TEST_ENV_PROBE");
 /// `token-fetch-plugin`: fetches a bearer token from config `token-url`
 /// through `host.fetch` on its first `authorize`, then sends it.
 pub const TOKEN_FETCH: &str = env!("TB_TEST_TOKEN_FETCH");
+
+/// `url-signer-plugin`: `authorize` sets `X-Signature` to the hex
+/// HMAC-SHA256, under config `key`, of `METHOD URL` as the hook got them.
+pub const URL_SIGNER: &str = env!("TB_TEST_URL_SIGNER");

@@ -61,7 +61,7 @@ fn oauth_args(server: &OAuthServer, secret: &str) -> Vec<String> {
         "--plugin".into(),
         fixtures::OAUTH2_CLIENT_CREDENTIALS.into(),
         "--plugin-allow-host".into(),
-        "127.0.0.1".into(),
+        server.host(),
         "--plugin-config".into(),
         format!("token-url={}", server.url("/token")),
         "--plugin-config".into(),

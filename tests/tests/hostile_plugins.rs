@@ -341,9 +341,10 @@ fn authorize_may_change_path_and_query_but_not_where_the_job_goes() {
 fn a_granted_host_may_receive_the_rewritten_job() {
     let path = "/echo/origin-granted/host";
     let url = server().url(&format!("{path}?authorize=host"));
+    let grant = format!("localhost:{}", server().port());
     let run = run_hostile(
         "1",
-        &["--plugin-allow-host", "localhost"],
+        &["--plugin-allow-host", &grant],
         std::slice::from_ref(&url),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -638,7 +638,10 @@ fn a_plugin_fetches_only_from_granted_hosts() {
     let other = token_fetch_run("other-host", &["--plugin-allow-host", "auth.example.test"]);
     assert_eq!(other.code, 1, "a grant of another host does not help");
 
-    let granted = token_fetch_run("granted", &["--plugin-allow-host", "127.0.0.1"]);
+    let bare = token_fetch_run("bare-host", &["--plugin-allow-host", "127.0.0.1"]);
+    assert_eq!(bare.code, 1, "a bare host grants its default ports only");
+    let grant = format!("127.0.0.1:{}", server().port());
+    let granted = token_fetch_run("granted", &["--plugin-allow-host", &grant]);
     assert_eq!(granted.code, 0, "{}", granted.stderr);
     granted.by_index(4);
     for i in 0..4 {

@@ -2,7 +2,9 @@
 //!
 //! Every record has `sha256`, the hex SHA-256 of the body as received
 //! (null for a failure); with `--save-bodies` it also has `body_path`, the
-//! file the body went to (null for a failure).
+//! file the body went to (null for a failure). `redirects` counts the
+//! redirects the last attempt followed; when there were any, `final_url`
+//! is the URL that answered.
 
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
@@ -21,6 +23,9 @@ struct Record<'a> {
     url: &'a str,
     status: Option<u16>,
     attempts: u32,
+    redirects: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_url: Option<&'a str>,
     elapsed_ms: f64,
     bytes: u64,
     sha256: Option<String>,
@@ -81,6 +86,8 @@ impl RecordWriter {
                 url: &r.job().url,
                 status: Some(r.status()),
                 attempts: r.attempts(),
+                redirects: r.redirects(),
+                final_url: (r.redirects() > 0).then(|| r.final_url()),
                 elapsed_ms: millis(r.elapsed()),
                 bytes: r.bytes(),
                 sha256: Some(r.sha256_hex()),
@@ -95,6 +102,8 @@ impl RecordWriter {
                 url: &f.job().url,
                 status: None,
                 attempts: f.attempts(),
+                redirects: 0,
+                final_url: None,
                 elapsed_ms: millis(f.elapsed()),
                 bytes: 0,
                 sha256: None,

@@ -11,13 +11,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Url;
 use reqwest::header::HeaderName;
 
-use super::origin::JobOrigin;
 use super::{
     Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookName, Hooks, Request,
     RetryBudget, RetryInterest, SessionSettings,
 };
+use super::{framing, origin};
 
 /// The most header fields a hook may return in one request or session.
 /// Servers refuse far fewer (often 100); the limit is there so that a
@@ -158,30 +159,46 @@ impl HookChain {
         Ok(session)
     }
 
-    /// Passes a request through every `authorize`; each must keep the
-    /// job's origin (see [`crate::hooks`]).
-    pub fn authorize(&mut self, mut request: Request) -> Result<Request, HookFailure> {
-        // The job's URL was checked when it was read; only a URL a hook
-        // changed is parsed and held to the job's origin.
-        let job_url = request.url.clone();
-        let mut origin: Option<Option<JobOrigin>> = None;
+    /// Passes `request`, whose URL parses as `url`, through every
+    /// `authorize` that may see it, for a job whose own URL is `job`.
+    /// Returns the request to send and its URL, parsed.
+    ///
+    /// A hook sees a request only while it goes to the job's origin or to
+    /// one granted to the hook (see [`crate::hooks`] on origins): the
+    /// credentials a hook adds are for those. A hook may change the URL's
+    /// path and query, not its origin unless granted; the URL it returns
+    /// is sent byte for byte, so it must be in the form the URL standard
+    /// gives it (what the hook was given always is). It may not set the
+    /// headers that are the host's alone (see `framing.rs`).
+    pub fn authorize(
+        &mut self,
+        mut request: Request,
+        mut url: Url,
+        job: &Url,
+    ) -> Result<(Request, Url), HookFailure> {
         let mut nth = 0;
         while let Some(index) = self.caller(HookName::Authorize, nth) {
             nth += 1;
             let factory = Arc::clone(&self.links[index].factory);
-            request = self.call(index, HookName::Authorize, |hooks| {
-                let request = hooks.authorize(request)?;
-                check_request(&request)?;
-                if request.url != job_url {
-                    let url = check_url(&request.url)?;
-                    if let Some(origin) = origin.get_or_insert_with(|| JobOrigin::of(&job_url)) {
-                        origin.check(&url, factory.as_ref())?;
-                    }
-                }
-                Ok(request)
+            if !origin::may_see(factory.as_ref(), job, &url) {
+                continue;
+            }
+            (request, url) = self.call(index, HookName::Authorize, |hooks| {
+                let given = framing::given(&request.headers);
+                let answer = hooks.authorize(request)?;
+                check_request(&answer)?;
+                let sent = if answer.url == url.as_str() {
+                    url
+                } else {
+                    let sent = check_url(&answer.url)?;
+                    origin::check(&url, &sent, factory.as_ref())?;
+                    sent
+                };
+                framing::check_request(&answer.headers, &given, &sent)?;
+                Ok((answer, sent))
             })?;
         }
-        Ok(request)
+        Ok((request, url))
     }
 
     /// Asks every `decide-retry` in turn; the first answer that is not
@@ -293,6 +310,7 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
 /// an error that names no hook, for every job of the worker.
 fn check_session(session: &SessionSettings) -> Result<(), HookError> {
     check_headers(&session.headers)?;
+    framing::check_session(&session.headers)?;
     let agent = session.user_agent.as_deref().unwrap_or_default();
     if let Some((at, byte)) = agent.bytes().enumerate().find(|(_, b)| !is_value_byte(*b)) {
         return Err(HookError::Invalid(format!(
@@ -329,9 +347,6 @@ fn check_decision(decision: Decision) -> Result<Decision, HookError> {
     }
 }
 
-/// Refuses a request that cannot be sent: bad headers, method, or URL
-/// (one that does not parse, or not `http`/`https`). Returns the parsed
-/// URL.
 /// Checks the method and headers of a request a hook returned.
 fn check_request(request: &Request) -> Result<(), HookError> {
     check_headers(&request.headers)?;
@@ -344,15 +359,22 @@ fn check_request(request: &Request) -> Result<(), HookError> {
     Ok(())
 }
 
-/// Parses a URL a hook returned; it must be `http` or `https`.
-fn check_url(url: &str) -> Result<reqwest::Url, HookError> {
+/// Parses a URL a hook returned; it must be `http` or `https`, and in
+/// the form it is sent in: what a hook signed is what the server gets.
+fn check_url(url: &str) -> Result<Url, HookError> {
     crate::input::check_url_length(url).map_err(HookError::Invalid)?;
-    match reqwest::Url::parse(url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
-        Ok(url) => Err(HookError::Invalid(format!(
-            "URL scheme {:?} is not http or https",
-            url.scheme()
-        ))),
+    match Url::parse(url) {
+        Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => Err(HookError::Invalid(
+            format!("URL scheme {:?} is not http or https", parsed.scheme()),
+        )),
+        // The URL is not shown: a plugin may have signed it.
+        Ok(parsed) if parsed.as_str() != url => Err(HookError::Invalid(
+            "the URL is not in the form it is sent in, so the server would get another \
+             one than the hook signed: return it as the URL standard serialises it \
+             (percent-encoded, no `.` or `..` segments, host in lower case)"
+                .to_owned(),
+        )),
+        Ok(parsed) => Ok(parsed),
         Err(e) => Err(HookError::Invalid(format!("URL does not parse: {e}"))),
     }
 }

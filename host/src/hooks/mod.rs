@@ -27,6 +27,7 @@
 
 mod budget;
 mod chain;
+mod framing;
 mod native;
 mod origin;
 
@@ -201,12 +202,15 @@ pub trait HookFactory: Send + Sync {
     /// A new instance for `worker`.
     fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError>;
 
-    /// Whether `authorize` may send a job to `url`, whose origin (scheme,
-    /// host, port) is not the job's own. By default it may not: a hook may
-    /// change a URL's path and query (signing schemes add parameters), but
-    /// not where the request goes, so a hook cannot send a job's
-    /// credentials and body elsewhere. See [`crate::hooks`] on origins.
-    fn may_send_to(&self, _url: &reqwest::Url) -> bool {
+    /// Whether `authorize` may send a request for `from` to `to`, whose
+    /// origin (scheme, host, port) is not `from`'s, and whether the hook is
+    /// asked to authorize a redirect to `to` at all. By default it may not:
+    /// a hook may change a URL's path and query (signing schemes add
+    /// parameters), but not where the request goes, so a hook cannot send
+    /// a job's credentials and body elsewhere, nor are its credentials
+    /// added to a request that a redirect took to another origin. See
+    /// [`crate::hooks`] on origins.
+    fn may_send_to(&self, _from: &reqwest::Url, _to: &reqwest::Url) -> bool {
         false
     }
 }

@@ -1,46 +1,46 @@
-//! Where `authorize` may send a job: to the job's own origin.
+//! Where `authorize` may send a request: to the origin it was asked about.
 //!
 //! A hook rewrites requests, and a signing scheme may well add query
 //! parameters or change the path. Changing where the request goes is
 //! another matter: the job's headers, body and the credentials the hooks
 //! added would go to a server the operator never named. So the scheme, host
-//! and port of what `authorize` returns must be those of the job's URL
-//! (its [origin](https://url.spec.whatwg.org/#origin)), unless the hook's
-//! factory admits the new URL ([`HookFactory::may_send_to`]: for a plugin,
-//! a host the operator granted it). A switch from `https` to `http` is a
+//! and port of what `authorize` returns must be those of the URL it was
+//! given (its [origin](https://url.spec.whatwg.org/#origin)), unless the
+//! hook's factory admits the new URL ([`HookFactory::may_send_to`]: for a
+//! plugin, an origin the operator granted it, and a change of scheme only
+//! where the grant names the scheme). A switch from `https` to `http` is a
 //! change of origin too, so a hook cannot downgrade a job either.
+//!
+//! The same rule decides which hooks see a request at all: credentials are
+//! given for the job's origin, so a hook is asked to authorize a request to
+//! another origin (after a redirect, or after another hook moved it to a
+//! host granted to that hook) only when that origin is granted to it.
 
 use reqwest::Url;
 
 use super::{HookError, HookFactory};
 
-/// The origin of a job's URL, against which every `authorize` answer is
-/// checked.
-pub(crate) struct JobOrigin {
-    job: Url,
+/// Whether `factory`'s `authorize` is asked about a request to `url`, for
+/// a job whose own URL is `job`.
+pub(crate) fn may_see(factory: &dyn HookFactory, job: &Url, url: &Url) -> bool {
+    url.origin() == job.origin() || factory.may_send_to(url, url)
 }
 
-impl JobOrigin {
-    /// The origin of `url`, or `None` when it does not parse (the job then
-    /// fails when it is sent, as an input error, whatever the hooks do).
-    pub(crate) fn of(url: &str) -> Option<JobOrigin> {
-        Url::parse(url).ok().map(|job| JobOrigin { job })
+/// Refuses `sent`, the URL a hook answered with when asked about `given`,
+/// unless it keeps `given`'s origin or `factory` admits it.
+pub(crate) fn check(given: &Url, sent: &Url, factory: &dyn HookFactory) -> Result<(), HookError> {
+    let origin = given.origin();
+    if sent.origin() == origin || factory.may_send_to(given, sent) {
+        return Ok(());
     }
-
-    /// Refuses `sent` unless it keeps this origin or `factory` admits it.
-    pub(crate) fn check(&self, sent: &Url, factory: &dyn HookFactory) -> Result<(), HookError> {
-        let origin = self.job.origin();
-        if sent.origin() == origin || factory.may_send_to(sent) {
-            return Ok(());
-        }
-        Err(HookError::Invalid(format!(
-            "it sends the job to {}, not to {}: a hook may change the URL's path and \
-             query, not its scheme, host or port (grant a plugin another host with \
-             --plugin-allow-host NAME:HOST)",
-            sent.origin().ascii_serialization(),
-            origin.ascii_serialization()
-        )))
-    }
+    Err(HookError::Invalid(format!(
+        "it sends the request to {}, not to {}: a hook may change the URL's path and \
+         query, not its scheme, host or port (grant a plugin another origin with \
+         --plugin-allow-host NAME:HOST[:PORT], or NAME:https://HOST to let it change \
+         the scheme)",
+        sent.origin().ascii_serialization(),
+        origin.ascii_serialization()
+    )))
 }
 
 #[cfg(test)]
@@ -48,18 +48,21 @@ mod tests {
     use super::*;
     use crate::hooks::NativeHook;
 
-    /// Checks `sent` against the job `job` for a hook granted nothing.
-    fn check(job: &str, sent: &str) -> Result<(), HookError> {
+    /// Checks `sent` against `given` for a hook granted nothing.
+    fn check_ungranted(given: &str, sent: &str) -> Result<(), HookError> {
         let hook = NativeHook::authorizer("signer", Ok);
-        let origin = JobOrigin::of(job).expect("the job's URL parses");
-        origin.check(&Url::parse(sent).unwrap(), &hook)
+        check(
+            &Url::parse(given).unwrap(),
+            &Url::parse(sent).unwrap(),
+            &hook,
+        )
     }
 
     #[test]
     fn path_query_and_fragment_may_change() {
         let job = "https://api.example.test/items?page=2";
-        assert!(check(job, "https://api.example.test/v2/items?page=2&sig=ab").is_ok());
-        assert!(check(job, "https://api.example.test:443/items#top").is_ok());
+        assert!(check_ungranted(job, "https://api.example.test/v2/items?page=2&sig=ab").is_ok());
+        assert!(check_ungranted(job, "https://api.example.test:443/items#top").is_ok());
     }
 
     #[test]
@@ -70,8 +73,18 @@ mod tests {
             "https://evil.example.test/items",
             "https://api.example.test:8443/items",
         ] {
-            let error = check(job, sent).unwrap_err().to_string();
+            let error = check_ungranted(job, sent).unwrap_err().to_string();
             assert!(error.contains("not to https://api.example.test"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_hook_granted_nothing_sees_only_the_jobs_origin() {
+        let hook = NativeHook::authorizer("signer", Ok);
+        let job = Url::parse("https://api.example.test/a").unwrap();
+        let same = Url::parse("https://api.example.test/b?x=1").unwrap();
+        let other = Url::parse("https://cdn.example.test/b").unwrap();
+        assert!(may_see(&hook, &job, &same));
+        assert!(!may_see(&hook, &job, &other));
     }
 }

@@ -95,7 +95,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     let url: String = fields
         .get("url")?
         .ok_or_else(|| "field \"url\" is missing".to_owned())?;
-    check_url(&url).map_err(in_field("url"))?;
+    let url = check_url(&url).map_err(in_field("url"))?;
     let url = match fields.get::<Map<String, Value>>("params")? {
         Some(params) => {
             let url = with_params(&url, &params).map_err(in_field("params"))?;

@@ -102,8 +102,13 @@ impl FromStr for Format {
     }
 }
 
-/// Checks that `url` is an absolute `http` or `https` URL with a host.
-pub fn check_url(url: &str) -> Result<(), String> {
+/// Checks that `url` is an absolute `http` or `https` URL with a host, and
+/// returns it in the form it is sent in: serialised as the URL standard
+/// says (percent-encoding, `.` and `..` segments resolved, host in lower
+/// case and IDNA). A job's URL is normalised once, here, so that the URL a
+/// hook sees, signs and returns is the URL the server gets, byte for byte,
+/// and the record shows that same form.
+pub fn check_url(url: &str) -> Result<String, String> {
     let shown = || shorten(url);
     check_url_length(url)?;
     match reqwest::Url::parse(url) {
@@ -115,7 +120,11 @@ pub fn check_url(url: &str) -> Result<(), String> {
         Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => {
             Err(format!("{:?} has no host", shown()))
         }
-        Ok(_) => Ok(()),
+        Ok(parsed) => {
+            let sent = String::from(parsed);
+            check_url_length(&sent)?;
+            Ok(sent)
+        }
         Err(e) => Err(format!("{:?} is not a valid URL: {e}", shown())),
     }
 }

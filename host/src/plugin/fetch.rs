@@ -34,43 +34,137 @@ pub struct Fetcher {
     client: OnceLock<Result<Client, String>>,
 }
 
-/// One `--plugin-allow-host` grant: a host name, and a port when given
-/// (`auth.example.com:8443`); without one, any port of the host.
+/// One `--plugin-allow-host` grant: the origins (scheme, host, port) a
+/// plugin may fetch from and send the jobs it authorizes to.
+///
+/// | grant | admits |
+/// |---|---|
+/// | `https://idp.example` | `https://idp.example:443` only |
+/// | `http://127.0.0.1:8080` | `http://127.0.0.1:8080` only |
+/// | `idp.example:8443` | `http` and `https` on port 8443 of `idp.example` |
+/// | `idp.example` | `http` on port 80 and `https` on port 443 of `idp.example` |
+/// | `[::1]:8080` | IPv6 literals are written in brackets, as in URLs |
+///
+/// A grant that names no scheme never lets `authorize` change a job's
+/// scheme (see [`AllowedHost::admits_switch`]): `http` to `https` on the
+/// same host and port is a change of origin the operator must name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedHost {
+    /// The scheme, when the grant names one.
+    scheme: Option<Scheme>,
+    /// The host, lower case; an IPv6 literal in brackets.
     host: String,
+    /// The port, when the grant names one (else the schemes' defaults).
     port: Option<u16>,
 }
 
-impl AllowedHost {
-    /// Parses `HOST` or `HOST:PORT`.
-    pub fn parse(text: &str) -> Result<AllowedHost, String> {
-        let url = reqwest::Url::parse(&format!("http://{}/", text.trim()))
-            .map_err(|_| format!("{text:?} is not a host name or HOST:PORT"))?;
-        match url.host_str() {
-            Some(host) if url.path() == "/" && url.username().is_empty() => Ok(AllowedHost {
-                host: host.to_ascii_lowercase(),
-                port: url.port(),
-            }),
-            _ => Err(format!("{text:?} is not a host name or HOST:PORT")),
+/// The two schemes tb-host sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    fn of(name: &str) -> Option<Scheme> {
+        match name {
+            "http" => Some(Scheme::Http),
+            "https" => Some(Scheme::Https),
+            _ => None,
         }
     }
 
-    fn admits(&self, url: &reqwest::Url) -> bool {
-        url.host_str()
-            .is_some_and(|host| host.eq_ignore_ascii_case(&self.host))
-            && self
-                .port
-                .is_none_or(|port| url.port_or_known_default() == Some(port))
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
     }
 }
 
-/// `host` or `host:port`, as given.
+impl AllowedHost {
+    /// Parses `[SCHEME://]HOST[:PORT]`, SCHEME `http` or `https`.
+    pub fn parse(text: &str) -> Result<AllowedHost, String> {
+        let invalid = || {
+            format!(
+                "{text:?} is not a grant: expected HOST, HOST:PORT, http://HOST[:PORT] or \
+                 https://HOST[:PORT] (IPv6 in brackets: [::1]:8080)"
+            )
+        };
+        let text = text.trim();
+        let (scheme, rest) = match text.split_once("://") {
+            Some((scheme, rest)) => (Some(Scheme::of(scheme).ok_or_else(invalid)?), rest),
+            None => (None, text),
+        };
+        let url = reqwest::Url::parse(&format!("http://{rest}/")).map_err(|_| invalid())?;
+        let host = url.host_str().filter(|host| !host.is_empty());
+        // The URL parser drops port 80 as http's default: read it back.
+        let port = url.port().or_else(|| {
+            let (_, digits) = rest.rsplit_once(':')?;
+            digits.parse::<u16>().ok()
+        });
+        match host {
+            Some(host)
+                if url.path() == "/"
+                    && url.query().is_none()
+                    && url.username().is_empty()
+                    && url.password().is_none()
+                    && !rest.ends_with('/') =>
+            {
+                Ok(AllowedHost {
+                    scheme,
+                    host: host.to_ascii_lowercase(),
+                    port,
+                })
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Whether `url`'s origin is one this grant admits.
+    pub fn admits(&self, url: &reqwest::Url) -> bool {
+        let Some(scheme) = Scheme::of(url.scheme()) else {
+            return false;
+        };
+        let Some(port) = url.port_or_known_default() else {
+            return false;
+        };
+        let port_ok = match (self.scheme, self.port) {
+            (_, Some(granted)) => port == granted,
+            (Some(granted), None) => port == granted.default_port(),
+            (None, None) => port == scheme.default_port(),
+        };
+        url.host_str()
+            .is_some_and(|host| host.eq_ignore_ascii_case(&self.host))
+            && self.scheme.is_none_or(|granted| granted == scheme)
+            && port_ok
+    }
+
+    /// Whether a job of `from` may be sent to `to` under this grant: `to`
+    /// is admitted and, unless the grant names `to`'s scheme, the scheme
+    /// stays `from`'s.
+    pub fn admits_switch(&self, from: &reqwest::Url, to: &reqwest::Url) -> bool {
+        self.admits(to) && (self.scheme.is_some() || from.scheme() == to.scheme())
+    }
+}
+
+/// The grant as it would be written on the command line.
 impl std::fmt::Display for AllowedHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(scheme) = self.scheme {
+            write!(f, "{}://", scheme.as_str())?;
+        }
+        f.write_str(&self.host)?;
         match self.port {
-            Some(port) => write!(f, "{}:{port}", self.host),
-            None => f.write_str(&self.host),
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
         }
     }
 }
@@ -93,8 +187,8 @@ impl Fetcher {
         }
         if !admitted(&self.allowed, &url) {
             return Err(format!(
-                "fetch: host {} is not granted to this plugin (--plugin-allow-host NAME:HOST)",
-                url.host_str().unwrap_or("")
+                "fetch: {} is not granted to this plugin (--plugin-allow-host NAME:HOST[:PORT])",
+                url.origin().ascii_serialization()
             ));
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
@@ -169,6 +263,7 @@ fn build_client(allowed: Arc<[AllowedHost]>) -> Result<Client, String> {
     Client::builder()
         .timeout(FETCH_TIMEOUT)
         .redirect(policy)
+        .referer(false)
         .no_proxy()
         .build()
         .map_err(|e| format!("fetch: cannot build the HTTP client: {e}"))
@@ -189,19 +284,88 @@ fn cause(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
+    fn url(text: &str) -> reqwest::Url {
+        reqwest::Url::parse(text).unwrap()
+    }
+
     #[test]
-    fn grants_parse_and_admit_only_their_host_and_port() {
-        let any_port = AllowedHost::parse("Auth.Example.com").unwrap();
-        let one_port = AllowedHost::parse("auth.example.com:8443").unwrap();
-        let url = |u: &str| reqwest::Url::parse(u).unwrap();
-        assert!(any_port.admits(&url("https://auth.example.com/token")));
-        assert!(any_port.admits(&url("http://AUTH.example.com:9000/")));
-        assert!(!any_port.admits(&url("https://auth.example.com.evil.test/")));
-        assert!(one_port.admits(&url("https://auth.example.com:8443/t")));
-        assert!(!one_port.admits(&url("https://auth.example.com/t")));
-        assert!(AllowedHost::parse("http://x/").is_err());
-        assert!(AllowedHost::parse("x/path").is_err());
-        assert!(AllowedHost::parse("").is_err());
+    fn a_bare_host_admits_its_default_ports_only() {
+        let grant = AllowedHost::parse("Auth.Example.com").unwrap();
+        assert!(grant.admits(&url("https://auth.example.com/token")));
+        assert!(grant.admits(&url("http://AUTH.example.com/")));
+        assert!(!grant.admits(&url("http://auth.example.com:9000/")));
+        assert!(!grant.admits(&url("https://auth.example.com:80/")));
+        assert!(!grant.admits(&url("https://auth.example.com.evil.test/")));
+    }
+
+    #[test]
+    fn a_port_grant_admits_that_port_only_port_80_included() {
+        let eighty = AllowedHost::parse("127.0.0.1:80").unwrap();
+        assert!(eighty.admits(&url("http://127.0.0.1/")));
+        assert!(!eighty.admits(&url("http://127.0.0.1:19302/")));
+        assert!(!eighty.admits(&url("http://127.0.0.1:1/")));
+        let other = AllowedHost::parse("auth.example.com:8443").unwrap();
+        assert!(other.admits(&url("https://auth.example.com:8443/t")));
+        assert!(other.admits(&url("http://auth.example.com:8443/t")));
+        assert!(!other.admits(&url("https://auth.example.com/t")));
+        assert_eq!(eighty.to_string(), "127.0.0.1:80");
+    }
+
+    #[test]
+    fn a_scheme_grant_admits_that_scheme_and_its_port() {
+        let grant = AllowedHost::parse("https://idp.example").unwrap();
+        assert!(grant.admits(&url("https://idp.example/token")));
+        assert!(!grant.admits(&url("http://idp.example/token")));
+        assert!(!grant.admits(&url("https://idp.example:8443/token")));
+        let http = AllowedHost::parse("http://127.0.0.1:80").unwrap();
+        assert!(http.admits(&url("http://127.0.0.1/")));
+        assert!(!http.admits(&url("https://127.0.0.1:80/")));
+        assert_eq!(grant.to_string(), "https://idp.example");
+    }
+
+    #[test]
+    fn only_a_grant_naming_the_scheme_lets_a_job_switch_scheme() {
+        let (from, to) = (
+            url("http://127.0.0.1:19301/a"),
+            url("https://127.0.0.1:19301/a"),
+        );
+        assert!(
+            !AllowedHost::parse("127.0.0.1:19301")
+                .unwrap()
+                .admits_switch(&from, &to)
+        );
+        assert!(
+            AllowedHost::parse("https://127.0.0.1:19301")
+                .unwrap()
+                .admits_switch(&from, &to)
+        );
+    }
+
+    #[test]
+    fn ipv6_literals_parse() {
+        let grant = AllowedHost::parse("[::1]:8080").unwrap();
+        assert!(grant.admits(&url("http://[::1]:8080/")));
+        assert!(!grant.admits(&url("http://[::1]:8081/")));
+        assert!(
+            AllowedHost::parse("https://[::1]")
+                .unwrap()
+                .admits(&url("https://[::1]/"))
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_grant_is_refused() {
+        for text in [
+            "ftp://x",
+            "x/path",
+            "",
+            "http://x/",
+            "u@x",
+            "x?q",
+            "http://",
+        ] {
+            assert!(AllowedHost::parse(text).is_err(), "{text:?}");
+        }
     }
 
     #[test]

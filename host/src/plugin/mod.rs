@@ -302,9 +302,10 @@ impl HookFactory for Plugin {
         Ok(Box::new(Plugin::instantiate(self, worker)?))
     }
 
-    /// The hosts the operator granted this plugin (`--plugin-allow-host`):
+    /// The origins the operator granted this plugin (`--plugin-allow-host`):
     /// it may fetch from them, and send the jobs it authorizes there.
-    fn may_send_to(&self, url: &reqwest::Url) -> bool {
-        fetch::admitted(self.shared.grants.hosts(), url)
+    fn may_send_to(&self, from: &reqwest::Url, to: &reqwest::Url) -> bool {
+        let hosts = self.shared.grants.hosts();
+        hosts.iter().any(|host| host.admits_switch(from, to))
     }
 }

@@ -36,6 +36,7 @@ mod carrier;
 mod feeder;
 mod flow;
 mod limits;
+mod redirect;
 mod scheduler;
 mod worker;
 

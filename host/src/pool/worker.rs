@@ -20,12 +20,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
+use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::PoolSettings;
 use super::body::{self, Body};
 use super::carrier::Outside;
 use super::flow::{Finished, Task, ToScheduler, Tracker};
+use super::redirect::{self, Hop};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
@@ -52,7 +54,7 @@ enum Next {
 
 /// How a job ended, before it is joined with its job into a result.
 enum Ended {
-    Response(Reply),
+    Response(Arrived),
     Failure(FailureKind, String),
 }
 
@@ -61,6 +63,8 @@ struct Reply {
     status: u16,
     headers: HeaderMap,
     body: Body,
+    /// Time from sending the request to the end of its body.
+    elapsed_ms: u64,
 }
 
 /// Why an attempt got no response.
@@ -93,28 +97,26 @@ impl From<body::BodyError> for Fault {
     }
 }
 
-/// A response or failure of one attempt.
-type Received = Result<Reply, Fault>;
-
-/// The request of one attempt, borrowed from the job or from what the
-/// `authorize` hooks made of it.
+/// The request of one hop, borrowed from the job (or the hop a redirect
+/// made of it) or from what the `authorize` hooks made of that.
 struct Sending<'a> {
     method: &'a str,
-    url: &'a str,
-    /// Whether `url` is not the job's own: a hook rewrote it.
+    url: &'a Url,
+    /// Whether `url` is not the hop's own: a hook rewrote it.
     rewritten: bool,
     headers: &'a [(String, String)],
     body: Option<&'a [u8]>,
+    /// Whether the session's headers go too: only to the job's origin.
+    session_headers: bool,
 }
 
-/// The job as the hooks see it.
-fn request_of(job: &crate::job::Job) -> Request {
-    Request {
-        method: job.method.clone(),
-        url: job.url.clone(),
-        headers: job.headers.clone(),
-        body: job.body.clone(),
-    }
+/// A job's response, read to its end, and the hop it ended on.
+struct Arrived {
+    reply: Reply,
+    /// The redirects followed to get it.
+    redirects: u32,
+    /// The URL of the last hop, before the hooks saw it.
+    url: Url,
 }
 
 pub(crate) struct Worker {
@@ -187,7 +189,11 @@ impl Worker {
     async fn finish(&self, task: Task, ended: Ended) {
         let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
         let result = match ended {
-            Ended::Response(reply) => Ok(Response {
+            Ended::Response(Arrived {
+                reply,
+                redirects,
+                url,
+            }) => Ok(Response {
                 index: task.index,
                 job: task.job,
                 status: reply.status,
@@ -198,6 +204,8 @@ impl Worker {
                 body_path: reply.body.saved,
                 attempts: task.attempts,
                 elapsed,
+                redirects,
+                final_url: url.into(),
             }),
             Ended::Failure(kind, message) => Err(Failure {
                 index: task.index,
@@ -216,7 +224,8 @@ impl Worker {
         }
     }
 
-    /// Makes one attempt of `task`.
+    /// Makes one attempt of `task`: its hops, redirects followed, then the
+    /// retry decision.
     async fn attempt(&mut self, task: &mut Task) -> Next {
         let started = *task.started.get_or_insert_with(Instant::now);
         task.attempts += 1;
@@ -226,45 +235,13 @@ impl Worker {
                 Err((kind, message)) => return Next::Done(Ended::Failure(kind, message)),
             }
         }
-        let job = &task.job;
-        // Without `authorize` hooks the job is sent as it is, not copied.
-        let authorized = if self.chain.borrow().has(HookName::Authorize) {
-            let (chain, request) = (Rc::clone(&self.chain), request_of(job));
-            let answer = self
-                .outside
-                .call(move || chain.borrow_mut().authorize(request))
-                .await;
-            match answer {
-                Ok(request) => Some(request),
-                Err(failure) => {
-                    return Next::Done(Ended::Failure(FailureKind::Plugin, failure.to_string()));
-                }
-            }
-        } else {
-            None
+        let job_url = match job_url(&mut task.job) {
+            Ok(url) => url,
+            Err(message) => return Next::Done(Ended::Failure(FailureKind::Input, message)),
         };
-        let sending = match &authorized {
-            Some(request) => Sending {
-                method: &request.method,
-                url: &request.url,
-                rewritten: request.url != job.url,
-                headers: &request.headers,
-                body: request.body.as_deref(),
-            },
-            None => Sending {
-                method: &job.method,
-                url: &job.url,
-                rewritten: false,
-                headers: &job.headers,
-                body: job.body.as_deref(),
-            },
-        };
-        let slot = self.settings.limits.enter(sending.url).await;
-        let sent = Instant::now();
-        let received = self.send(&sending, job.timeout, task.index).await;
-        drop(slot);
+        let (received, request) = self.hops(task, &job_url).await;
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
-        let status = received.as_ref().ok().map(|reply| reply.status);
+        let status = received.as_ref().ok().map(|arrived| arrived.reply.status);
         if retryable && self.chain.borrow().asks_about(status) {
             let attempt = Attempt {
                 number: task.attempts,
@@ -272,18 +249,17 @@ impl Worker {
                 max_attempts: self.settings.max_attempts,
             };
             let outcome = match &received {
-                Ok(reply) => AttemptOutcome::Response(ResponseHead {
-                    status: reply.status,
-                    headers: header_pairs(&reply.headers),
-                    body_prefix: reply.body.prefix.clone(),
-                    elapsed_ms: millis(sent.elapsed()),
+                Ok(arrived) => AttemptOutcome::Response(ResponseHead {
+                    status: arrived.reply.status,
+                    headers: header_pairs(&arrived.reply.headers),
+                    body_prefix: arrived.reply.body.prefix.clone(),
+                    elapsed_ms: arrived.reply.elapsed_ms,
                 }),
                 Err(fault) => AttemptOutcome::Failure(AttemptFailure {
                     kind: fault.kind.for_plugin(),
                     message: fault.message.clone(),
                 }),
             };
-            let request = authorized.unwrap_or_else(|| request_of(job));
             let chain = Rc::clone(&self.chain);
             let decision = self
                 .outside
@@ -304,9 +280,130 @@ impl Worker {
             }
         }
         Next::Done(match received {
-            Ok(reply) => Ended::Response(reply),
+            Ok(arrived) => Ended::Response(arrived),
             Err(fault) => Ended::Failure(fault.kind, fault.message),
         })
+    }
+
+    /// Sends the hops of one attempt of `task`, whose URL is `job_url`,
+    /// following redirects (see `redirect.rs`). Returns what the last hop
+    /// got and the request it sent, as `decide-retry` sees it.
+    async fn hops(&self, task: &Task, job_url: &Url) -> (Result<Arrived, Fault>, Request) {
+        let job = &task.job;
+        let session = self.client.as_ref().expect("session opened before sending");
+        let deadline = job
+            .timeout
+            .or(session.timeout())
+            .map(|t| Instant::now() + t);
+        // The first hop is the job itself, not copied unless hooks run.
+        let mut redirected: Option<Hop> = None;
+        let mut url = job_url.clone();
+        let mut redirects = 0;
+        loop {
+            let to_job_origin = url.origin() == job_url.origin();
+            let (method, headers, body) = match &redirected {
+                Some(hop) => (
+                    hop.method.as_str(),
+                    hop.headers.as_slice(),
+                    hop.body.as_deref(),
+                ),
+                None => (
+                    job.method.as_str(),
+                    job.headers.as_slice(),
+                    job.body.as_deref(),
+                ),
+            };
+            let authorized = if self.chain.borrow().has(HookName::Authorize) {
+                let request = hop_request(&redirected, job, &url);
+                let (chain, given, own) = (Rc::clone(&self.chain), url.clone(), job_url.clone());
+                let answer = self
+                    .outside
+                    .call(move || chain.borrow_mut().authorize(request, given, &own))
+                    .await;
+                match answer {
+                    Ok(authorized) => Some(authorized),
+                    Err(failure) => {
+                        let fault = Fault {
+                            kind: FailureKind::Plugin,
+                            message: failure.to_string(),
+                            retryable: false,
+                        };
+                        let request = hop_request(&redirected, job, &url);
+                        return (Err(fault), request);
+                    }
+                }
+            } else {
+                None
+            };
+            let sending = match &authorized {
+                Some((request, sent)) => Sending {
+                    method: &request.method,
+                    url: sent,
+                    rewritten: sent != &url,
+                    headers: &request.headers,
+                    body: request.body.as_deref(),
+                    session_headers: sent.origin() == job_url.origin(),
+                },
+                None => Sending {
+                    method,
+                    url: &url,
+                    rewritten: false,
+                    headers,
+                    body,
+                    session_headers: to_job_origin,
+                },
+            };
+            let sent = Instant::now();
+            let received = self.send(&sending, deadline).await;
+            let request = || match &authorized {
+                Some((request, _)) => request.clone(),
+                None => hop_request(&redirected, job, &url),
+            };
+            let mut response = match received {
+                Ok(response) => response,
+                Err(fault) => return (Err(fault), request()),
+            };
+            let status = response.status().as_u16();
+            let next = match session.max_redirects() {
+                0 => None,
+                _ => redirect::target(status, response.headers(), sending.url),
+            };
+            match next {
+                None => {
+                    let reply = self.read(&mut response, task.index, sent).await;
+                    let arrived = reply.map(|reply| Arrived {
+                        reply,
+                        redirects,
+                        url: url.clone(),
+                    });
+                    return (arrived, request());
+                }
+                Some(Err(message)) => {
+                    return (Err((FailureKind::Redirect, message).into()), request());
+                }
+                Some(Ok(_)) if redirects >= session.max_redirects() => {
+                    let message = format!(
+                        "more than {} redirects; stopped there (--max-redirects)",
+                        session.max_redirects()
+                    );
+                    return (Err((FailureKind::Redirect, message).into()), request());
+                }
+                Some(Ok(next)) => {
+                    let base = redirected.as_ref().map_or_else(
+                        || Hop {
+                            method: job.method.clone(),
+                            headers: Vec::new(),
+                            body: job.body.clone(),
+                        },
+                        Hop::clone,
+                    );
+                    let to_job_origin = next.origin() == job_url.origin();
+                    redirected = Some(base.redirected(status, &job.headers, to_job_origin));
+                    url = next;
+                    redirects += 1;
+                }
+            }
+        }
     }
 
     /// Runs the session hooks and builds this worker's client.
@@ -323,8 +420,13 @@ impl Worker {
             .map_err(|message| (FailureKind::Other, message))
     }
 
-    /// Sends one request of the job with `index` and reads its response.
-    async fn send(&self, request: &Sending<'_>, timeout: Option<Duration>, index: u64) -> Received {
+    /// Sends one hop's request, within the send limits and before
+    /// `deadline` (the attempt's), and returns the response's head.
+    async fn send(
+        &self,
+        request: &Sending<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<reqwest::Response, Fault> {
         let session = self.client.as_ref().expect("session opened before sending");
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             (
@@ -332,10 +434,6 @@ impl Worker {
                 format!("{:?} is not an HTTP method", request.method),
             )
         })?;
-        // Messages name no URL: the record has the job's, and the one sent
-        // may carry a secret a plugin put in it.
-        let url = reqwest::Url::parse(request.url)
-            .map_err(|e| (FailureKind::Input, format!("the URL is not valid: {e}")))?;
         let mut headers = HeaderMap::with_capacity(request.headers.len());
         for (name, value) in request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -352,29 +450,90 @@ impl Worker {
             })?;
             headers.append(name, value);
         }
-        let rewritten_url = request.rewritten.then(|| url.clone());
-        let mut builder = session.client().request(method, url).headers(headers);
+        if request.session_headers {
+            for (name, value) in session.headers() {
+                if !headers.contains_key(name) {
+                    headers.insert(name, value.clone());
+                }
+            }
+        }
+        let rewritten_url = request.rewritten.then(|| request.url.clone());
+        let mut builder = session
+            .client()
+            .request(method, request.url.clone())
+            .headers(headers);
         if let Some(body) = request.body {
             builder = builder.body(body.to_vec());
         }
-        // The job's timeout, or the session's: it bounds the whole attempt,
-        // the body included.
-        if let Some(timeout) = timeout.or(session.timeout()) {
-            builder = builder.timeout(timeout);
+        // The attempt's deadline bounds every hop, bodies included.
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err((
+                    FailureKind::Timeout,
+                    "the attempt ran out of time while following redirects".to_owned(),
+                )
+                    .into());
+            }
+            builder = builder.timeout(left);
         }
-        let mut response = builder
+        let slot = self.settings.limits.enter(request.url.as_str()).await;
+        let response = builder
             .send()
             .await
-            .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())))?;
+            .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())));
+        drop(slot);
+        Ok(response?)
+    }
+
+    /// Reads the body of the final response of the job with `index`, whose
+    /// request was `sent` then.
+    async fn read(
+        &self,
+        response: &mut reqwest::Response,
+        index: u64,
+        sent: Instant,
+    ) -> Result<Reply, Fault> {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let prefix = self.chain.borrow().body_prefix();
-        let body = body::read(&mut response, index, prefix, &self.settings.body).await?;
+        let body = body::read(response, index, prefix, &self.settings.body).await?;
         Ok(Reply {
             status,
             headers,
             body,
+            elapsed_ms: millis(sent.elapsed()),
         })
+    }
+}
+
+/// The job's URL, parsed. A job read from input is in the form it is sent
+/// in already; one given to the library is put in that form here, once,
+/// so that hooks and records see what the server gets.
+fn job_url(job: &mut crate::job::Job) -> Result<Url, String> {
+    let url = Url::parse(&job.url).map_err(|e| format!("the URL is not valid: {e}"))?;
+    if url.as_str() != job.url {
+        job.url = url.as_str().to_owned();
+    }
+    Ok(url)
+}
+
+/// The request of the hop to `url` as the hooks would see it: the job's
+/// own, or the one a redirect made of it.
+fn hop_request(redirected: &Option<Hop>, job: &crate::job::Job, url: &Url) -> Request {
+    match redirected {
+        Some(hop) => Request {
+            method: hop.method.clone(),
+            url: url.as_str().to_owned(),
+            headers: hop.headers.clone(),
+            body: hop.body.clone(),
+        },
+        None => Request {
+            method: job.method.clone(),
+            url: url.as_str().to_owned(),
+            headers: job.headers.clone(),
+            body: job.body.clone(),
+        },
     }
 }
 

@@ -41,12 +41,15 @@ pub struct PluginArgs {
     pub plugin_env: Vec<Scoped<String>>,
 
     /// Let plugin NAME send HTTP requests of its own (host.fetch, for token
-    /// endpoints) to HOST, or HOST:PORT, and send the jobs it authorizes
-    /// there; repeat for more. tb-host sends them; redirects must stay on
-    /// granted hosts. Otherwise a plugin fetches nothing and may change a
-    /// job's path and query but not its scheme, host or port. NAME: may be
-    /// left out when one plugin is loaded.
-    #[arg(long = "plugin-allow-host", value_name = "[NAME:]HOST[:PORT]", value_parser = parse_scoped_host)]
+    /// endpoints) to an origin, and send the jobs it authorizes there (and
+    /// authorize redirects that lead there); repeat for more. The origin is
+    /// scheme, host and port: `https://idp.example` (port 443 only),
+    /// `idp.example:8443` (http or https on 8443), `idp.example` (http on
+    /// 80, https on 443), `[::1]:8080`. Only a grant that names a scheme
+    /// lets a plugin change a job's scheme. Otherwise a plugin fetches
+    /// nothing and may change a job's path and query but not its scheme,
+    /// host or port. NAME: may be left out when one plugin is loaded.
+    #[arg(long = "plugin-allow-host", value_name = "[NAME:][SCHEME://]HOST[:PORT]", value_parser = parse_scoped_host)]
     pub plugin_allow_host: Vec<Scoped<AllowedHost>>,
 
     /// Keep compiled plugins in DIR, so later runs skip compiling them
@@ -153,9 +156,14 @@ fn parse_scoped_count(text: &str) -> Result<Scoped<u64>, String> {
 }
 
 fn parse_scoped_host(text: &str) -> Result<Scoped<AllowedHost>, String> {
-    // HOST:PORT alone has one colon and digits after it; otherwise the part
-    // before the first colon names the plugin.
+    // A grant alone starts with its scheme or an IPv6 literal, or is
+    // HOST:PORT, one colon with digits after it; otherwise the part before
+    // the first colon names the plugin.
+    let unscoped = ["http://", "https://", "["]
+        .iter()
+        .any(|start| text.trim_start().starts_with(start));
     let (plugin, host) = match text.split_once(':') {
+        _ if unscoped => (None, text),
         Some((_, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
             (None, text)
         }
@@ -249,5 +257,28 @@ mod tests {
         );
         assert!(parse_scoped_var("probe:").is_err());
         assert!(parse_scoped_var("probe:A=B").is_err());
+    }
+
+    #[test]
+    fn host_grants_may_be_scoped_and_name_a_scheme() {
+        let grant = |text: &str| AllowedHost::parse(text).unwrap();
+        for (text, plugin, host) in [
+            ("127.0.0.1:80", None, "127.0.0.1:80"),
+            ("https://idp.example", None, "https://idp.example"),
+            ("[::1]:8080", None, "[::1]:8080"),
+            ("oauth:idp.example:443", Some("oauth"), "idp.example:443"),
+            (
+                "oauth:https://idp.example",
+                Some("oauth"),
+                "https://idp.example",
+            ),
+            ("oauth:[::1]", Some("oauth"), "[::1]"),
+        ] {
+            assert_eq!(
+                parse_scoped_host(text).unwrap(),
+                scoped(plugin, grant(host)),
+                "{text}"
+            );
+        }
     }
 }

@@ -1,0 +1,137 @@
+//! The headers that are the host's alone: those that decide where a
+//! request goes (`Host`) and how it is framed on the wire
+//! (`Content-Length`, `Transfer-Encoding`, `Connection`, ...).
+//!
+//! A hook that set them could send a job, and the operator's credentials,
+//! to another virtual host on the same address, or cut a body short while
+//! the record says it was sent. The HTTP client sets them from the URL and
+//! the body; a hook's answer may carry them only as they were given to it
+//! (an operator's own `-H Host: ...` stays allowed, as in curl), and `Host`
+//! also when it names the URL's own authority.
+
+use reqwest::Url;
+
+use super::HookError;
+
+/// The header names a hook may not set, lower case.
+const HOST_ONLY: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+];
+
+/// Whether `name` is one of the headers a hook may not set.
+fn is_host_only(name: &str) -> bool {
+    HOST_ONLY.iter().any(|only| only.eq_ignore_ascii_case(name))
+}
+
+/// The host-only headers among `headers`: what a hook was given, which its
+/// answer may keep. Usually none, so usually no allocation.
+pub(crate) fn given(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| is_host_only(name))
+        .cloned()
+        .collect()
+}
+
+/// Refuses an `authorize` answer that sets a host-only header it was not
+/// `given`, unless it is a `Host` naming `url`'s own authority.
+pub(crate) fn check_request(
+    headers: &[(String, String)],
+    given: &[(String, String)],
+    url: &Url,
+) -> Result<(), HookError> {
+    for (name, value) in headers.iter().filter(|(name, _)| is_host_only(name)) {
+        let was_given = given
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value);
+        let own_host = name.eq_ignore_ascii_case("host") && names_authority(value, url);
+        if !was_given && !own_host {
+            return Err(refused(name));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses session headers that set a host-only header: a session serves
+/// every URL of its worker, so none of them is its to set.
+pub(crate) fn check_session(headers: &[(String, String)]) -> Result<(), HookError> {
+    match headers.iter().find(|(name, _)| is_host_only(name)) {
+        Some((name, _)) => Err(refused(name)),
+        None => Ok(()),
+    }
+}
+
+/// Whether a `Host` value names `url`'s authority (host, and port when the
+/// URL has one that is not its scheme's default).
+fn names_authority(value: &str, url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let value = value.trim();
+    match url.port() {
+        Some(port) => value.eq_ignore_ascii_case(&format!("{host}:{port}")),
+        None => value.eq_ignore_ascii_case(host),
+    }
+}
+
+fn refused(name: &str) -> HookError {
+    HookError::Invalid(format!(
+        "it sets header {name}, which only the host sets: it decides where the request \
+         goes or how it is framed"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_hook_may_not_reroute_or_reframe_a_request() {
+        let url = Url::parse("http://127.0.0.1:8080/a").unwrap();
+        for (name, value) in [
+            ("Host", "other-tenant.example"),
+            ("content-length", "0"),
+            ("Transfer-Encoding", "chunked"),
+            ("Connection", "close"),
+            ("Upgrade", "h2c"),
+            ("TE", "trailers"),
+            ("Trailer", "X"),
+        ] {
+            let error = check_request(&pairs(&[(name, value)]), &[], &url).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn what_the_operator_gave_and_the_urls_own_host_pass() {
+        let url = Url::parse("http://127.0.0.1:8080/a").unwrap();
+        let given = pairs(&[("Host", "vhost.example")]);
+        assert!(check_request(&given, &given, &url).is_ok());
+        assert!(check_request(&pairs(&[("host", "127.0.0.1:8080")]), &[], &url).is_ok());
+        let changed = pairs(&[("Host", "other.example")]);
+        assert!(check_request(&changed, &given, &url).is_err());
+        assert!(check_request(&pairs(&[("X-Sig", "1")]), &[], &url).is_ok());
+    }
+
+    #[test]
+    fn a_session_sets_none_of_them() {
+        assert!(check_session(&pairs(&[("Host", "other-tenant.example")])).is_err());
+        assert!(check_session(&pairs(&[("Content-Length", "0")])).is_err());
+        assert!(check_session(&pairs(&[("X-Team", "search")])).is_ok());
+    }
+}
