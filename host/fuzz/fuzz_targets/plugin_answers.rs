@@ -10,10 +10,12 @@
 //!
 //! Checks, beside "never panics":
 //! - an accepted session or request has only header fields the HTTP client
-//!   takes, no more than `MAX_HEADERS` fields and `MAX_HEADER_BYTES` bytes;
-//!   an accepted request has a method and URL the worker can send, to the
-//!   job's origin or a host its hook is granted; an accepted retry delay
-//!   is at most `MAX_RETRY_DELAY`;
+//!   takes, no more than `MAX_HEADERS` fields and `MAX_HEADER_BYTES` bytes,
+//!   and none of the headers only the host sets (`Host` but the URL's own,
+//!   framing headers) that the hook was not given; an accepted request has
+//!   a method and URL the worker can send, in the form it is sent in, to
+//!   the origin the hook was given or a host it is granted; an accepted
+//!   retry delay is at most `MAX_RETRY_DELAY`;
 //! - a refused answer was wrong by those rules (nothing valid is refused),
 //!   and every failure is a `HookFailure` naming the hook and call that
 //!   failed, the error of the hook's own kind;
@@ -146,8 +148,27 @@ struct Call {
 #[derive(Debug)]
 enum Answered {
     Session(SessionSettings),
-    Request(Request),
+    /// The request the hook was given, and its answer.
+    Request(Request, Request),
     Decision(Decision),
+}
+
+/// The headers only the host sets (the oracle's own copy of the rule).
+const HOST_ONLY: [&str; 10] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+];
+
+fn is_host_only(name: &str) -> bool {
+    HOST_ONLY.iter().any(|only| only.eq_ignore_ascii_case(name))
 }
 
 type Log = Arc<Mutex<Vec<Call>>>;
@@ -195,8 +216,8 @@ impl HookFactory for Factory {
         }))
     }
 
-    fn may_send_to(&self, url: &Url) -> bool {
-        granted(&self.spec, url)
+    fn may_send_to(&self, _from: &Url, to: &Url) -> bool {
+        granted(&self.spec, to)
     }
 }
 
@@ -261,11 +282,12 @@ impl Hooks for Instance {
 
     fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
         let spec = Arc::clone(&self.spec);
+        let given = request.clone();
         self.answer(
             HookName::Authorize,
             &spec.request,
             |edit| edit_request(request, edit),
-            |r| Answered::Request(r.clone()),
+            |r| Answered::Request(given, r.clone()),
         )
     }
 
@@ -393,29 +415,54 @@ fn headers_valid(headers: &[(String, String)]) -> bool {
 
 fn session_valid(session: &SessionSettings) -> bool {
     headers_valid(&session.headers)
+        && !session.headers.iter().any(|(name, _)| is_host_only(name))
         && session
             .user_agent
             .as_ref()
             .is_none_or(|agent| HeaderValue::from_str(agent).is_ok())
 }
 
-/// Whether a hook granted `spec` may send `request` for the job at `job`.
-fn request_valid(request: &Request, job: &str, spec: &HookSpec) -> bool {
+/// Whether a hook granted `spec` may answer `request` when it was given
+/// `given`.
+fn request_valid(request: &Request, given: &Request, spec: &HookSpec) -> bool {
     if !headers_valid(&request.headers)
         || reqwest::Method::from_bytes(request.method.as_bytes()).is_err()
     {
         return false;
     }
-    if request.url == job {
-        return true;
-    }
-    let (Ok(sent), Ok(job)) = (Url::parse(&request.url), Url::parse(job)) else {
+    let (Ok(sent), Ok(from)) = (Url::parse(&request.url), Url::parse(&given.url)) else {
         return false;
     };
-    let same_origin = sent.scheme() == job.scheme()
-        && sent.host_str() == job.host_str()
-        && sent.port_or_known_default() == job.port_or_known_default();
-    matches!(sent.scheme(), "http" | "https") && (same_origin || granted(spec, &sent))
+    let host_only_ok = request
+        .headers
+        .iter()
+        .filter(|(name, _)| is_host_only(name))
+        .all(|(name, value)| {
+            given.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
+                || (name.eq_ignore_ascii_case("host") && names_authority(value, &sent))
+        });
+    if !host_only_ok {
+        return false;
+    }
+    if request.url == given.url {
+        return true;
+    }
+    let same_origin = sent.scheme() == from.scheme()
+        && sent.host_str() == from.host_str()
+        && sent.port_or_known_default() == from.port_or_known_default();
+    sent.as_str() == request.url
+        && matches!(sent.scheme(), "http" | "https")
+        && (same_origin || granted(spec, &sent))
+}
+
+/// Whether a `Host` value is `url`'s authority.
+fn names_authority(value: &str, url: &Url) -> bool {
+    let authority = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => return false,
+    };
+    value.trim().eq_ignore_ascii_case(&authority)
 }
 
 fn decision_valid(decision: &Decision) -> bool {
@@ -433,7 +480,6 @@ fn check_failure(
     call: HookName,
     log: &[Call],
     specs: &[Arc<HookSpec>],
-    job: &str,
 ) {
     let last = log.last().expect("a failure comes from a hook asked");
     assert_eq!(failure.hook, format!("hook-{}", last.hook));
@@ -447,7 +493,7 @@ fn check_failure(
         (HookError::Invalid(_), Some(answer)) => {
             assert_eq!(last.call, Some(call));
             assert!(
-                !answer_valid(answer, job, &specs[last.hook]),
+                !answer_valid(answer, &specs[last.hook]),
                 "refused a valid answer {answer:?}"
             );
         }
@@ -457,28 +503,28 @@ fn check_failure(
     for earlier in &log[..log.len() - 1] {
         let answer = earlier.answer.as_ref().expect("earlier hooks answered");
         assert!(
-            answer_valid(answer, job, &specs[earlier.hook]),
+            answer_valid(answer, &specs[earlier.hook]),
             "{answer:?} passed, but is invalid"
         );
     }
 }
 
-fn answer_valid(answer: &Answered, job: &str, spec: &HookSpec) -> bool {
+fn answer_valid(answer: &Answered, spec: &HookSpec) -> bool {
     match answer {
         Answered::Session(session) => session_valid(session),
-        Answered::Request(request) => request_valid(request, job, spec),
+        Answered::Request(given, request) => request_valid(request, given, spec),
         Answered::Decision(decision) => decision_valid(decision),
     }
 }
 
-fn check_all_answered(log: &[Call], specs: &[Arc<HookSpec>], job: &str) {
+fn check_all_answered(log: &[Call], specs: &[Arc<HookSpec>]) {
     for call in log {
         let answer = call
             .answer
             .as_ref()
             .expect("a chain that succeeds had every hook answer");
         assert!(
-            answer_valid(answer, job, &specs[call.hook]),
+            answer_valid(answer, &specs[call.hook]),
             "accepted the invalid answer {answer:?}"
         );
     }
@@ -487,8 +533,9 @@ fn check_all_answered(log: &[Call], specs: &[Arc<HookSpec>], job: &str) {
 fuzz_target!(|case: Case| {
     let job_url = match &case.job_url {
         JobUrl::Known(index) => JOB_URLS[usize::from(*index) % JOB_URLS.len()].to_owned(),
-        JobUrl::Any(url) if tb_host::input::check_url(url).is_ok() => url.clone(),
-        JobUrl::Any(_) => JOB_URLS[0].to_owned(),
+        JobUrl::Any(url) => {
+            tb_host::input::check_url(url).unwrap_or_else(|_| JOB_URLS[0].to_owned())
+        }
     };
     let log: Log = Arc::default();
     let specs: Vec<Arc<HookSpec>> = case.hooks.into_iter().take(4).map(Arc::new).collect();
@@ -511,13 +558,13 @@ fuzz_target!(|case: Case| {
     match chain.prepare_session(tb_host::session::default_settings()) {
         Ok(session) => {
             let asked = take_log();
-            check_all_answered(&asked, &specs, &job_url);
+            check_all_answered(&asked, &specs);
             assert!(session_valid(&session));
         }
         Err(failure) => {
             let asked = take_log();
             let call = asked.last().and_then(|c| c.call).unwrap_or(failure.call);
-            check_failure(&failure, call, &asked, &specs, &job_url);
+            check_failure(&failure, call, &asked, &specs);
         }
     }
 
@@ -531,11 +578,13 @@ fuzz_target!(|case: Case| {
     };
     let mut verdicts = Vec::new();
     for _ in 0..2 {
-        let authorized = chain.authorize(job.clone());
+        let parsed = Url::parse(&job_url).expect("a checked URL parses");
+        let authorized = chain.authorize(job.clone(), parsed.clone(), &parsed);
         let asked = take_log();
         match &authorized {
-            Ok(request) => {
-                check_all_answered(&asked, &specs, &job_url);
+            Ok((request, url)) => {
+                check_all_answered(&asked, &specs);
+                assert_eq!(url.as_str(), request.url, "the URL returned is the one parsed");
                 // What the worker does with it before sending.
                 assert!(reqwest::Method::from_bytes(request.method.as_bytes()).is_ok());
                 let url = Url::parse(&request.url).expect("an authorized URL parses");
@@ -545,7 +594,7 @@ fuzz_target!(|case: Case| {
                     assert!(HeaderValue::from_str(value).is_ok());
                 }
             }
-            Err(failure) => check_failure(failure, HookName::Authorize, &asked, &specs, &job_url),
+            Err(failure) => check_failure(failure, HookName::Authorize, &asked, &specs),
         }
         verdicts.push(authorized.is_ok());
     }
@@ -575,7 +624,7 @@ fuzz_target!(|case: Case| {
     match chain.decide_retry(&job, &outcome, &attempt) {
         Ok(decision) => {
             let asked = take_log();
-            check_all_answered(&asked, &specs, &job_url);
+            check_all_answered(&asked, &specs);
             assert!(decision_valid(&decision));
             if let Decision::RetryAfter(ms) = decision {
                 // What the worker does with it: schedules it.
@@ -593,7 +642,7 @@ fuzz_target!(|case: Case| {
         }
         Err(failure) => {
             let asked = take_log();
-            check_failure(&failure, HookName::DecideRetry, &asked, &specs, &job_url);
+            check_failure(&failure, HookName::DecideRetry, &asked, &specs);
         }
     }
 });

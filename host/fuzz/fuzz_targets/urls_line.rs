@@ -33,8 +33,13 @@ fuzz_target!(|data: &[u8]| {
     for (item, (number, line)) in items.iter().zip(&expected) {
         match (item, line) {
             (Ok(job), Ok(text)) => {
-                assert_eq!(job, &Job::from_url(*text, &defaults));
-                assert!(check_url(&job.url).is_ok());
+                let sent = check_url(text).expect("a line read as a job has a valid URL");
+                assert_eq!(job, &Job::from_url(sent, &defaults));
+                assert_eq!(
+                    check_url(&job.url).as_deref(),
+                    Ok(job.url.as_str()),
+                    "a job's URL is in the form it is sent in"
+                );
                 let url = reqwest::Url::parse(&job.url).expect("a job's URL parses");
                 assert!(matches!(url.scheme(), "http" | "https"));
                 assert!(url.host_str().is_some_and(|host| !host.is_empty()));

@@ -34,7 +34,7 @@ pub(crate) fn check(given: &Url, sent: &Url, factory: &dyn HookFactory) -> Resul
         return Ok(());
     }
     Err(HookError::Invalid(format!(
-        "it sends the request to {}, not to {}: a hook may change the URL's path and \
+        "it sends the job to {}, not to {}: a hook may change the URL's path and \
          query, not its scheme, host or port (grant a plugin another origin with \
          --plugin-allow-host NAME:HOST[:PORT], or NAME:https://HOST to let it change \
          the scheme)",

@@ -41,13 +41,16 @@ pub(crate) fn target(status: u16, headers: &HeaderMap, url: &Url) -> Option<Resu
 fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
     let text = std::str::from_utf8(location)
         .map_err(|_| "a redirect whose Location is not UTF-8 is not followed".to_owned())?;
-    let next = url
-        .join(text.trim())
-        .map_err(|e| format!("the redirect's Location does not parse: {e}"))?;
+    let next = url.join(text.trim()).map_err(|e| {
+        format!(
+            "the redirect's Location {:?} does not parse: {e}",
+            shown(text)
+        )
+    })?;
     if !matches!(next.scheme(), "http" | "https") {
         return Err(format!(
-            "a redirect to scheme {:?} is not followed; only http and https are",
-            next.scheme()
+            "a redirect to {:?} is not followed: only http and https are",
+            shown(next.as_str())
         ));
     }
     if next.host_str().is_none_or(str::is_empty) {
@@ -56,6 +59,18 @@ fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
     crate::input::check_url_length(next.as_str())?;
     Ok(next)
 }
+
+/// `text` cut to [`SHOWN`] characters, for a message: a `Location` is the
+/// server's, as long as it likes.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The most characters of a `Location` a message shows.
+const SHOWN: usize = 200;
 
 /// The request of one hop before the hooks see it: the job's own, or what
 /// a redirect made of it.

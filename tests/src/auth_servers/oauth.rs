@@ -69,6 +69,11 @@ impl OAuthServer {
         self.http.url(path)
     }
 
+    /// `127.0.0.1:PORT`: what `--plugin-allow-host` grants for it.
+    pub fn host(&self) -> String {
+        self.http.host()
+    }
+
     /// What the server saw so far.
     pub fn seen(&self) -> Seen {
         self.state
