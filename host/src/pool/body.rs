@@ -6,8 +6,9 @@
 //! so a pool that does not keep them reads bodies of any size in constant
 //! memory.
 //!
-//! A saved body is written to a part file and gets its final name only
-//! when its attempt ends the job ([`Body::place`]): the body of an attempt that is retried, or of a job
+//! A saved body is written to a part file of its own (see `body_dir.rs`)
+//! and gets its final name only when its attempt ends the job
+//! ([`Body::place`]): the body of an attempt that is retried, or of a job
 //! that fails, is removed with its part file, so the file a record names
 //! is always that of the attempt the record describes.
 
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::body_dir;
 use super::worker::error_chain;
 use crate::failure::FailureKind;
 
@@ -224,9 +226,9 @@ impl<'a> Reading<'a> {
     }
 }
 
-/// A body being saved: written to `<index>.body.part` and renamed to
-/// `<index>.body` once whole and kept, so a body file is never a torn one.
-/// Removed if dropped before.
+/// A body being saved: written to a part file with a name of its own,
+/// created new (see `body_dir.rs`), and renamed to `<index>.body` once whole
+/// and kept, so a body file is never a torn one. Removed if dropped before.
 #[derive(Debug)]
 pub(crate) struct PartFile {
     file: File,
@@ -240,11 +242,8 @@ impl PartFile {
     /// A new part file in `dir` for the body of the job with `index`.
     fn create(dir: &Path, index: u64) -> Result<PartFile, BodyError> {
         let path = saved_path(dir, index);
-        let mut part = path.clone().into_os_string();
-        part.push(".part");
-        let part = PathBuf::from(part);
-        match File::create(&part) {
-            Ok(file) => Ok(PartFile {
+        match body_dir::create_new(dir, &index.to_string()) {
+            Ok((file, part)) => Ok(PartFile {
                 file,
                 part,
                 path,
