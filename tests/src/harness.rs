@@ -45,11 +45,19 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// A new empty directory named after `test`.
+    /// A new empty directory named after `test`, mode 0755 on unix
+    /// whatever the umask: only its owner may write to it, so bodies may be
+    /// saved in it (see `PoolBuilder::save_bodies`).
     pub fn new(test: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("tb-host-test-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+                .expect("set the scratch dir's mode");
+        }
         Scratch { dir }
     }
 

@@ -5,6 +5,12 @@
 //! Nothing here holds more than one chunk of a body unless bodies are kept,
 //! so a pool that does not keep them reads bodies of any size in constant
 //! memory.
+//!
+//! A saved body is written to a part file of its own (see `body_dir.rs`)
+//! and gets its final name only when its attempt ends the job
+//! ([`Body::place`]): the body of an attempt that is retried, or of a job
+//! that fails, is removed with its part file, so the file a record names
+//! is always that of the attempt the record describes.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -12,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::body_dir;
 use super::worker::error_chain;
 use crate::failure::FailureKind;
 
@@ -36,10 +43,45 @@ pub(crate) struct Body {
     pub bytes: u64,
     /// SHA-256 of the bytes received.
     pub sha256: [u8; 32],
-    /// Where the body was saved, when bodies are saved.
-    pub saved: Option<PathBuf>,
+    /// The saved body, when bodies are saved.
+    pub saved: Option<Saved>,
     /// The first bytes, as many as the retry hooks asked to see.
     pub prefix: Vec<u8>,
+}
+
+impl Body {
+    /// Gives a saved body its final name, `<dir>/<index>.body`, replacing
+    /// whatever entry has that name (a link there is replaced, not
+    /// followed). Called only for the attempt that ends its job: a body
+    /// never placed is removed when dropped.
+    pub fn place(&mut self) -> Result<(), BodyError> {
+        self.saved = match self.saved.take() {
+            Some(Saved::Part(part)) => Some(Saved::Placed(part.place()?)),
+            placed => placed,
+        };
+        Ok(())
+    }
+}
+
+/// Where a saved body is.
+#[derive(Debug)]
+pub(crate) enum Saved {
+    /// Written whole to its part file, not yet in place (boxed: a reply
+    /// travels by value, and this keeps it as small as a path).
+    Part(Box<PartFile>),
+    /// Put in place by [`Body::place`], at this path.
+    Placed(PathBuf),
+}
+
+impl Saved {
+    /// The path of a body put in place; `None` for one still in its part
+    /// file, which is removed with it.
+    pub fn into_placed(self) -> Option<PathBuf> {
+        match self {
+            Saved::Placed(path) => Some(path),
+            Saved::Part(_) => None,
+        }
+    }
 }
 
 /// Why a body could not be read.
@@ -106,7 +148,7 @@ pub(crate) async fn read(
     {
         reading.push(&chunk)?;
     }
-    reading.finish()
+    Ok(reading.finish())
 }
 
 /// A body being read, fed chunk by chunk as they arrive.
@@ -136,7 +178,7 @@ impl<'a> Reading<'a> {
             return Err(BodyError::TooLarge { limit });
         }
         let file = match &options.save_to {
-            Some(dir) => Some(PartFile::create(saved_path(dir, index))?),
+            Some(dir) => Some(PartFile::create(dir, index)?),
             None => None,
         };
         Ok(Reading {
@@ -171,37 +213,44 @@ impl<'a> Reading<'a> {
         Ok(())
     }
 
-    /// The whole body, once its last chunk was taken.
-    fn finish(self) -> Result<Body, BodyError> {
-        let saved = self.file.map(PartFile::complete).transpose()?;
-        Ok(Body {
+    /// The whole body, once its last chunk was taken; a saved one is still
+    /// in its part file (see [`Body::place`]).
+    fn finish(self) -> Body {
+        Body {
             data: self.data,
             bytes: self.bytes,
             sha256: self.hasher.finalize().into(),
-            saved,
+            saved: self.file.map(|part| Saved::Part(Box::new(part))),
             prefix: self.prefix,
-        })
+        }
     }
 }
 
-/// A body being saved: written to `<path>.part` and renamed to `path` once
-/// whole, so a body file is never a torn one. Removed if dropped before.
-struct PartFile {
+/// A body being saved: written to a part file with a name of its own,
+/// created new (see `body_dir.rs`), and renamed to `<index>.body` once whole
+/// and kept, so a body file is never a torn one. Removed if dropped before.
+#[derive(Debug)]
+pub(crate) struct PartFile {
     file: File,
     part: PathBuf,
     path: PathBuf,
+    /// Renamed to `path`: the part name is no longer ours to remove.
+    placed: bool,
 }
 
 impl PartFile {
-    fn create(path: PathBuf) -> Result<PartFile, BodyError> {
-        let mut part = path.clone().into_os_string();
-        part.push(".part");
-        let part = PathBuf::from(part);
-        let file = File::create(&part).map_err(|error| BodyError::Save {
-            path: part.clone(),
-            error,
-        })?;
-        Ok(PartFile { file, part, path })
+    /// A new part file in `dir` for the body of the job with `index`.
+    fn create(dir: &Path, index: u64) -> Result<PartFile, BodyError> {
+        let path = saved_path(dir, index);
+        match body_dir::create_new(dir, &index.to_string()) {
+            Ok((file, part)) => Ok(PartFile {
+                file,
+                part,
+                path,
+                placed: false,
+            }),
+            Err(error) => Err(BodyError::Save { path, error }),
+        }
     }
 
     fn write(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
@@ -211,19 +260,23 @@ impl PartFile {
         })
     }
 
-    fn complete(self) -> Result<PathBuf, BodyError> {
+    /// Renames the part file to the body's final name, which nothing
+    /// opens: `rename(2)` replaces a link there rather than follow it.
+    fn place(mut self) -> Result<PathBuf, BodyError> {
         std::fs::rename(&self.part, &self.path).map_err(|error| BodyError::Save {
             path: self.path.clone(),
             error,
         })?;
+        self.placed = true;
         Ok(self.path.clone())
     }
 }
 
 impl Drop for PartFile {
     fn drop(&mut self) {
-        // After `complete` the part file is gone and this fails quietly.
-        let _ = std::fs::remove_file(&self.part);
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.part);
+        }
     }
 }
 
@@ -250,7 +303,7 @@ mod tests {
         for chunk in chunks {
             reading.push(chunk)?;
         }
-        reading.finish()
+        Ok(reading.finish())
     }
 
     fn hex(digest: &[u8]) -> String {
@@ -285,7 +338,7 @@ mod tests {
         for chunk in [&b"abc"[..], b"defg", b"hij"] {
             reading.push(chunk).unwrap();
         }
-        let body = reading.finish().unwrap();
+        let body = reading.finish();
         assert_eq!(body.prefix, b"abcde");
         assert!(body.data.is_empty());
         assert_eq!(body.bytes, 10);
@@ -326,21 +379,35 @@ mod tests {
         assert!(matches!(error, Err(BodyError::TooLarge { limit: 1000 })));
     }
 
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
-    fn saves_whole_bodies_and_leaves_no_part_file_behind() {
+    fn saves_placed_bodies_and_leaves_no_part_file_behind() {
         let dir = std::env::temp_dir().join(format!("tb-host-body-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let saving = options(false, Some(4), Some(dir.clone()));
-        let body = read_chunks(&[b"ab", b"cd"], None, 7, &saving).unwrap();
-        assert_eq!(body.saved.as_deref(), Some(dir.join("7.body").as_path()));
+        let mut body = read_chunks(&[b"ab", b"cd"], None, 7, &saving).unwrap();
+        assert!(
+            matches!(body.saved, Some(Saved::Part(_))),
+            "not in place before `place`"
+        );
+        assert_eq!(names(&dir).len(), 1, "one part file");
+        body.place().unwrap();
+        let saved = body.saved.and_then(Saved::into_placed);
+        assert_eq!(saved, Some(dir.join("7.body")));
         assert_eq!(std::fs::read(dir.join("7.body")).unwrap(), b"abcd");
         assert!(read_chunks(&[b"abc", b"de"], None, 8, &saving).is_err());
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["7.body"]);
+        let unplaced = read_chunks(&[b"a"], None, 9, &saving).unwrap();
+        drop(unplaced);
+        assert_eq!(names(&dir), ["7.body"], "only the placed body is left");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -32,6 +32,7 @@
 //! ```
 
 mod body;
+mod body_dir;
 mod carrier;
 mod feeder;
 mod flow;
@@ -56,6 +57,8 @@ use crate::response::Response;
 use crate::session::{SessionConstructor, default_constructor, default_settings};
 use flow::{Finished, ToScheduler, Tracker, next_result};
 
+pub use body_dir::BodyDirError;
+
 /// Why a pool could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -68,6 +71,10 @@ pub enum PoolError {
     /// The operating system refused a thread.
     #[error("cannot start a pool thread: {0}")]
     Spawn(#[from] std::io::Error),
+    /// Bodies cannot be saved in the directory given to
+    /// [`PoolBuilder::save_bodies`].
+    #[error(transparent)]
+    BodyDir(#[from] BodyDirError),
 }
 
 /// What every worker of one pool shares.
@@ -220,9 +227,17 @@ impl PoolBuilder {
 
     /// Writes every body, as it streams, to `<dir>/<index>.body` (`index`
     /// as in [`Response::index`]); [`Response::body_path`] names the file.
-    /// The directory must exist. A body is written to `<index>.body.part`
-    /// first and renamed once whole, so a file with the final name is
-    /// never torn; after retries it holds the last attempt's body.
+    /// A body is written to a part file of its own (`<index>.<pid>-<n>.part`)
+    /// and renamed once whole, so a file with the final name is never torn.
+    /// Only the attempt that ends a job keeps its body: after retries the
+    /// file holds the last attempt's body, and a job that fails leaves none.
+    ///
+    /// Files are only ever created new, never opened by an existing name,
+    /// so a link planted in `dir` is not followed. The pool refuses to
+    /// start ([`PoolError::BodyDir`]) unless `dir` exists, a file can be
+    /// created in it and, on unix, it is owned by the process's effective
+    /// user and writable by group or others only if it is sticky: no one
+    /// else may then rename or remove the files written there.
     pub fn save_bodies(mut self, dir: impl Into<PathBuf>) -> Self {
         self.body.save_to = Some(dir.into());
         self
@@ -327,6 +342,9 @@ impl PoolBuilder {
     {
         if self.threads == Some(0) {
             return Err(PoolError::ZeroThreads);
+        }
+        if let Some(dir) = &self.body.save_to {
+            body_dir::check(dir)?;
         }
         let threads = self.thread_count();
         let max_in_flight = self.in_flight_limit();

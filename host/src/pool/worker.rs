@@ -67,6 +67,22 @@ struct Reply {
     elapsed_ms: u64,
 }
 
+impl Arrived {
+    /// How the job this response ends ended. Only now does a saved body get
+    /// its final name: a response dropped on the way (its attempt retried,
+    /// or failed by a hook) takes its part file with it, so no body of an
+    /// earlier attempt is left for a job that fails.
+    fn ends_job(mut self) -> Ended {
+        match self.reply.body.place() {
+            Ok(()) => Ended::Response(self),
+            Err(error) => {
+                let (kind, message) = error.describe();
+                Ended::Failure(kind, message)
+            }
+        }
+    }
+}
+
 /// Why an attempt got no response.
 struct Fault {
     kind: FailureKind,
@@ -201,7 +217,7 @@ impl Worker {
                 body: reply.body.data,
                 bytes: reply.body.bytes,
                 sha256: reply.body.sha256,
-                body_path: reply.body.saved,
+                body_path: reply.body.saved.and_then(body::Saved::into_placed),
                 attempts: task.attempts,
                 elapsed,
                 redirects,
@@ -280,7 +296,7 @@ impl Worker {
             }
         }
         Next::Done(match received {
-            Ok(arrived) => Ended::Response(arrived),
+            Ok(arrived) => arrived.ends_job(),
             Err(fault) => Ended::Failure(fault.kind, fault.message),
         })
     }

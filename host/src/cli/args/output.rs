@@ -25,7 +25,8 @@ pub struct OutputArgs {
     pub order: Order,
 
     /// Write each response body to DIR/<index>.body as it streams (DIR is
-    /// created); each record gains `body_path`.
+    /// created); each record gains `body_path`. DIR must be yours, and
+    /// writable by group or others only if sticky.
     #[arg(long, value_name = "DIR")]
     pub save_bodies: Option<PathBuf>,
 
