@@ -78,10 +78,18 @@ pub trait Plugin: Default + 'static {
     /// for example with a fresh token or a signature. An error fails the
     /// job without sending it.
     ///
+    /// `request.url` is the URL the server gets, byte for byte, so a
+    /// signature over it holds; a redirect is a new request, authorized
+    /// again with its own URL (and only if it stays on the job's origin or
+    /// goes to one granted to this plugin).
+    ///
     /// The host checks what comes back, and fails the job if it breaks a
     /// rule: the URL's path and query may change, but not its scheme, host
-    /// or port (unless the operator granted the new host with
-    /// `--plugin-allow-host`); headers must be valid HTTP
+    /// or port (unless the operator granted the new origin with
+    /// `--plugin-allow-host`), and a changed URL must be in the form the
+    /// URL standard serialises it to (what [`crate::url`] builds); the
+    /// headers only the host sets (`Host`, `Content-Length`,
+    /// `Transfer-Encoding`, `Connection`, ...) may not be added; headers must be valid HTTP
     /// ([`headers::is_valid_name`](crate::headers::is_valid_name),
     /// [`headers::is_valid_value`](crate::headers::is_valid_value)), at
     /// most 1,000 of them and 256 KiB of names and values in all.

@@ -11,13 +11,23 @@
 //! What a hook returns is checked before it is used (see [`HookChain`]):
 //! headers must be valid HTTP and within [`MAX_HEADERS`] fields and
 //! [`MAX_HEADER_BYTES`], and so must a session's user agent be a valid
-//! header value; a request's method and URL must be valid, and
-//! `authorize` must keep the job's origin — it may change the URL's path,
-//! query and fragment, not its scheme, host or port, unless the hook's
-//! [`HookFactory::may_send_to`] admits the new one (for a plugin: a host the
-//! operator granted it with `--plugin-allow-host`); a retry may be asked
-//! for at most [`MAX_RETRY_DELAY`] ahead. A check that fails is
-//! the hook's failure, [`HookError::Invalid`], for that one request.
+//! header value, and neither may set the headers that are the host's alone
+//! (`Host` but for the URL's own authority, `Content-Length`,
+//! `Transfer-Encoding`, `Connection`, ...) unless they were given to it; a
+//! request's method and URL must be valid, a changed URL in the form it is
+//! sent in, and `authorize` must keep the origin it was given — it may
+//! change the URL's path, query and fragment, not its scheme, host or
+//! port, unless the hook's [`HookFactory::may_send_to`] admits the new one
+//! (for a plugin: an origin the operator granted it with
+//! `--plugin-allow-host`); a retry may be asked for at most
+//! [`MAX_RETRY_DELAY`] ahead. A check that fails is the hook's failure,
+//! [`HookError::Invalid`], for that one request.
+//!
+//! Credentials are given for the job's origin: a hook's `authorize` is
+//! asked about a request only while it goes there or to an origin the hook
+//! may send to, so after a redirect to another origin (the worker follows
+//! redirects hop by hop, each hop through the chain) what a hook adds
+//! stays behind.
 //!
 //! Each worker owns one [`Hooks`] instance per hook, made by its
 //! [`HookFactory`], so an instance may keep state (a cached token, a nonce

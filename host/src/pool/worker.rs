@@ -54,7 +54,8 @@ enum Next {
 
 /// How a job ended, before it is joined with its job into a result.
 enum Ended {
-    Response(Arrived),
+    /// Boxed: a response is ten times the size of a failure.
+    Response(Box<Arrived>),
     Failure(FailureKind, String),
 }
 
@@ -74,7 +75,7 @@ impl Arrived {
     /// earlier attempt is left for a job that fails.
     fn ends_job(mut self) -> Ended {
         match self.reply.body.place() {
-            Ok(()) => Ended::Response(self),
+            Ok(()) => Ended::Response(Box::new(self)),
             Err(error) => {
                 let (kind, message) = error.describe();
                 Ended::Failure(kind, message)
@@ -205,24 +206,27 @@ impl Worker {
     async fn finish(&self, task: Task, ended: Ended) {
         let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
         let result = match ended {
-            Ended::Response(Arrived {
-                reply,
-                redirects,
-                url,
-            }) => Ok(Response {
-                index: task.index,
-                job: task.job,
-                status: reply.status,
-                headers: reply.headers,
-                body: reply.body.data,
-                bytes: reply.body.bytes,
-                sha256: reply.body.sha256,
-                body_path: reply.body.saved.and_then(body::Saved::into_placed),
-                attempts: task.attempts,
-                elapsed,
-                redirects,
-                final_url: url.into(),
-            }),
+            Ended::Response(arrived) => {
+                let Arrived {
+                    reply,
+                    redirects,
+                    url,
+                } = *arrived;
+                Ok(Response {
+                    index: task.index,
+                    job: task.job,
+                    status: reply.status,
+                    headers: reply.headers,
+                    body: reply.body.data,
+                    bytes: reply.body.bytes,
+                    sha256: reply.body.sha256,
+                    body_path: reply.body.saved.and_then(body::Saved::into_placed),
+                    attempts: task.attempts,
+                    elapsed,
+                    redirects,
+                    final_url: url.into(),
+                })
+            }
             Ended::Failure(kind, message) => Err(Failure {
                 index: task.index,
                 job: task.job,
