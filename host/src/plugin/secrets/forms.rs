@@ -1,0 +1,94 @@
+//! The forms a secret takes in text, besides percent-encoding (which
+//! `percent` finds in all its variants): base64, and the escapes of a
+//! JSON or Rust string.
+//!
+//! Credentials travel in base64 (HTTP Basic, tokens, signatures) and in
+//! JSON bodies, and a message may show a string escaped as JSON or as
+//! Rust's `{:?}` does (every quoted value in a log line). Each form is a
+//! fixed text per secret, so the set is computed once, when the secret is
+//! added.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+
+/// The forms of `secret`: itself, its JSON and Rust escapes, and its
+/// base64 (see [`base64_runs`]); longest first, so that a longer form is
+/// hidden whole before a shorter one inside it is looked for.
+pub(super) fn of(secret: &str) -> Vec<String> {
+    let mut forms = vec![
+        secret.to_owned(),
+        unquoted(&serde_json::to_string(secret).expect("a string serializes")),
+        unquoted(&format!("{secret:?}")),
+    ];
+    for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(secret));
+        forms.extend(base64_runs(&engine, secret.as_bytes()));
+    }
+    forms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    forms.dedup();
+    forms
+}
+
+/// The base64 of `secret` wherever it sits in the bytes encoded, as in
+/// `user:secret` (HTTP Basic): base64 writes 6 bits a character, so the
+/// secret starts at one of three offsets in its 3-byte groups; for each,
+/// the run of characters that encode its bits alone. The character or two
+/// at either end, which mix in the bytes around it, are not part of the
+/// run: at most 4 bits of the secret's first byte and of its last show.
+fn base64_runs(engine: &impl Engine, secret: &[u8]) -> Vec<String> {
+    (0..3)
+        .map(|offset| {
+            let mut bytes = vec![0; offset];
+            bytes.extend_from_slice(secret);
+            let encoded = engine.encode(&bytes);
+            // Character i holds bits 6i..6i+6; the secret's are
+            // 8*offset..8*(offset+len).
+            let first = (8 * offset).div_ceil(6);
+            let end = 8 * (offset + secret.len()) / 6;
+            encoded[first..end].to_owned()
+        })
+        .collect()
+}
+
+/// A quoted string's text without its quotes.
+fn unquoted(quoted: &str) -> String {
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    #[test]
+    fn json_and_rust_escapes_are_forms() {
+        let forms = of("a \"quoted\" back\\slash\tü\u{1b}");
+        assert!(forms.contains(&r#"a \"quoted\" back\\slash\tü\u001b"#.to_owned()));
+        assert!(forms.contains(&r#"a \"quoted\" back\\slash\tü\u{1b}"#.to_owned()));
+    }
+
+    #[test]
+    fn base64_of_the_secret_alone_is_a_form_in_both_alphabets() {
+        let secret = "SECRET KEY/777+x \"ü\" \\ ÿ~";
+        let forms = of(secret);
+        let standard = STANDARD.encode(secret);
+        assert!(standard.contains('+'), "{standard}");
+        assert!(forms.contains(&standard.trim_end_matches('=').to_owned()));
+        assert!(forms.contains(&URL_SAFE_NO_PAD.encode(secret)));
+    }
+
+    #[test]
+    fn base64_of_credentials_holding_the_secret_contains_a_form() {
+        let secret = "pa55w0rd-with-more";
+        let forms = of(secret);
+        for user in ["", "u", "us", "user", "long-user-name"] {
+            for suffix in ["", "x", "xy"] {
+                let encoded = STANDARD.encode(format!("{user}:{secret}{suffix}"));
+                assert!(
+                    forms.iter().any(|form| encoded.contains(form.as_str())),
+                    "{user}:{secret}{suffix} as {encoded}"
+                );
+            }
+        }
+    }
+}
