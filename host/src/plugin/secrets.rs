@@ -11,10 +11,9 @@
 //! a plugin signed.
 //!
 //! A secret is hidden in every form the host, its dependencies or a plugin
-//! may write it in, not only as given: percent-encoded in any of the ways
-//! URLs and forms encode it ([`percent`]), in base64, on its own or inside
-//! encoded credentials such as `user:secret`, and escaped in a JSON or
-//! Rust string ([`forms`]).
+//! may write it in, not only as given (see [`Secrets`]): `forms` lists a
+//! secret's forms, and `percent` finds each of them however it was
+//! percent-encoded.
 
 mod forms;
 mod percent;
@@ -35,7 +34,12 @@ pub const SECRET_MIN_LEN: usize = 6;
 /// environment variable, not a secret.
 const NAMES_A_VARIABLE: &str = "-env";
 
-/// A set of secret values to hide from text.
+/// A set of secret values to hide from text, in every form text may hold
+/// them: as given; percent-encoded, whichever characters were encoded,
+/// in either case of hex, a space also as `+`; in base64, standard or
+/// URL-safe, on its own or inside encoded text such as HTTP Basic's
+/// `user:secret` (where the character at either end, which mixes in the
+/// bytes around it, stays); and escaped in a JSON or Rust string (`\"`).
 #[derive(Clone, Default)]
 pub struct Secrets {
     /// Longest first, so a secret that holds another is hidden whole.
@@ -117,9 +121,9 @@ impl Secrets {
         self.values.is_empty()
     }
 
-    /// `text` with every secret in it, in any of its forms (see the
-    /// module's documentation), replaced by [`REDACTED`]; borrowed when
-    /// there was none, which is nearly always.
+    /// `text` with every secret in it, in any of its forms (see
+    /// [`Secrets`]), replaced by [`REDACTED`]; borrowed when there was
+    /// none, which is nearly always.
     ///
     /// ```
     /// use tb_host::plugin::Secrets;

@@ -6,7 +6,8 @@
 //! JSON bodies, and a message may show a string escaped as JSON or as
 //! Rust's `{:?}` does (every quoted value in a log line). Each form is a
 //! fixed text per secret, so the set is computed once, when the secret is
-//! added.
+//! added; each is then looked for raw or percent-encoded, as a base64
+//! token in a URL may be.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
