@@ -37,9 +37,10 @@ const NAMES_A_VARIABLE: &str = "-env";
 /// A set of secret values to hide from text, in every form text may hold
 /// them: as given; percent-encoded, whichever characters were encoded,
 /// in either case of hex, a space also as `+`; in base64, standard or
-/// URL-safe, on its own or inside encoded text such as HTTP Basic's
-/// `user:secret` (where the character at either end, which mixes in the
-/// bytes around it, stays); and escaped in a JSON or Rust string (`\"`).
+/// URL-safe, of it or of it percent-encoded (as OAuth 2.0 clients put it
+/// in Basic credentials), on its own or inside encoded text such as HTTP
+/// Basic's `user:secret` (where the character at either end, which mixes
+/// in the bytes around it, stays); and escaped in a JSON or Rust string.
 #[derive(Clone, Default)]
 pub struct Secrets {
     /// Longest first, so a secret that holds another is hidden whole.

@@ -12,18 +12,21 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
-/// The forms of `secret`: itself, its JSON and Rust escapes, and its
-/// base64 (see [`base64_runs`]); longest first, so that a longer form is
-/// hidden whole before a shorter one inside it is looked for.
+/// The forms of `secret`: itself, its JSON and Rust escapes, and the
+/// base64 of it and of it percent-encoded (see [`base64_runs`]); longest
+/// first, so that a longer form is hidden whole before a shorter one
+/// inside it is looked for.
 pub(super) fn of(secret: &str) -> Vec<String> {
     let mut forms = vec![
         secret.to_owned(),
         unquoted(&serde_json::to_string(secret).expect("a string serializes")),
         unquoted(&format!("{secret:?}")),
     ];
-    for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
-        forms.push(engine.encode(secret));
-        forms.extend(base64_runs(&engine, secret.as_bytes()));
+    for encoded in [secret.to_owned(), percent_encoded(secret)] {
+        for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+            forms.push(engine.encode(&encoded));
+            forms.extend(base64_runs(&engine, encoded.as_bytes()));
+        }
     }
     forms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     forms.dedup();
@@ -49,6 +52,21 @@ fn base64_runs(engine: &impl Engine, secret: &[u8]) -> Vec<String> {
             encoded[first..end].to_owned()
         })
         .collect()
+}
+
+/// `secret` with every byte but the unreserved ones (RFC 3986) as `%XX`:
+/// how HTTP Basic credentials of OAuth 2.0 clients hold it (RFC 6749
+/// section 2.3.1; the `oauth2-client-credentials` plugin sends them so).
+fn percent_encoded(secret: &str) -> String {
+    let mut encoded = String::with_capacity(secret.len());
+    for byte in secret.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// A quoted string's text without its quotes.
@@ -91,5 +109,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn oauth_client_credentials_in_basic_contain_a_form() {
+        // RFC 6749 section 2.3.1: id and secret percent-encoded, then Basic.
+        let secret = "s3cret/with+awkward chars";
+        let encoded = STANDARD.encode("tb-host%20tests:s3cret%2Fwith%2Bawkward%20chars");
+        assert!(
+            of(secret)
+                .iter()
+                .any(|form| encoded.contains(form.as_str()))
+        );
     }
 }
