@@ -15,6 +15,12 @@ const FROM_ENV: &str = "k3y-from-the-environment-0451";
 const FROM_FILE: &str = "t0ken-from-a-file-9921";
 const FROM_CONFIG: &str = "c0nfig-value-7731";
 
+/// Secrets with the characters encodings change: a space, `/` and `+`
+/// (percent- and form-encoding; their base64 has `+` and `/`, which
+/// URL-safe base64 changes), `"` and `\\` (JSON), and non-ASCII letters.
+const AWKWARD_KEY: &str = "SECRET KEY/777+x \"ü\" \\ ÿ~";
+const AWKWARD_CONFIG: &str = "p@ss wörd+/\"\\ 42?";
+
 /// A port nothing listens on: requests to it fail with a `connect` error
 /// whose cause names the URL they were sent to.
 fn closed_port() -> u16 {
@@ -42,8 +48,19 @@ fn warm_the_plugin_cache() {
 }
 
 /// Runs tb-host at trace level (`-vvv` and `RUST_LOG=trace`, so the
-/// HTTP client's own logs show too), output and failures to files.
+/// HTTP client's own logs show too), output and failures to files, with
+/// [`FROM_ENV`] in `TB_SECRET_KEY`.
 fn run_traced(scratch: &Scratch, args: &[&str], urls: &[String]) -> (Run, String, String) {
+    run_traced_with_key(scratch, FROM_ENV, args, urls)
+}
+
+/// [`run_traced`] with `key` in `TB_SECRET_KEY`.
+fn run_traced_with_key(
+    scratch: &Scratch,
+    key: &str,
+    args: &[&str],
+    urls: &[String],
+) -> (Run, String, String) {
     warm_the_plugin_cache();
     let input = scratch.write_lines("urls.txt", urls);
     let output = scratch.path("out.jsonl");
@@ -57,7 +74,7 @@ fn run_traced(scratch: &Scratch, args: &[&str], urls: &[String]) -> (Run, String
         .arg("--failures")
         .arg(&failures)
         .env("RUST_LOG", "trace")
-        .env("TB_SECRET_KEY", FROM_ENV)
+        .env("TB_SECRET_KEY", key)
         .output()
         .expect("run tb-host");
     let run = Run::parse(out.status.code().unwrap_or(-1), out.stdout, out.stderr);
@@ -160,6 +177,141 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
     assert_hidden("stderr", &run.stderr);
     assert_hidden("the output file", &output);
     assert_hidden("the failures file", &failures);
+}
+
+/// `secret` in every form tb-host, a dependency or a plugin may write it
+/// in, each named: raw, percent-encoded (all but the unreserved
+/// characters, in upper- and lower-case hex), form-encoded, base64
+/// (standard, padded or not, URL-safe, and as the password of Basic
+/// credentials), JSON-escaped and Rust-escaped (`{:?}`).
+fn encoded_forms(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    let percent = |lower: bool| -> String {
+        let mut text = String::new();
+        for byte in secret.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                text.push(char::from(byte));
+            } else if lower {
+                text.push_str(&format!("%{byte:02x}"));
+            } else {
+                text.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        text
+    };
+    let quoted = |text: String| text[1..text.len() - 1].to_owned();
+    vec![
+        ("raw", secret.to_owned()),
+        ("percent-encoded", percent(false)),
+        ("percent-encoded in lower case", percent(true)),
+        ("form-encoded", percent(false).replace("%20", "+")),
+        ("base64", STANDARD.encode(secret)),
+        ("base64 unpadded", STANDARD.encode(secret).replace('=', "")),
+        ("URL-safe base64", URL_SAFE_NO_PAD.encode(secret)),
+        (
+            "Basic credentials",
+            STANDARD.encode(format!("user:{secret}")),
+        ),
+        (
+            "JSON-escaped",
+            quoted(serde_json::to_string(secret).unwrap()),
+        ),
+        ("Rust-escaped", quoted(format!("{secret:?}"))),
+    ]
+}
+
+#[test]
+fn a_secret_with_awkward_characters_shows_in_no_encoding_at_trace_level() {
+    let scratch = Scratch::new("secrets-encoded");
+    let closed = closed_port();
+    let urls = vec![
+        // Answered: the key goes out percent-encoded in the query.
+        server().url("/echo/secrets-encoded/ok?x=1"),
+        format!("http://127.0.0.1:{closed}/refused?x=1"),
+        server().url("/reset/secrets-encoded-reset/5"),
+        server().url("/redirect/2?x=1"),
+        // A plugin that prints its secrets in every encoding, and the
+        // URL `api` put the key in, at every level and in its error.
+        server().url("/echo/secrets-encoded/leak?authorize=leak-encoded"),
+        server().url("/status/503?decide-retry=leak-encoded"),
+    ];
+    let args = [
+        "--plugin",
+        &format!("api={}", fixtures::API_KEY),
+        "--plugin-env",
+        "api:TB_SECRET_KEY",
+        "--plugin-config",
+        "api:key-env=TB_SECRET_KEY",
+        "--plugin-config",
+        "api:query=appid",
+        "--plugin",
+        &format!("hostile={}", fixtures::HOSTILE),
+        "--plugin-config",
+        &format!("hostile:decoy={AWKWARD_CONFIG}"),
+        "--plugin-env",
+        "hostile:TB_SECRET_KEY",
+    ];
+    let (run, output, failures) = run_traced_with_key(&scratch, AWKWARD_KEY, &args, &urls);
+    assert_eq!(run.code, 1, "some jobs fail: {}", run.stderr);
+
+    // The key was used, percent-encoded.
+    let seen = server().requests_to("/echo/secrets-encoded/ok");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let sent = format!("appid={}", encoded_forms(AWKWARD_KEY)[1].1);
+    assert!(seen[0].path.ends_with(&sent), "{}", seen[0].path);
+
+    let records: Vec<serde_json::Value> = output
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON record"))
+        .collect();
+    let by_index = exactly_once(&records, 0..urls.len() as u64, &run.stderr);
+    assert_eq!(by_index[&0]["status"], 200);
+    assert_eq!(by_index[&1]["error"]["kind"], "connect", "{}", by_index[&1]);
+    assert_eq!(by_index[&3]["status"], 200);
+    // The leaks were tried, and every encoding of them hidden.
+    for leaky in [4, 5] {
+        let message = by_index[&leaky]["error"]["message"].as_str().unwrap();
+        for name in [
+            "percent",
+            "percent-lower",
+            "form",
+            "base64",
+            "base64url",
+            "basic",
+            "json",
+        ] {
+            let shown: Vec<&str> = message
+                .split(' ')
+                .filter_map(|word| word.strip_prefix(&format!("{name}=")))
+                .collect();
+            assert_eq!(shown.len(), 2, "{name}: {message}");
+            assert!(
+                shown.iter().all(|s| s.contains(REDACTED)),
+                "{name}: {message}"
+            );
+        }
+    }
+    let message = by_index[&4]["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("appid={REDACTED}")), "{message}");
+
+    for secret in [AWKWARD_KEY, AWKWARD_CONFIG] {
+        for (form, text) in encoded_forms(secret) {
+            for (what, written) in [
+                ("stdout", &run.stdout),
+                ("stderr", &run.stderr),
+                ("the output file", &output),
+                ("the failures file", &failures),
+            ] {
+                let leaks: Vec<&str> = written.lines().filter(|l| l.contains(&text)).collect();
+                assert!(
+                    leaks.is_empty(),
+                    "{form} {text:?} leaked to {what}:\n{leaks:#?}"
+                );
+            }
+        }
+    }
 }
 
 /// The failures file's jobs, one JSON value per line.

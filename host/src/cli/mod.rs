@@ -7,6 +7,7 @@ mod completions;
 mod demo;
 mod failures;
 mod files;
+mod logging;
 mod order;
 mod output;
 mod plugin_cmd;
@@ -22,7 +23,6 @@ use std::fmt;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command};
 
@@ -78,7 +78,7 @@ impl std::error::Error for Interrupted {}
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::run(args),
@@ -90,27 +90,12 @@ pub fn main() -> ExitCode {
         Err(e) if e.is::<Failed>() => ExitCode::from(1),
         Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
         Err(e) if e.is::<SetupError>() => {
-            eprintln!("tb-host: {}", progress::shown(&e.to_string()));
+            eprintln!("tb-host: {}", logging::shown_on_one_line(&e.to_string()));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("tb-host: {}", progress::shown(&format!("{e:#}")));
+            eprintln!("tb-host: {}", logging::shown_on_one_line(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(progress::log_writer)
-        .with_target(false)
-        .init();
 }

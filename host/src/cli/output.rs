@@ -37,7 +37,7 @@ struct Record<'a> {
 #[derive(Serialize)]
 struct ErrorRecord<'a> {
     kind: &'static str,
-    /// With the run's secrets hidden ([`super::progress::shown`]): a
+    /// With the run's secrets hidden ([`super::logging::shown`]): a
     /// server's message may echo what a plugin sent it.
     message: Cow<'a, str>,
 }
@@ -110,7 +110,7 @@ impl RecordWriter {
                 body_path: self.body_paths.then_some(None),
                 error: Some(ErrorRecord {
                     kind: f.kind().as_str(),
-                    message: super::progress::shown(f.message()),
+                    message: super::logging::shown(f.message()),
                 }),
             },
         };

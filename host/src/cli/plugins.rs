@@ -16,7 +16,7 @@ use crate::hooks::{HookFactory, HookName};
 use crate::plugin::{Grants, PluginCache, PluginLimits, PluginRuntime, Secrets};
 
 use super::args::{PluginArgs, Scoped};
-use super::{SetupError, progress};
+use super::{SetupError, logging};
 use names::PluginNames;
 
 /// Loads every plugin of `args`, in order, each with its own configuration
@@ -59,7 +59,7 @@ pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
         grants[index] = std::mem::take(&mut grants[index]).allow_host(host.clone());
     }
     own_limits(args, &names, limits(args), &mut grants)?;
-    progress::hide_in_logs(Secrets::of_plugins(
+    logging::hide_in_logs(Secrets::of_plugins(
         configs.iter().map(Vec::as_slice).zip(&grants),
     ));
     if args.plugins.is_empty() {

@@ -4,32 +4,24 @@
 //! It is shown only when stderr is a terminal and the run is not
 //! `--quiet`; otherwise nothing of it is written, so stderr holds only log
 //! lines and the summary. Everything else written to stderr while the bar
-//! is up goes through [`suspend`] (the log, through [`log_writer`]), which
-//! clears the bar, writes, and draws it again, so lines never mix with it.
-//! The bar is cleared when the [`Progress`] is dropped, before the summary.
-//!
-//! Log lines also pass through the [`Secrets`] of the run's plugins
-//! ([`hide_in_logs`]): a line of a dependency's that shows a URL a plugin
-//! signed with an API key shows `[redacted]` in its place.
+//! is up goes through [`suspend`] (the log, through
+//! [`super::logging::LogWriter`]), which clears the bar, writes, and draws
+//! it again, so lines never mix with it. The bar is cleared when the
+//! [`Progress`] is dropped, before the summary.
 
-use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufReader, IsTerminal, Write};
+use std::io::{self, BufReader, IsTerminal};
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::Format;
-use crate::plugin::Secrets;
 use crate::{Failure, RequestDefaults, Response};
 
 /// The bar on screen, for [`suspend`].
 static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
-
-/// The values no log line may show, once the plugins are loaded.
-static HIDDEN: OnceLock<Secrets> = OnceLock::new();
 
 /// How often the bar is redrawn when no job finishes, so the rate and the
 /// time left stay current while slow jobs run.
@@ -121,49 +113,6 @@ pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
     match shown {
         Some(bar) => bar.suspend(write),
         None => write(),
-    }
-}
-
-/// Where log lines go: stderr, around the progress bar. Made anew for
-/// every log event (it is `tracing_subscriber`'s `MakeWriter`).
-pub fn log_writer() -> LogWriter {
-    LogWriter
-}
-
-/// From now on, log lines show `secrets` as `[redacted]`. Set once, when
-/// the plugins that were given them are loaded; a second call changes
-/// nothing.
-pub fn hide_in_logs(secrets: Secrets) {
-    if !secrets.is_empty() {
-        let _ = HIDDEN.set(secrets);
-    }
-}
-
-/// `text` as a log line may show it: see [`hide_in_logs`].
-pub fn shown(text: &str) -> Cow<'_, str> {
-    match HIDDEN.get() {
-        Some(secrets) => secrets.redact(text),
-        None => Cow::Borrowed(text),
-    }
-}
-
-/// Stderr, written with the progress bar cleared and secrets hidden: see
-/// [`log_writer`]. `tracing` writes each event with one `write_all`.
-pub struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_all(buf).map(|()| buf.len())
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let text = String::from_utf8_lossy(buf);
-        let text = shown(&text);
-        suspend(|| io::stderr().write_all(text.as_bytes()))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        io::stderr().flush()
     }
 }
 

@@ -9,6 +9,14 @@
 //! line sends every log line through the same filter, so a careless or
 //! hostile plugin cannot print them, nor can a dependency that logs a URL
 //! a plugin signed.
+//!
+//! A secret is hidden in every form the host, its dependencies or a plugin
+//! may write it in, not only as given (see [`Secrets`]): `forms` lists a
+//! secret's forms, and `percent` finds each of them however it was
+//! percent-encoded.
+
+mod forms;
+mod percent;
 
 use std::borrow::Cow;
 
@@ -26,11 +34,25 @@ pub const SECRET_MIN_LEN: usize = 6;
 /// environment variable, not a secret.
 const NAMES_A_VARIABLE: &str = "-env";
 
-/// A set of secret values to hide from text.
+/// A set of secret values to hide from text, in every form text may hold
+/// them: as given; percent-encoded, whichever characters were encoded,
+/// in either case of hex, a space also as `+`; in base64, standard or
+/// URL-safe, of it or of it percent-encoded (as OAuth 2.0 clients put it
+/// in Basic credentials), on its own or inside encoded text such as HTTP
+/// Basic's `user:secret` (where the character at either end, which mixes
+/// in the bytes around it, stays); and escaped in a JSON or Rust string.
 #[derive(Clone, Default)]
 pub struct Secrets {
     /// Longest first, so a secret that holds another is hidden whole.
-    values: Vec<String>,
+    values: Vec<Secret>,
+}
+
+/// One secret and the forms it may be written in.
+#[derive(Clone)]
+struct Secret {
+    value: String,
+    /// [`forms::of`] the value, the value itself among them.
+    forms: Vec<String>,
 }
 
 impl Secrets {
@@ -83,11 +105,16 @@ impl Secrets {
             values
                 .into_iter()
                 .map(Into::into)
-                .filter(|value| value.len() >= SECRET_MIN_LEN),
+                .filter(|value| value.len() >= SECRET_MIN_LEN)
+                .map(|value| Secret {
+                    forms: forms::of(&value),
+                    value,
+                }),
         );
-        self.values
-            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        self.values.dedup();
+        self.values.sort_by(|a, b| {
+            (b.value.len().cmp(&a.value.len())).then_with(|| a.value.cmp(&b.value))
+        });
+        self.values.dedup_by(|a, b| a.value == b.value);
     }
 
     /// Whether there is nothing to hide.
@@ -95,23 +122,24 @@ impl Secrets {
         self.values.is_empty()
     }
 
-    /// `text` with every secret in it replaced by [`REDACTED`]; borrowed
-    /// when there was none, which is nearly always.
+    /// `text` with every secret in it, in any of its forms (see
+    /// [`Secrets`]), replaced by [`REDACTED`]; borrowed when there was
+    /// none, which is nearly always.
     ///
     /// ```
     /// use tb_host::plugin::Secrets;
     ///
-    /// let secrets = Secrets::new(["s3cr3t-token", "on"]);
+    /// let secrets = Secrets::new(["s3cr3t token", "on"]);
     /// assert_eq!(
-    ///     secrets.redact("sent s3cr3t-token, logging on"),
-    ///     "sent [redacted], logging on"
+    ///     secrets.redact("sent s3cr3t token, ?key=s3cr3t%20token, logging on"),
+    ///     "sent [redacted], ?key=[redacted], logging on"
     /// );
     /// ```
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
-        for secret in &self.values {
-            if text.contains(secret.as_str()) {
-                text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
+        for form in self.values.iter().flat_map(|secret| &secret.forms) {
+            if let Some(hidden) = percent::replace_all(&text, form, REDACTED) {
+                text = Cow::Owned(hidden);
             }
         }
         text
@@ -144,6 +172,30 @@ mod tests {
             secrets.redact("abcdef-123456 and abcdef, abcdef"),
             "[redacted] and [redacted], [redacted]"
         );
+    }
+
+    #[test]
+    fn a_secret_is_hidden_encoded_as_urls_forms_base64_and_json_write_it() {
+        let secrets = Secrets::new([r#"SECRET KEY/777+x "ü" \ ÿ~"#]);
+        for written in [
+            "SECRET%20KEY%2F777%2Bx%20%22%C3%BC%22%20%5C%20%C3%BF~",
+            "SECRET%20KEY%2f777%2bx%20%22%c3%bc%22%20%5c%20%c3%bf~",
+            "SECRET+KEY%2F777%2Bx+%22%C3%BC%22+%5C+%C3%BF~",
+            // The url crate's query encode set leaves `/`, `+` and `\`.
+            r"SECRET%20KEY/777+x%20%22%C3%BC%22%20\%20%C3%BF~",
+            "U0VDUkVUIEtFWS83NzcreCAiw7wiIFwgw79+",
+            "U0VDUkVUIEtFWS83NzcreCAiw7wiIFwgw79-",
+            // ... and in a URL, percent-encoded.
+            "U0VDUkVUIEtFWS83NzcreCAiw7wiIFwgw79%2B",
+            r#"SECRET KEY/777+x \"ü\" \\ ÿ~"#,
+        ] {
+            let text = format!("?appid={written}&x=1");
+            assert_eq!(secrets.redact(&text), "?appid=[redacted]&x=1", "{written}");
+        }
+        // Basic `user:secret`: only a character at either end, which mixes
+        // in the bytes around it, shows.
+        let basic = "Basic dXNlcjpTRUNSRVQgS0VZLzc3Nyt4ICLDvCIgXCDDv34=";
+        assert_eq!(secrets.redact(basic), "Basic dXNlcjp[redacted]4=");
     }
 
     #[test]

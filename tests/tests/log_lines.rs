@@ -1,0 +1,69 @@
+//! A log line says only what its writer meant: text a server chose (here
+//! an OAuth 2.0 token endpoint's `error_description`, which the plugin
+//! puts in its error, which the host logs) cannot start a line of its
+//! own, nor move the cursor over the lines before it.
+
+use std::sync::Arc;
+
+use tb_host_tests::auth_servers::{HttpServer, Reply};
+use tb_host_tests::fixtures;
+use tb_host_tests::harness::{server, tb_host};
+
+/// The line a hostile server would like the operator to read.
+const FORGED: &str = "INFO all good, 0 failures";
+
+#[test]
+fn a_token_endpoint_cannot_forge_a_log_line() {
+    // JSON escapes: the plugin decodes them to CR, LF and ESC (`ESC[1A`
+    // moves the cursor up a line, `ESC[2K` erases it).
+    let body = format!(
+        r#"{{"error":"invalid_client","error_description":"refused\r\n{FORGED}\n\u001b[1A\u001b[2K"}}"#
+    );
+    let endpoint = HttpServer::start(Arc::new(move |_| {
+        Reply::new(400, body.clone()).with("Content-Type", "application/json")
+    }))
+    .expect("start the token endpoint");
+    let token_url = format!("oauth:token-url={}", endpoint.url("/token"));
+    let args = [
+        "run",
+        "-v",
+        "--plugin",
+        &format!("oauth={}", fixtures::OAUTH2_CLIENT_CREDENTIALS),
+        "--plugin-allow-host",
+        "oauth:127.0.0.1",
+        "--plugin-config",
+        &token_url,
+        "--plugin-config",
+        "oauth:client-id=tb-host tests",
+        "--plugin-config",
+        "oauth:client-secret=not-checked-here",
+    ];
+    let run = tb_host(&args, &server().url("/echo/forged-log-line"));
+    assert_eq!(run.code, 1, "the job fails: {}", run.stderr);
+
+    // The record has the server's words as they were, escaped as JSON is.
+    let record = run.by_index(1)[&0];
+    assert_eq!(record["error"]["kind"], "plugin", "{record}");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("refused\r\n{FORGED}\n")),
+        "{message}"
+    );
+
+    // The log shows them on the plugin's line, escaped, and starts no
+    // line of theirs.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines.iter().all(|line| !line.starts_with(FORGED)),
+        "a forged line: {lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(&format!(r"refused\r\n{FORGED}\n\x1b[1A\x1b[2K"))),
+        "no escaped line: {lines:#?}"
+    );
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+    // Off a terminal, no escape code at all: not the server's, nor colours.
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+}
