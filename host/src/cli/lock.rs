@@ -1,8 +1,9 @@
 //! The lock a run holds on each file it writes, so that two runs never
 //! write one file: the second is refused, naming the first.
 //!
-//! It is an advisory lock (`flock`) on a file beside, `FILE.lock`, which
-//! holds the pid of the run that has it. Beside, not on `FILE` itself,
+//! It is an advisory lock (`flock`) on a file beside, `FILE.lock` (beside
+//! the file a symlink points to), which holds the pid of the run that has
+//! it. Beside, not on `FILE` itself,
 //! because `--resume` may put a new `FILE` in place of the old one by a
 //! rename, and a lock on the old file would not cover the new one. The
 //! kernel lets go of the lock when the process ends, however it ends
@@ -28,14 +29,17 @@ impl Lock {
     /// Takes the lock of `data` (named `flag` in messages: `-o`), or says
     /// which process has it.
     pub fn take(data: &Path, flag: &str) -> Result<Lock, SetupError> {
-        let path = sidecar(data);
-        let cannot = |e: std::io::Error| {
+        let cannot = |path: &Path, e: std::io::Error| {
             SetupError::new(format!(
                 "cannot lock {flag} {}: {}: {e}",
                 data.display(),
                 path.display()
             ))
         };
+        // Beside the file itself, whatever symlink names it (`/dev/stdout`
+        // included), so that every name of it shares the one lock.
+        let path = sidecar(&fs::canonicalize(data).map_err(|e| cannot(data, e))?);
+        let cannot = |e| cannot(&path, e);
         loop {
             let mut file = OpenOptions::new()
                 .read(true)
@@ -100,10 +104,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_second_lock_on_one_file_is_refused_naming_the_holder_and_freed_on_drop() {
+    fn a_second_lock_on_one_file_by_any_name_is_refused_naming_the_holder_and_freed_on_drop() {
         let dir = std::env::temp_dir().join(format!("tb-lock-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let data = dir.join("out.jsonl");
+        fs::write(&data, "").unwrap();
         let first = Lock::take(&data, "-o").unwrap();
         let lock = dir.join("out.jsonl.lock");
         assert_eq!(
@@ -118,7 +123,15 @@ mod tests {
         );
         drop(first);
         assert!(!lock.exists(), "the lock file goes with the lock");
-        drop(Lock::take(&data, "-o").unwrap());
+        let symlink = dir.join("symlink.jsonl");
+        std::os::unix::fs::symlink(&data, &symlink).unwrap();
+        let again = Lock::take(&data, "-o").unwrap();
+        let error = Lock::take(&symlink, "-o").err().unwrap().to_string();
+        assert!(
+            error.contains("symlink.jsonl"),
+            "every name shares the lock: {error}"
+        );
+        drop(again);
         fs::remove_dir_all(dir).unwrap();
     }
 }
