@@ -54,6 +54,9 @@ pub struct Entry {
     pub state: State,
 }
 
+// The 16 bytes a record the module's doc promises.
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
+
 /// Which job a method and URL are, in 32 bits: enough to tell a
 /// different or reordered input (whose jobs differ by the thousand), and a
 /// single changed job but once in four billion.
