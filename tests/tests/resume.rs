@@ -245,9 +245,10 @@ fn resume_names_a_hole_of_nul_bytes_and_what_to_do() {
     let output = scratch.path("out.jsonl");
     assert_eq!(tb_host(&run_args(&[], &output, &input), "").code, 0);
     // A log rotation that truncated the file in place, while the run went
-    // on writing past the old end.
+    // on writing past the old end, from the middle of a record.
+    let written = std::fs::read(&output).unwrap();
     let mut holed = vec![0; 4096];
-    holed.extend(std::fs::read(&output).unwrap());
+    holed.extend_from_slice(&written[written.iter().position(|&b| b == b'\n').unwrap() / 2..]);
     std::fs::write(&output, &holed).unwrap();
     let run = tb_host(&run_args(&["--resume"], &output, &input), "");
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -255,6 +256,15 @@ fn resume_names_a_hole_of_nul_bytes_and_what_to_do() {
         assert!(run.stderr.contains(said), "{said}: {}", run.stderr);
     }
     assert_eq!(std::fs::read(&output).unwrap(), holed);
+    // What the message says to do works.
+    let (_, fix) = run.stderr.split_once('`').unwrap();
+    let (fix, _) = fix.split_once('`').unwrap();
+    let fixed = Command::new("sh").args(["-c", fix]).status().unwrap();
+    assert!(fixed.success(), "{fix}");
+    let fixed = PathBuf::from(format!("{}.fixed", output.display()));
+    let run = tb_host(&run_args(&["--resume"], &fixed, &input), "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    exactly_once(&read_records(&fixed), 0..3, &run.stderr);
 }
 
 #[test]

@@ -245,9 +245,10 @@ fn not_a_record(path: &Path, line: &Line<'_>) -> SetupError {
     let message = match line.nuls {
         Some(nuls) => format!(
             "-o {shown} has {} NUL bytes at byte {} (line {}): a log rotation that truncated \
-             it in place while it was written? --resume cannot tell which jobs they stood \
-             for. Move the file aside and start afresh, or cut the NULs out \
-             (`tr -d '\\000' < {shown} > fixed.jsonl`) and resume with -o fixed.jsonl",
+             it in place while a run wrote it? Move the file aside and start afresh, or keep \
+             its whole records without the NULs \
+             (`tr -d '\\000' < {shown} | grep '^{{\"index\"' > {shown}.fixed`) and resume \
+             with -o {shown}.fixed",
             nuls.count, nuls.first, line.number
         ),
         None => format!(
