@@ -182,29 +182,29 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// Opens `records` and `failures` without changing them, refuses them
-    /// if one is the input or they are one file, and locks them.
+    /// Refuses `records` and `failures` if one is the input, before
+    /// either is opened; then opens them without changing them, refuses
+    /// them if they are one file, and locks them.
     pub fn open(
         records: Option<&Path>,
         failures: Option<&Path>,
         input: &InputFile,
     ) -> Result<Outputs, SetupError> {
+        let named = [(records, "-o"), (failures, "--failures")];
+        for (path, flag) in named.iter().filter_map(|&(path, flag)| Some((path?, flag))) {
+            if input.id.is_some() && FileId::at(path) == input.id {
+                return Err(SetupError::new(format!(
+                    "{flag} {} is the input {}: writing it would destroy the jobs being read; \
+                     give {flag} another name",
+                    path.display(),
+                    input.name,
+                )));
+            }
+        }
         let mut records = records.map(|path| Output::open(path, "-o")).transpose()?;
         let mut failures = failures
             .map(|path| Output::open(path, "--failures"))
             .transpose()?;
-        for output in records.iter().chain(&failures) {
-            if output.id.is_some() && output.id == input.id {
-                return Err(SetupError::new(format!(
-                    "{} {} is the input {}: writing it would destroy the jobs being read; \
-                     give {} another name",
-                    output.flag,
-                    output.path.display(),
-                    input.name,
-                    output.flag
-                )));
-            }
-        }
         if let (Some(records), Some(failures)) = (&records, &failures)
             && records.id.is_some()
             && records.id == failures.id
