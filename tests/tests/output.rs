@@ -1,6 +1,7 @@
 //! What `tb-host run` writes: body hashes, saved bodies, the body limit,
-//! records in input order, the summary, and no progress bar off a
-//! terminal.
+//! records in input order, the summary, no progress bar off a terminal,
+//! and the files it refuses to write (its input, one file for records and
+//! failures, a file another run is writing) before anything is emptied.
 
 use std::time::{Duration, Instant};
 
@@ -329,4 +330,185 @@ fn each_record_reaches_a_reader_while_the_run_goes_on() {
     assert!(child.wait().unwrap().success());
     reader.join().unwrap();
     assert!(lines.try_recv().is_err(), "one record per job");
+}
+
+/// Three URLs under `/fast/{key}/`.
+fn three_urls(key: &str) -> Vec<String> {
+    (0..3)
+        .map(|i| server().url(&format!("/fast/{key}/{i}")))
+        .collect()
+}
+
+/// `lines` as the file `name` in `scratch`: its path and text.
+fn file_of(scratch: &Scratch, name: &str, lines: &[String]) -> (std::path::PathBuf, String) {
+    let path = scratch.write_lines(name, lines);
+    let text = std::fs::read_to_string(&path).unwrap();
+    (path, text)
+}
+
+/// Checks that `args` are refused as a set-up error whose message has
+/// every one of `named`, and that `kept` still holds `text`.
+fn refused(args: &[&str], named: &[&str], kept: &std::path::Path, text: &str) {
+    let run = tb_host(args, "");
+    assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    for name in named {
+        assert!(run.stderr.contains(name), "{args:?}: {}", run.stderr);
+    }
+    assert!(run.stderr.contains("another name"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), text, "{args:?}");
+}
+
+#[test]
+fn an_input_that_is_also_an_output_is_refused_and_kept_whole() {
+    let scratch = Scratch::new("input-is-output");
+    let jobs: Vec<String> = three_urls("input-is-output")
+        .iter()
+        .map(|url| format!("{{\"url\":\"{url}\"}}"))
+        .collect();
+    let (input, text) = file_of(&scratch, "jobs.jsonl", &jobs);
+    let symlink = scratch.path("symlink.jsonl");
+    std::os::unix::fs::symlink(&input, &symlink).unwrap();
+    let hard_link = scratch.path("hard-link.jsonl");
+    std::fs::hard_link(&input, &hard_link).unwrap();
+    let out = scratch.path("out.jsonl");
+    let [input, symlink, hard_link, out] =
+        [&input, &symlink, &hard_link, &out].map(|p| p.to_str().unwrap());
+    // Running the failures file again, writing it as the failures file.
+    refused(
+        &["run", "--failures", input, input],
+        &["--failures", input, "is the input"],
+        input.as_ref(),
+        &text,
+    );
+    for output in [input, symlink, hard_link] {
+        refused(
+            &["run", "-o", output, input],
+            &["-o", output, input],
+            input.as_ref(),
+            &text,
+        );
+        refused(
+            &["run", "-o", out, "--failures", output, "--resume", input],
+            &["--failures", output, input],
+            input.as_ref(),
+            &text,
+        );
+    }
+}
+
+#[test]
+fn an_output_that_is_also_stdin_is_refused_and_kept_whole() {
+    let scratch = Scratch::new("stdin-is-output");
+    let (input, text) = file_of(&scratch, "urls.txt", &three_urls("stdin-is-output"));
+    let output = std::process::Command::new(tb_host_tests::harness::binary())
+        .args(["run", "-o", input.to_str().unwrap(), "-"])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is the input stdin"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), text);
+}
+
+#[test]
+fn one_file_for_records_and_failures_is_refused() {
+    let scratch = Scratch::new("records-are-failures");
+    let input = scratch.write_lines("urls.txt", &three_urls("records-are-failures"));
+    let earlier = "{\"index\":0}\n";
+    let both = scratch.path("both.jsonl");
+    std::fs::write(&both, earlier).unwrap();
+    let symlink = scratch.path("symlink.jsonl");
+    std::os::unix::fs::symlink(&both, &symlink).unwrap();
+    let [input, both, symlink] = [&input, &both, &symlink].map(|p| p.to_str().unwrap());
+    for failures in [both, symlink] {
+        refused(
+            &["run", "-o", both, "--failures", failures, input],
+            &["-o", both, "--failures", failures, "one file"],
+            both.as_ref(),
+            earlier,
+        );
+    }
+    let new = scratch.path("new.jsonl");
+    let new = new.to_str().unwrap();
+    let run = tb_host(&["run", "-o", new, "--failures", new, input], "");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("one file"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bad_failures_path_leaves_an_existing_output_untouched() {
+    let scratch = Scratch::new("bad-failures-path");
+    let input = scratch.write_lines("urls.txt", &three_urls("bad-failures-path"));
+    let output = scratch.path("out.jsonl");
+    let earlier = "the records of an earlier run\n";
+    std::fs::write(&output, earlier).unwrap();
+    let failures = scratch.path("no-such-dir/failed.jsonl");
+    let run = tb_host(
+        &[
+            "run",
+            "-o",
+            output.to_str().unwrap(),
+            "--failures",
+            failures.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(failures.to_str().unwrap()),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), earlier);
+}
+
+#[test]
+fn a_second_run_on_one_output_is_refused_naming_the_first() {
+    use std::process::{Command, Stdio};
+    let scratch = Scratch::new("two-runs");
+    let jobs = 8;
+    let urls: Vec<String> = (0..jobs)
+        .map(|i| server().url(&format!("/slow/150?two-runs={i}")))
+        .collect();
+    let input = scratch.write_lines("urls.txt", &urls);
+    let output = scratch.path("out.jsonl");
+    let args = [
+        "run",
+        "-q",
+        "-j",
+        "1",
+        "-o",
+        output.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ];
+    let first = Command::new(tb_host_tests::harness::binary())
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = scratch.path("out.jsonl.lock");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|pid| pid.ends_with('\n')) {
+        assert!(started.elapsed() < Duration::from_secs(20), "no lock taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let holder = format!("process {}", first.id());
+    let mut resumed = args.to_vec();
+    resumed.push("--resume");
+    for second in [&args[..], &resumed] {
+        let run = tb_host(second, "");
+        assert_eq!(run.code, 2, "{second:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(output.to_str().unwrap()) && run.stderr.contains(&holder),
+            "{second:?}: {}",
+            run.stderr
+        );
+    }
+    let first = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{stderr}");
+    exactly_once(&read_records(&output), 0..jobs, &stderr);
+    assert!(!lock.exists(), "the first run removed its lock file");
 }

@@ -3,6 +3,7 @@
 //! fetches a few thousand URLs, some of which fail once with a 503 so the
 //! retry plugin has work to do. Then it checks what the server saw.
 
+use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -68,10 +69,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.threads
     );
     let pool = builder.from_jobs(jobs)?;
-    let records = RecordWriter::open(
-        args.output.as_deref().or(Some(Path::new("/dev/null"))),
-        false,
-    )?;
+    let output = args.output.as_deref().unwrap_or(Path::new("/dev/null"));
+    let records = RecordWriter::new(
+        File::create(output).with_context(|| format!("cannot open {}", output.display()))?,
+    );
     let summary = drive(pool, Sinks::records_only(records))?;
     eprintln!("{summary}");
     report_what_the_server_saw(&server, args.urls);

@@ -9,38 +9,40 @@
 //! past 1 KiB): running it fails the same way until the line is fixed in
 //! the original input, and its record there names the line number.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
 
-use super::files::open_for_writing;
+use super::files::Claimed;
 
-use crate::Failure;
 use crate::input::jsonl;
+use crate::{Failure, Job};
 
 /// Writes every failed job as a JSON line: the input format of `tb-host
 /// run`, so the failures can be run again exactly.
 pub struct FailureWriter {
-    out: BufWriter<File>,
+    out: BufWriter<Claimed>,
 }
 
 impl FailureWriter {
-    /// Opens the failures file: truncated, or appended to when `append`
-    /// (a resumed run).
-    pub fn create(path: &Path, append: bool) -> anyhow::Result<FailureWriter> {
-        let file = open_for_writing(path, append, "failures file")?;
-        Ok(FailureWriter {
+    /// Writes to the failures file, from where it is (empty for a new run;
+    /// after the failures already recorded for a resumed one).
+    pub fn new(file: Claimed) -> FailureWriter {
+        FailureWriter {
             out: BufWriter::new(file),
-        })
+        }
     }
 
     /// Records one failed job.
     pub fn write(&mut self, failure: &Failure) -> io::Result<()> {
-        writeln!(self.out, "{}", jsonl::encode(failure.job()))
+        write_job(&mut self.out, failure.job())
     }
 
     /// Flushes the file.
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Writes the failures line of `job` to `out`.
+pub fn write_job(out: &mut impl Write, job: &Job) -> io::Result<()> {
+    writeln!(out, "{}", jsonl::encode(job))
 }

@@ -7,6 +7,7 @@ mod completions;
 mod demo;
 mod failures;
 mod files;
+mod lock;
 mod logging;
 mod order;
 mod output;

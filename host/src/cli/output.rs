@@ -12,7 +12,6 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::files::open_for_writing;
 use crate::{Failure, Response};
 
 /// One output line. Field names are the documented record format.
@@ -54,21 +53,12 @@ pub struct RecordWriter {
 }
 
 impl RecordWriter {
-    /// Writes to `path` (appending when `append`: a resumed run), or stdout
-    /// when none.
-    pub fn open(path: Option<&Path>, append: bool) -> anyhow::Result<RecordWriter> {
-        let out: Box<dyn Write> = match path {
-            Some(path) => Box::new(BufWriter::new(open_for_writing(
-                path,
-                append,
-                "output file",
-            )?)),
-            None => Box::new(BufWriter::new(io::stdout().lock())),
-        };
-        Ok(RecordWriter {
-            out,
+    /// Writes to `out`: stdout, or the file `-o` names.
+    pub fn new(out: impl Write + 'static) -> RecordWriter {
+        RecordWriter {
+            out: Box::new(BufWriter::new(out)),
             body_paths: false,
-        })
+        }
     }
 
     /// Whether every record has a `body_path`: when the bodies are saved.

@@ -12,11 +12,12 @@ use crate::{Canceller, Failure, Pool, PoolBuilder, Response};
 use super::SetupError;
 use super::args::RunArgs;
 use super::failures::FailureWriter;
+use super::files::{FileId, InputFile, Outputs};
 use super::order::{self, Reorder};
 use super::output::RecordWriter;
 use super::progress::{self, Progress};
 use super::summary::Summary;
-use super::{bodies, requests, scheduling};
+use super::{bodies, requests, resume, scheduling};
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -28,23 +29,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         plugins,
         schedule,
     } = args;
-    let input = open_input(input_path.as_deref()).map_err(SetupError::from)?;
+    let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
     let format = input_format
         .format
         .unwrap_or_else(|| Format::of_path(input_path.as_deref()));
     let hooks = super::plugins::load(&plugins)?;
     let (builder, defaults) = requests::apply(Pool::builder().keep_bodies(false), request)?;
     let builder = hooks.into_iter().fold(builder, PoolBuilder::shared_hook);
-    let (builder, append) = scheduling::apply(builder, &schedule, output.output.as_deref())?;
+    let (builder, shard) = scheduling::apply(builder, &schedule)?;
     let builder = bodies::apply(builder, &output)?;
-    let (builder, order) = order::apply(builder, output.order);
-    let records = RecordWriter::open(output.output.as_deref(), append)
-        .map_err(SetupError::from)?
-        .with_body_paths(output.save_bodies.is_some());
-    let failures = match &output.failures {
-        Some(path) => Some(FailureWriter::create(path, append).map_err(SetupError::from)?),
-        None => None,
+    let outputs = Outputs::open(
+        output.output.as_deref(),
+        output.failures.as_deref(),
+        &input_file,
+    )?;
+    // Every check is done by now (for a resume, once its records are
+    // checked): only from here on are the files emptied or repaired.
+    let (records, failures, builder) = if schedule.resume {
+        let input = resume::Input {
+            path: input_path.as_deref().filter(|path| *path != Path::new("-")),
+            format,
+            defaults: &defaults,
+        };
+        let resumed = resume::prepare(outputs, input, shard)?;
+        let done = resumed.done;
+        let builder = builder.select(move |index| !done.contains(index));
+        (Some(resumed.records), resumed.failures, builder)
+    } else {
+        let (records, failures) = outputs.empty()?;
+        (records, failures, builder)
     };
+    let (builder, order) = order::apply(builder, output.order);
+    let records = match records {
+        Some(file) => RecordWriter::new(file),
+        None => RecordWriter::new(io::stdout().lock()),
+    }
+    .with_body_paths(output.save_bodies.is_some());
+    let failures = failures.map(FailureWriter::new);
     let pool = builder
         .from_input(format.jobs(input, defaults))
         .context("cannot start the pool")?;
@@ -167,17 +188,27 @@ fn interrupted(canceller: &Canceller) {
     canceller.cancel();
 }
 
-fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
+/// Opens the input: the file `path`, or stdin for none or `-`.
+fn open_input(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead + Send>, InputFile)> {
     match path {
-        None => Ok(Box::new(BufReader::new(io::stdin()))),
-        Some(p) if p == Path::new("-") => Ok(Box::new(BufReader::new(io::stdin()))),
-        Some(p) => {
+        Some(p) if p != Path::new("-") => {
             if p.is_dir() {
                 bail!("input {} is a directory, not a file of jobs", p.display());
             }
             let file =
                 File::open(p).with_context(|| format!("cannot open input file {}", p.display()))?;
-            Ok(Box::new(BufReader::with_capacity(64 << 10, file)))
+            let input = InputFile {
+                name: p.display().to_string(),
+                id: FileId::of(&file)?,
+            };
+            Ok((Box::new(BufReader::with_capacity(64 << 10, file)), input))
+        }
+        _ => {
+            let input = InputFile {
+                name: "stdin".to_owned(),
+                id: FileId::of_stdin(),
+            };
+            Ok((Box::new(BufReader::new(io::stdin())), input))
         }
     }
 }

@@ -1,20 +1,17 @@
 //! `run`'s scheduling flags applied to the pool: threads, attempts, rate,
-//! per-host cap, and which jobs of the input run (`--shard`, `--resume`).
-
-use std::path::Path;
+//! per-host cap, and which part of the input runs (`--shard`; `--resume`
+//! is [`super::resume`]).
 
 use super::SetupError;
-use super::args::ScheduleArgs;
-use super::resume;
+use super::args::{ScheduleArgs, Shard};
 use crate::PoolBuilder;
 
-/// Applies `args` to `builder`. Returns the builder and whether the output
-/// files are to be appended to (a resumed run).
+/// Applies `args` to `builder`. Returns the builder and the shard it runs,
+/// resolved, if any.
 pub fn apply(
     builder: PoolBuilder,
     args: &ScheduleArgs,
-    output: Option<&Path>,
-) -> Result<(PoolBuilder, bool), SetupError> {
+) -> Result<(PoolBuilder, Option<Shard>), SetupError> {
     if args.threads == 0 {
         return Err(SetupError::new("--threads must be at least 1"));
     }
@@ -32,24 +29,8 @@ pub fn apply(
         .map(|shard| shard.resolve())
         .transpose()
         .map_err(SetupError::new)?;
-    let recorded = match (args.resume, output) {
-        (true, Some(path)) => {
-            let recorded = resume::scan(path)?;
-            tracing::info!(
-                "resuming: {} jobs already recorded in {}",
-                recorded.count(),
-                path.display()
-            );
-            Some(recorded)
-        }
-        _ => None,
-    };
-    if shard.is_some() || recorded.is_some() {
-        builder = builder.select(move |index| {
-            let in_shard = shard.is_none_or(|s| Some(index % s.count) == s.index);
-            let recorded = recorded.as_ref().is_some_and(|r| r.contains(index));
-            in_shard && !recorded
-        });
+    if let Some(shard) = shard {
+        builder = builder.select(move |index| shard.runs(index));
     }
-    Ok((builder, args.resume))
+    Ok((builder, shard))
 }

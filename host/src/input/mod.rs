@@ -54,6 +54,15 @@ pub struct InputError {
     pub text: String,
 }
 
+impl InputError {
+    /// The job that stands for this line in the results: a `GET` of its
+    /// text, never sent. Its record and its line in a failures file carry
+    /// it, so the line is seen where it went wrong.
+    pub fn job(&self) -> Job {
+        Job::get(self.text.clone())
+    }
+}
+
 /// How an input lists its jobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -183,7 +192,7 @@ pub fn add_json_content_type(headers: &mut Vec<(String, String)>) {
 
 /// `text` cut off past [`SHOWN`] bytes (at a character boundary), saying
 /// so.
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     if text.len() <= SHOWN {
         return text.to_owned();
     }

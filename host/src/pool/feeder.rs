@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::flow::{Task, ToScheduler, Tracker, send_task};
 use super::{Selector, Source};
-use crate::job::Job;
 
 pub(crate) struct Feeder {
     pub source: Source,
@@ -37,7 +36,7 @@ impl Feeder {
             }
             let (job, rejected) = match entry {
                 Ok(job) => (job, None),
-                Err(error) => (Job::get(error.text.clone()), Some(error.to_string())),
+                Err(error) => (error.job(), Some(error.to_string())),
             };
             let task = Task {
                 index,

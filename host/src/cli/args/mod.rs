@@ -20,7 +20,7 @@ pub use output::{Order, OutputArgs};
 pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
 pub use plugins::{PluginArgs, PluginSpec, Scoped};
 pub use request::RequestArgs;
-pub use schedule::ScheduleArgs;
+pub use schedule::{ScheduleArgs, Shard};
 
 use std::path::PathBuf;
 

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Write the JSON lines here instead of stdout.
+    /// Write the JSON lines here instead of stdout. Locked for the run
+    /// (FILE.lock beside it holds the pid): a second run on it is refused.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -32,9 +32,9 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
 
-    /// Continue an earlier run of the same input: skip the jobs already
-    /// recorded in --output FILE and append the rest (a torn last line
-    /// left by a crash is cut off first).
+    /// Continue an earlier run of the same input file: skip the jobs done
+    /// in --output FILE, run the rest (cancelled ones included) and append
+    /// their records; refused if FILE's records are not of this input.
     #[arg(long, requires = "output")]
     pub resume: bool,
 }
@@ -49,6 +49,12 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// Whether the job with `index` is in this shard (none is, in an
+    /// `auto` one not yet resolved).
+    pub fn runs(&self, index: u64) -> bool {
+        Some(index % self.count) == self.index
+    }
+
     /// The shard with `auto` resolved from `JOB_COMPLETION_INDEX`.
     pub fn resolve(self) -> Result<Shard, String> {
         let index = match self.index {
@@ -73,6 +79,16 @@ impl Shard {
             index: Some(index),
             count: self.count,
         })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    /// `K/N`, as the flag takes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "{index}/{}", self.count),
+            None => write!(f, "auto/{}", self.count),
+        }
     }
 }
 
