@@ -24,13 +24,14 @@ fn a_token_endpoint_cannot_forge_a_log_line() {
     }))
     .expect("start the token endpoint");
     let token_url = format!("oauth:token-url={}", endpoint.url("/token"));
+    let grant = format!("oauth:{}", endpoint.host());
     let args = [
         "run",
         "-v",
         "--plugin",
         &format!("oauth={}", fixtures::OAUTH2_CLIENT_CREDENTIALS),
         "--plugin-allow-host",
-        "oauth:127.0.0.1",
+        &grant,
         "--plugin-config",
         &token_url,
         "--plugin-config",

@@ -44,6 +44,7 @@ mod origin;
 pub use budget::RetryBudget;
 pub use chain::{HookChain, HookFailure, MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
 pub use native::NativeHook;
+pub(crate) use origin::same_origin;
 
 pub use crate::plugin::bindings::toolbelt::plugin::types::{
     Attempt, Decision, Failure as AttemptFailure, FailureKind as AttemptFailureKind, HookSet,

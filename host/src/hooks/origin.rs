@@ -20,17 +20,25 @@ use reqwest::Url;
 
 use super::{HookError, HookFactory};
 
+/// Whether `a` and `b` have one origin: scheme, host and port (a default
+/// port spelt out or not). Compared in place, without the allocations of
+/// [`Url::origin`]: it runs several times for every request.
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 /// Whether `factory`'s `authorize` is asked about a request to `url`, for
 /// a job whose own URL is `job`.
 pub(crate) fn may_see(factory: &dyn HookFactory, job: &Url, url: &Url) -> bool {
-    url.origin() == job.origin() || factory.may_send_to(url, url)
+    same_origin(url, job) || factory.may_send_to(url, url)
 }
 
 /// Refuses `sent`, the URL a hook answered with when asked about `given`,
 /// unless it keeps `given`'s origin or `factory` admits it.
 pub(crate) fn check(given: &Url, sent: &Url, factory: &dyn HookFactory) -> Result<(), HookError> {
-    let origin = given.origin();
-    if sent.origin() == origin || factory.may_send_to(given, sent) {
+    if same_origin(given, sent) || factory.may_send_to(given, sent) {
         return Ok(());
     }
     Err(HookError::Invalid(format!(
@@ -39,7 +47,7 @@ pub(crate) fn check(given: &Url, sent: &Url, factory: &dyn HookFactory) -> Resul
          --plugin-allow-host NAME:HOST[:PORT], or NAME:https://HOST to let it change \
          the scheme)",
         sent.origin().ascii_serialization(),
-        origin.ascii_serialization()
+        given.origin().ascii_serialization()
     )))
 }
 
@@ -76,6 +84,24 @@ mod tests {
             let error = check_ungranted(job, sent).unwrap_err().to_string();
             assert!(error.contains("not to https://api.example.test"), "{error}");
         }
+    }
+
+    #[test]
+    fn default_ports_spelt_out_are_the_same_origin() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert!(same_origin(
+            &url("https://a.test/x"),
+            &url("https://A.test:443/y")
+        ));
+        assert!(!same_origin(
+            &url("https://a.test/"),
+            &url("http://a.test/")
+        ));
+        assert!(!same_origin(
+            &url("http://a.test/"),
+            &url("http://a.test:8080/")
+        ));
+        assert!(!same_origin(&url("http://a.test/"), &url("http://b.test/")));
     }
 
     #[test]

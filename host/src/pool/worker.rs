@@ -31,6 +31,7 @@ use super::redirect::{self, Hop};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
+    same_origin,
 };
 use crate::response::Response;
 use crate::session::Session;
@@ -320,7 +321,7 @@ impl Worker {
         let mut url = job_url.clone();
         let mut redirects = 0;
         loop {
-            let to_job_origin = url.origin() == job_url.origin();
+            let to_job_origin = same_origin(&url, job_url);
             let (method, headers, body) = match &redirected {
                 Some(hop) => (
                     hop.method.as_str(),
@@ -362,7 +363,7 @@ impl Worker {
                     rewritten: sent != &url,
                     headers: &request.headers,
                     body: request.body.as_deref(),
-                    session_headers: sent.origin() == job_url.origin(),
+                    session_headers: same_origin(sent, job_url),
                 },
                 None => Sending {
                     method,
@@ -417,7 +418,7 @@ impl Worker {
                         },
                         Hop::clone,
                     );
-                    let to_job_origin = next.origin() == job_url.origin();
+                    let to_job_origin = same_origin(&next, job_url);
                     redirected = Some(base.redirected(status, &job.headers, to_job_origin));
                     url = next;
                     redirects += 1;
