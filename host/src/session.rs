@@ -73,6 +73,27 @@ fn system_roots() -> &'static [Certificate] {
     })
 }
 
+/// The HTTP proxy every session of a pool sends through
+/// ([`crate::PoolBuilder::proxy`]), and its origin, which failure messages
+/// name when it cannot be reached (without the credentials its URL may
+/// hold).
+#[derive(Clone)]
+pub(crate) struct Proxy {
+    pub proxy: reqwest::Proxy,
+    pub origin: String,
+}
+
+impl Proxy {
+    /// The proxy at `url`, an `http` or `https` URL.
+    pub(crate) fn parse(url: &str) -> Result<Proxy, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        Ok(Proxy {
+            proxy: reqwest::Proxy::all(parsed.as_str()).map_err(|e| e.to_string())?,
+            origin: parsed.origin().ascii_serialization(),
+        })
+    }
+}
+
 /// A worker's HTTP session: its client and the whole-attempt timeout the
 /// session hooks settled on.
 pub(crate) struct Session {
@@ -81,13 +102,15 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Builds a worker's session from its final settings.
+    /// Builds a worker's session from its final settings, sending through
+    /// `proxy` if one is given.
     pub(crate) fn open(
         constructor: &SessionConstructor,
         settings: &SessionSettings,
+        proxy: Option<&Proxy>,
     ) -> Result<Session, String> {
         Ok(Session {
-            client: build_client(constructor, settings)?,
+            client: build_client(constructor, settings, proxy)?,
             timeout: settings.timeout_ms.map(Duration::from_millis),
         })
     }
@@ -107,6 +130,7 @@ impl Session {
 fn build_client(
     constructor: &SessionConstructor,
     settings: &SessionSettings,
+    proxy: Option<&Proxy>,
 ) -> Result<Client, String> {
     let mut headers = HeaderMap::with_capacity(settings.headers.len());
     for (name, value) in &settings.headers {
@@ -121,6 +145,9 @@ fn build_client(
         n => Policy::limited(n as usize),
     };
     let mut builder = constructor().default_headers(headers).redirect(redirects);
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(proxy.proxy.clone());
+    }
     if let Some(ms) = settings.timeout_ms {
         builder = builder.timeout(Duration::from_millis(ms));
     }

@@ -111,6 +111,15 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(progress::log_writer)
+        .with_ansi(colour_wanted())
         .with_target(false)
         .init();
+}
+
+/// Whether log lines may be coloured: only on a terminal (a log file gets
+/// no escape codes), and not when `NO_COLOR` is set to anything but empty
+/// (<https://no-color.org>).
+fn colour_wanted() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color
 }

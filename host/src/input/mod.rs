@@ -158,8 +158,19 @@ pub fn parse_method(method: &str) -> Result<String, String> {
     }
 }
 
-/// A time limit given in seconds: a positive, finite number.
+/// The longest time limit taken: a week. Longer is no limit but a hang,
+/// and a typo more often than a wish (`1e20`).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// A time limit given in seconds: a positive number, at most
+/// [`MAX_TIMEOUT`].
 pub fn timeout_from_secs(secs: f64) -> Result<Duration, String> {
+    if secs > MAX_TIMEOUT.as_secs_f64() {
+        return Err(format!(
+            "{secs:e} seconds is too large: at most {} seconds (a week)",
+            MAX_TIMEOUT.as_secs()
+        ));
+    }
     match Duration::try_from_secs_f64(secs) {
         Ok(timeout) if !timeout.is_zero() => Ok(timeout),
         _ => Err(format!("{secs} is not a positive number of seconds")),
@@ -417,6 +428,12 @@ mod tests {
         assert!(check_header("X-A", "a\nb").is_err());
         assert!(timeout_from_secs(0.0).is_err());
         assert!(timeout_from_secs(f64::NAN).is_err());
+        let too_large = timeout_from_secs(1e20).unwrap_err();
+        assert!(
+            too_large.contains("too large: at most 604800"),
+            "{too_large}"
+        );
+        assert!(timeout_from_secs(604_800.0).is_ok());
         assert_eq!(timeout_from_secs(1.5), Ok(Duration::from_millis(1500)));
         let mut headers = vec![("content-type".to_owned(), "text/x".to_owned())];
         add_json_content_type(&mut headers);

@@ -52,7 +52,7 @@ use crate::hooks::{HookFactory, NativeHook, SessionSettings};
 use crate::input::InputError;
 use crate::job::{Job, RequestDefaults};
 use crate::response::Response;
-use crate::session::{SessionConstructor, default_constructor, default_settings};
+use crate::session::{Proxy, SessionConstructor, default_constructor, default_settings};
 use flow::{Finished, ToScheduler, Tracker, next_result};
 
 /// Why a pool could not start.
@@ -67,6 +67,14 @@ pub enum PoolError {
     /// The operating system refused a thread.
     #[error("cannot start a pool thread: {0}")]
     Spawn(#[from] std::io::Error),
+    /// [`PoolBuilder::proxy`] was given something that is not a proxy URL.
+    #[error("{url} is not a proxy URL: {reason}")]
+    Proxy {
+        /// The URL given.
+        url: String,
+        /// Why it is not one.
+        reason: String,
+    },
 }
 
 /// What every worker of one pool shares.
@@ -77,6 +85,7 @@ pub(crate) struct PoolSettings {
     pub max_attempts: u32,
     pub body: body::BodyOptions,
     pub limits: limits::SendLimits,
+    pub proxy: Option<Proxy>,
 }
 
 /// Sets up a [`Pool`]: threads, session, hooks, limits; then starts it on a
@@ -108,6 +117,7 @@ pub struct PoolBuilder {
     max_in_flight: Option<usize>,
     rate: Option<f64>,
     per_host: Option<usize>,
+    proxy: Option<Proxy>,
     select: Option<Selector>,
 }
 
@@ -130,6 +140,7 @@ impl Default for PoolBuilder {
             max_in_flight: None,
             rate: None,
             per_host: None,
+            proxy: None,
             select: None,
         }
     }
@@ -250,6 +261,19 @@ impl PoolBuilder {
         self
     }
 
+    /// Sends every request through the HTTP proxy at `url` (`http://` or
+    /// `https://`, credentials in the URL if it needs them), whatever the
+    /// session constructor does. A job that cannot reach the proxy fails
+    /// with a message that names the proxy, not the job's URL.
+    pub fn proxy(mut self, url: &str) -> Result<Self, PoolError> {
+        let proxy = Proxy::parse(url).map_err(|reason| PoolError::Proxy {
+            url: url.to_owned(),
+            reason,
+        })?;
+        self.proxy = Some(proxy);
+        Ok(self)
+    }
+
     /// Runs only the jobs whose input index `keep` accepts; the others are
     /// read and skipped without a result, and indexes still count every
     /// entry of the input. For splitting one input across machines
@@ -336,6 +360,7 @@ impl PoolBuilder {
             max_attempts: self.max_attempts,
             body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
+            proxy: self.proxy,
         });
         Pool::start(
             threads,

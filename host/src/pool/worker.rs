@@ -319,8 +319,12 @@ impl Worker {
             .call(move || chain.borrow_mut().prepare_session(settings))
             .await
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
-        Session::open(&self.settings.constructor, &settings)
-            .map_err(|message| (FailureKind::Other, message))
+        Session::open(
+            &self.settings.constructor,
+            &settings,
+            self.settings.proxy.as_ref(),
+        )
+        .map_err(|message| (FailureKind::Other, message))
     }
 
     /// Sends one request of the job with `index` and reads its response.
@@ -362,10 +366,15 @@ impl Worker {
         if let Some(timeout) = timeout.or(session.timeout()) {
             builder = builder.timeout(timeout);
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())))?;
+        let proxy = self
+            .settings
+            .proxy
+            .as_ref()
+            .map(|proxy| proxy.origin.as_str());
+        let mut response = builder.send().await.map_err(|e| {
+            let kind = FailureKind::of(&e);
+            (kind, client_error(e, rewritten_url.as_ref(), proxy))
+        })?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let prefix = self.chain.borrow().body_prefix();
@@ -381,8 +390,21 @@ impl Worker {
 /// A client error as a failure message. It names the URL it was about
 /// unless that is `rewritten`, the URL a hook made of the job's: a plugin
 /// may have put a secret in it (an API key, a signature), and the record
-/// shows the job's URL anyway.
-fn client_error(error: reqwest::Error, rewritten: Option<&reqwest::Url>) -> String {
+/// shows the job's URL anyway. With a `proxy` (its origin), a connection
+/// that failed is the proxy's: the message names it, not the job's URL.
+fn client_error(
+    error: reqwest::Error,
+    rewritten: Option<&reqwest::Url>,
+    proxy: Option<&str>,
+) -> String {
+    if let Some(proxy) = proxy.filter(|_| error.is_connect()) {
+        let chain = error_chain(&error.without_url());
+        return if chain.contains("tunnel error: unsuccessful") {
+            format!("the proxy {proxy} would not open a tunnel to the job's host: {chain}")
+        } else {
+            format!("cannot connect to the proxy {proxy}: {chain}")
+        };
+    }
     let error = match rewritten {
         Some(url) if error.url() == Some(url) => error.without_url(),
         _ => error,
