@@ -386,10 +386,13 @@ pub struct Pool {
 }
 
 /// Stops a running pool from another thread (a Ctrl-C handler, a
-/// deadline): no more input is read, jobs not yet sent and retries not yet
-/// due end as failures of kind [`FailureKind::Cancelled`](crate::FailureKind), and
-/// requests in flight finish. Every job taken from the input still ends
-/// exactly once, so the results stream ends normally.
+/// deadline): no more input is read, no request is sent that was not sent
+/// yet (those waiting for [`PoolBuilder::rate`] or [`PoolBuilder::per_host`]
+/// included), and requests in flight finish. A job that was never sent ends
+/// as a failure of kind [`FailureKind::Cancelled`](crate::FailureKind); one
+/// waiting to be retried ends with what its last attempt got (a 429 stays a
+/// [`Response`]). Every job taken from the input still ends exactly once,
+/// so the results stream ends normally.
 #[derive(Clone)]
 pub struct Canceller {
     tracker: Arc<Tracker>,
@@ -399,13 +402,28 @@ pub struct Canceller {
 impl Canceller {
     /// Cancels the pool; calling it again does nothing more.
     pub fn cancel(&self) {
-        self.tracker.cancel();
-        let _ = self.scheduler.send(ToScheduler::Check);
+        flow::cancel(&self.tracker, &self.scheduler);
     }
 
     /// Whether the pool was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.tracker.is_cancelled()
+    }
+}
+
+/// The retries of a running pool that wait for their time, for a display of
+/// the run's progress: a job whose retry is hours ahead is far from done,
+/// however many of the other jobs have finished. See [`Pool::retry_waits`].
+#[derive(Clone)]
+pub struct RetryWaits {
+    tracker: Arc<Tracker>,
+}
+
+impl RetryWaits {
+    /// How many jobs wait to be retried now, and when the last of them is
+    /// due; `None` when none waits.
+    pub fn now(&self) -> Option<(usize, std::time::Instant)> {
+        self.tracker.waiting()
     }
 }
 
@@ -522,6 +540,14 @@ impl Pool {
     /// A handle that cancels this pool from anywhere; see [`Canceller`].
     pub fn canceller(&self) -> Canceller {
         self.canceller.clone()
+    }
+
+    /// A handle that tells how many retries wait, and until when; see
+    /// [`RetryWaits`].
+    pub fn retry_waits(&self) -> RetryWaits {
+        RetryWaits {
+            tracker: Arc::clone(&self.canceller.tracker),
+        }
     }
 
     /// Waits until every job has finished, keeping the results for

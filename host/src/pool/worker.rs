@@ -23,9 +23,9 @@ use futures_util::FutureExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::PoolSettings;
-use super::body::{self, Body};
+use super::body;
 use super::carrier::Outside;
-use super::flow::{Finished, Task, ToScheduler, Tracker};
+use super::flow::{Ended, Finished, Reply, Task, ToScheduler, Tracker};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
@@ -48,19 +48,6 @@ enum Next {
     Retry(Duration),
     /// The job is finished.
     Done(Ended),
-}
-
-/// How a job ended, before it is joined with its job into a result.
-enum Ended {
-    Response(Reply),
-    Failure(FailureKind, String),
-}
-
-/// An HTTP response read off the wire, body included.
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Body,
 }
 
 /// Why an attempt got no response.
@@ -147,11 +134,7 @@ impl Worker {
             let next = if let Some(message) = task.rejected.take() {
                 Next::Done(Ended::Failure(FailureKind::Input, message))
             } else if self.lines.tracker.is_cancelled() {
-                let message = format!(
-                    "cancelled: the run was stopped before attempt {}",
-                    task.attempts + 1
-                );
-                Next::Done(Ended::Failure(FailureKind::Cancelled, message))
+                Next::Done(stopped(&mut task))
             } else {
                 let attempt = AssertUnwindSafe(self.attempt(&mut task))
                     .catch_unwind()
@@ -171,10 +154,13 @@ impl Worker {
                     let due = Instant::now() + delay;
                     if let Err(returned) = self.lines.scheduler.send(ToScheduler::Retry(task, due))
                     {
-                        let ToScheduler::Retry(task, _) = returned.0 else {
+                        let ToScheduler::Retry(mut task, _) = returned.0 else {
                             unreachable!("sent a retry")
                         };
-                        let shut_down = Ended::Failure(FailureKind::Other, "shut down".into());
+                        let shut_down = task.last.take().map_or_else(
+                            || Ended::Failure(FailureKind::Other, "shut down".into()),
+                            |last| *last,
+                        );
                         self.finish(task, shut_down).await;
                     }
                 }
@@ -259,12 +245,25 @@ impl Worker {
                 body: job.body.as_deref(),
             },
         };
-        let slot = self.settings.limits.enter(sending.url).await;
+        // A stopped run sends nothing more, also not what waits for the
+        // limits to let it go.
+        let tracker = &self.lines.tracker;
+        let slot = match tracker
+            .unless_cancelled(self.settings.limits.enter(sending.url))
+            .await
+        {
+            Some(slot) if !tracker.is_cancelled() => slot,
+            _ => {
+                task.attempts -= 1;
+                return Next::Done(stopped(task));
+            }
+        };
         let sent = Instant::now();
         let received = self.send(&sending, job.timeout, task.index).await;
         drop(slot);
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
         let status = received.as_ref().ok().map(|reply| reply.status);
+        let mut retry = None;
         if retryable && self.chain.borrow().asks_about(status) {
             let attempt = Attempt {
                 number: task.attempts,
@@ -295,7 +294,7 @@ impl Worker {
                 .await;
             match decision {
                 Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
-                    return Next::Retry(Duration::from_millis(ms));
+                    retry = Some(Duration::from_millis(ms));
                 }
                 Ok(_) => {}
                 Err(failure) => {
@@ -303,10 +302,17 @@ impl Worker {
                 }
             }
         }
-        Next::Done(match received {
+        let ended = match received {
             Ok(reply) => Ended::Response(reply),
             Err(fault) => Ended::Failure(fault.kind, fault.message),
-        })
+        };
+        match retry {
+            Some(delay) => {
+                task.last = Some(Box::new(ended));
+                Next::Retry(delay)
+            }
+            None => Next::Done(ended),
+        }
     }
 
     /// Runs the session hooks and builds this worker's client.
@@ -384,6 +390,21 @@ impl Worker {
             headers,
             body,
         })
+    }
+}
+
+/// How a job ends that the stopped run will not send again: with what its
+/// last attempt got, or as cancelled if it had none.
+fn stopped(task: &mut Task) -> Ended {
+    match task.last.take() {
+        Some(last) => *last,
+        None => {
+            let message = format!(
+                "cancelled: the run was stopped before attempt {} was sent",
+                task.attempts + 1
+            );
+            Ended::Failure(FailureKind::Cancelled, message)
+        }
     }
 }
 
