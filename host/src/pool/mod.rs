@@ -232,7 +232,10 @@ impl PoolBuilder {
     /// as in [`Response::index`]); [`Response::body_path`] names the file.
     /// The directory must exist. A body is written to `<index>.body.part`
     /// first and renamed once whole, so a file with the final name is
-    /// never torn; after retries it holds the last attempt's body.
+    /// never torn; after retries it holds the last attempt's body. A body
+    /// that cannot be written (a full disk) fails its job with kind
+    /// [`FailureKind::Save`](crate::FailureKind) and cancels the pool (see
+    /// [`Canceller`]): every later body would fail the same way.
     pub fn save_bodies(mut self, dir: impl Into<PathBuf>) -> Self {
         self.body.save_to = Some(dir.into());
         self

@@ -25,7 +25,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::PoolSettings;
 use super::body;
 use super::carrier::Outside;
-use super::flow::{Ended, Finished, Reply, Task, ToScheduler, Tracker};
+use super::flow::{self, Ended, Finished, Reply, Task, ToScheduler, Tracker};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
@@ -261,6 +261,13 @@ impl Worker {
         let sent = Instant::now();
         let received = self.send(&sending, job.timeout, task.index).await;
         drop(slot);
+        if received
+            .as_ref()
+            .is_err_and(|fault| fault.kind == FailureKind::Save)
+        {
+            // Every later body would fail the same way (a full disk).
+            flow::cancel(tracker, &self.lines.scheduler);
+        }
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
         let status = received.as_ref().ok().map(|reply| reply.status);
         let mut retry = None;
