@@ -2,9 +2,46 @@
 //! message names what went wrong and what to do, says nothing untrue, and
 //! is coloured only on a terminal.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
 
 use tb_host_tests::harness::{self, Scratch, server, tb_host};
+
+#[test]
+fn an_interrupt_names_its_signal_and_the_resume_command_not_unread_input() {
+    let scratch = Scratch::new("messages-interrupt");
+    let output = scratch.path("out.jsonl");
+    let mut child = Command::new(harness::binary())
+        .args(["run", "-j", "1", "-o"])
+        .arg(&output)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The whole input is read (and stdin closed) before the signal.
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", server().url("/slow/800?messages-interrupt")).unwrap();
+    drop(stdin);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) },
+        0,
+        "kill"
+    );
+    let mut text = String::new();
+    while stderr.read_line(&mut text).unwrap() > 0 {}
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(!text.contains("not read to its end"), "{text}");
+    assert!(text.contains("SIGINT"), "names the signal: {text}");
+    assert!(
+        text.lines().any(|l| l.trim_end().ends_with("--resume")),
+        "{text}"
+    );
+}
 
 #[test]
 fn a_proxy_that_cannot_be_reached_is_named_not_the_target() {

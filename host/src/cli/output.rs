@@ -7,10 +7,12 @@
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::files::open_for_writing;
+use super::stall::{Activity, Watched};
 use crate::{Failure, Response};
 
 /// One output line. Field names are the documented record format.
@@ -43,7 +45,7 @@ struct ErrorRecord<'a> {
 /// next, without a write per line when jobs finish faster than that (a
 /// write per line was a tenth of a fast run's CPU).
 pub struct RecordWriter {
-    out: Box<dyn Write>,
+    out: BufWriter<Watched<Box<dyn Write>>>,
     /// Whether records carry `body_path` (`--save-bodies`).
     body_paths: bool,
 }
@@ -52,18 +54,22 @@ impl RecordWriter {
     /// Writes to `path` (appending when `append`: a resumed run), or stdout
     /// when none.
     pub fn open(path: Option<&Path>, append: bool) -> anyhow::Result<RecordWriter> {
-        let out: Box<dyn Write> = match path {
-            Some(path) => Box::new(BufWriter::new(open_for_writing(
-                path,
-                append,
-                "output file",
-            )?)),
-            None => Box::new(BufWriter::new(io::stdout().lock())),
+        let (out, name): (Box<dyn Write>, String) = match path {
+            Some(path) => (
+                Box::new(open_for_writing(path, append, "output file")?),
+                format!("the output file {}", path.display()),
+            ),
+            None => (Box::new(io::stdout().lock()), "stdout".to_owned()),
         };
         Ok(RecordWriter {
-            out,
+            out: BufWriter::new(Watched::new(out, name)),
             body_paths: false,
         })
+    }
+
+    /// The writes in progress, for the watch of a stalled output.
+    pub fn activity(&self) -> Arc<Activity> {
+        self.out.get_ref().activity()
     }
 
     /// Whether every record has a `body_path`: when the bodies are saved.
@@ -114,9 +120,12 @@ impl RecordWriter {
         self.out.flush()
     }
 
-    /// Flushes what is buffered.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
+    /// Gives the writer up after a write failed, writing nothing more of
+    /// what is buffered (a `BufWriter` dropped would try again), and
+    /// returns its name.
+    pub fn abandon(self) -> String {
+        let (out, _unwritten) = self.out.into_parts();
+        out.name().to_owned()
     }
 }
 

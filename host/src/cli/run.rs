@@ -7,16 +7,18 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use crate::input::Format;
-use crate::{Canceller, Failure, Pool, PoolBuilder, Response};
+use crate::{FailureKind, Pool, PoolBuilder};
 
 use super::SetupError;
 use super::args::RunArgs;
 use super::failures::FailureWriter;
 use super::order::{self, Reorder};
 use super::output::RecordWriter;
-use super::progress::{self, Progress};
+use super::outputs::{Outputs, WriteError};
+use super::progress::Progress;
+use super::stop::{self, Stopper};
 use super::summary::Summary;
-use super::{bodies, requests, scheduling};
+use super::{bodies, requests, scheduling, signals};
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -56,11 +58,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         records,
         failures,
         order,
-        progress: Progress::start(!output.quiet, count),
+        progress: Progress::start(!output.quiet, count, pool.retry_waits()),
+        // `--resume` goes on in the output file: with none, there is no
+        // command to show.
+        resume: output.output.is_some().then(stop::resume_command),
     };
     let summary = drive(pool, sinks)?;
     if !output.quiet {
         eprintln!("{summary}");
+    } else if let Some(stopped) = summary.stopped() {
+        eprintln!("{stopped}");
     }
     summary.outcome()
 }
@@ -75,6 +82,8 @@ pub struct Sinks {
     pub order: Option<Reorder>,
     /// The progress bar, cleared when the results end.
     pub progress: Progress,
+    /// The command that runs what is left of a run that stops early.
+    pub resume: Option<String>,
 }
 
 impl Sinks {
@@ -85,86 +94,67 @@ impl Sinks {
             failures: None,
             order: None,
             progress: Progress::hidden(),
+            resume: None,
         }
     }
 }
 
-/// Streams every result of `pool` to the sinks and counts it. The first
-/// Ctrl-C cancels the pool (requests in flight finish, every job read ends
-/// with a record); a second one exits at once.
+/// Streams every result of `pool` to the sinks and counts it. A signal
+/// stops the pool (requests in flight finish, every job read ends with a
+/// record), and so does a file that fails a write (a full disk: see
+/// [`super::stop`]); a second signal exits at once.
 pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     let Sinks {
-        mut records,
-        mut failures,
+        records,
+        failures,
         mut order,
         mut progress,
+        resume,
     } = sinks;
-    let canceller = pool.canceller();
-    let on_interrupt = canceller.clone();
-    if let Err(error) = ctrlc::set_handler(move || interrupted(&on_interrupt)) {
+    let mut outputs = Outputs::new(records, failures);
+    let stopper = Stopper::new(pool.canceller(), outputs.activities());
+    let on_signal = stopper.clone();
+    if let Err(error) = signals::on_stop(move |signal| on_signal.signal(signal)) {
         tracing::warn!("cannot catch Ctrl-C: {error}");
     }
+    let stop_on = |written: Result<(), WriteError>| {
+        if let Err(WriteError(message)) = written {
+            stopper.write_failed(message);
+        }
+    };
     let mut summary = Summary::start();
     let mut results = pool.results();
     while let Some(result) = results.next() {
         summary.add(&result);
         progress.add(&result);
+        if let Err(failure) = &result
+            && failure.kind() == FailureKind::Save
+        {
+            // The pool stopped itself; the message names the file.
+            stopper.write_failed(failure.message().to_owned());
+        }
         let caught_up = results.caught_up();
         match order.as_mut() {
-            Some(order) => order
-                .push(result)
-                .into_iter()
-                .try_for_each(|result| write(&mut records, &mut failures, result))?,
-            None => write(&mut records, &mut failures, result)?,
+            Some(order) => {
+                for result in order.push(result) {
+                    stop_on(outputs.write(&result));
+                }
+            }
+            None => stop_on(outputs.write(&result)),
         }
         if caught_up {
-            records.flush().context("cannot write a record")?;
+            stop_on(outputs.flush());
         }
     }
     pool.join_all();
     if let Some(order) = order {
-        order
-            .finish()
-            .try_for_each(|result| write(&mut records, &mut failures, result))?;
+        for result in order.finish() {
+            stop_on(outputs.write(&result));
+        }
     }
-    records.finish().context("cannot write a record")?;
-    if let Some(out) = failures {
-        out.finish().context("cannot write the failures file")?;
-    }
-    summary.finish(canceller.is_cancelled());
+    stop_on(outputs.flush());
+    summary.finish(stopper.stopped(resume));
     Ok(summary)
-}
-
-/// Writes the record of one finished job, and the job to the failures file
-/// if it failed and there is one.
-fn write(
-    records: &mut RecordWriter,
-    failures: &mut Option<FailureWriter>,
-    result: Result<Response, Failure>,
-) -> anyhow::Result<()> {
-    records.write(&result).context("cannot write a record")?;
-    if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
-        out.write(failure)
-            .context("cannot write the failures file")?;
-    }
-    Ok(())
-}
-
-/// What Ctrl-C does during a run. Messages clear the progress bar first.
-fn interrupted(canceller: &Canceller) {
-    if canceller.is_cancelled() {
-        progress::suspend(|| {
-            eprintln!("tb-host: stopped");
-            std::process::exit(130)
-        });
-    }
-    progress::suspend(|| {
-        eprintln!(
-            "tb-host: interrupted: finishing the requests in flight; jobs not yet sent \
-             end as cancelled (Ctrl-C again to stop at once)"
-        )
-    });
-    canceller.cancel();
 }
 
 fn open_input(path: Option<&Path>) -> anyhow::Result<Box<dyn BufRead + Send>> {
