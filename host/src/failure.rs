@@ -26,8 +26,13 @@ pub enum FailureKind {
     /// A hook failed: a plugin trapped, ran out of time or memory, returned
     /// an error, or produced something invalid.
     Plugin,
+    /// The response's body could not be saved to its file
+    /// ([`crate::PoolBuilder::save_bodies`]: a full disk, a directory that
+    /// went away). It stops the pool, as every later body would fail the
+    /// same way; running the job again, once there is room, saves it.
+    Save,
     /// The run was cancelled (Ctrl-C, [`crate::Canceller`]) before the job
-    /// was sent, or while it waited to be retried.
+    /// was sent.
     Cancelled,
     /// Anything else.
     Other,
@@ -45,6 +50,7 @@ impl FailureKind {
             FailureKind::Redirect => "redirect",
             FailureKind::Body => "body",
             FailureKind::Plugin => "plugin",
+            FailureKind::Save => "save",
             FailureKind::Cancelled => "cancelled",
             FailureKind::Other => "other",
         }
@@ -101,6 +107,7 @@ impl FailureKind {
             FailureKind::Body => AttemptFailureKind::Body,
             FailureKind::Input
             | FailureKind::Plugin
+            | FailureKind::Save
             | FailureKind::Cancelled
             | FailureKind::Other => AttemptFailureKind::Other,
         }

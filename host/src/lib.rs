@@ -37,5 +37,5 @@ pub mod threaded;
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{Job, RequestDefaults};
-pub use pool::{BodyDirError, Canceller, Pool, PoolBuilder, PoolError, Results};
+pub use pool::{BodyDirError, Canceller, Pool, PoolBuilder, PoolError, Results, RetryWaits};
 pub use response::Response;

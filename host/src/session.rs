@@ -73,6 +73,27 @@ fn system_roots() -> &'static [Certificate] {
     })
 }
 
+/// The HTTP proxy every session of a pool sends through
+/// ([`crate::PoolBuilder::proxy`]), and its origin, which failure messages
+/// name when it cannot be reached (without the credentials its URL may
+/// hold).
+#[derive(Clone)]
+pub(crate) struct Proxy {
+    pub proxy: reqwest::Proxy,
+    pub origin: String,
+}
+
+impl Proxy {
+    /// The proxy at `url`, an `http` or `https` URL.
+    pub(crate) fn parse(url: &str) -> Result<Proxy, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        Ok(Proxy {
+            proxy: reqwest::Proxy::all(parsed.as_str()).map_err(|e| e.to_string())?,
+            origin: parsed.origin().ascii_serialization(),
+        })
+    }
+}
+
 /// A worker's HTTP session: its client, and what the session hooks settled
 /// on that the worker applies itself, request by request: the headers
 /// (sent only to the job's own origin, see `pool::redirect`), the
@@ -85,13 +106,15 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Builds a worker's session from its final settings.
+    /// Builds a worker's session from its final settings, sending through
+    /// `proxy` if one is given.
     pub(crate) fn open(
         constructor: &SessionConstructor,
         settings: &SessionSettings,
+        proxy: Option<&Proxy>,
     ) -> Result<Session, String> {
         Ok(Session {
-            client: build_client(constructor, settings)?,
+            client: build_client(constructor, settings, proxy)?,
             headers: session_headers(settings)?,
             timeout: settings.timeout_ms.map(Duration::from_millis),
             max_redirects: settings.max_redirects,
@@ -138,8 +161,12 @@ fn session_headers(settings: &SessionSettings) -> Result<HeaderMap, String> {
 fn build_client(
     constructor: &SessionConstructor,
     settings: &SessionSettings,
+    proxy: Option<&Proxy>,
 ) -> Result<Client, String> {
     let mut builder = constructor().redirect(Policy::none()).referer(false);
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(proxy.proxy.clone());
+    }
     if let Some(ms) = settings.timeout_ms {
         builder = builder.timeout(Duration::from_millis(ms));
     }

@@ -611,3 +611,33 @@ fn an_empty_file_is_a_run_of_no_jobs_and_a_directory_a_setup_error() {
     );
     assert!(run.records.is_empty());
 }
+
+#[test]
+fn an_input_that_never_ends_a_line_fails_as_input_and_the_run_ends() {
+    // /dev/zero: NUL bytes without end and without a newline.
+    let mut child = Command::new(harness::binary())
+        .args(["run", "/dev/zero"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("tb-host run /dev/zero did not end within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let run = harness::Run::parse(
+        output.status.code().unwrap_or(-1),
+        output.stdout,
+        output.stderr,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(1);
+    assert_input_failure(records[&0], 1, "no end of line");
+}

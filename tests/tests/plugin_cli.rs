@@ -123,7 +123,11 @@ fn bare_config_with_several_plugins_is_a_setup_error() {
         "/fast/plugin-cli/never-bare",
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("NAME:token="), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--plugin-config NAME:token=VALUE"),
+        "the form to type, whole: {}",
+        run.stderr
+    );
     assert!(run.stderr.contains("bearer_auth"), "{}", run.stderr);
     assert!(run.stderr.contains("session_headers"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);

@@ -72,6 +72,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let output = args.output.as_deref().unwrap_or(Path::new("/dev/null"));
     let records = RecordWriter::new(
         File::create(output).with_context(|| format!("cannot open {}", output.display()))?,
+        format!("the output file {}", output.display()),
     );
     let summary = drive(pool, Sinks::records_only(records))?;
     eprintln!("{summary}");

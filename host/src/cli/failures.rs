@@ -9,36 +9,66 @@
 //! past 1 KiB): running it fails the same way until the line is fixed in
 //! the original input, and its record there names the line number.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
+use std::sync::Arc;
 
 use super::files::Claimed;
+use super::stall::{Activity, Watched};
 
 use crate::input::jsonl;
 use crate::{Failure, Job};
 
 /// Writes every failed job as a JSON line: the input format of `tb-host
 /// run`, so the failures can be run again exactly.
+///
+/// Each line is written whole, at once, when its job fails: the run writes
+/// the job's record only after its line is here (see `outputs.rs`). A line
+/// that a failed write tore is cut off again, so the file holds whole
+/// lines only and a resumed run appends to a clean end.
 pub struct FailureWriter {
-    out: BufWriter<Claimed>,
+    out: Watched<Claimed>,
+    /// The file's length up to its last whole line.
+    whole: u64,
 }
 
 impl FailureWriter {
-    /// Writes to the failures file, from where it is (empty for a new run;
-    /// after the failures already recorded for a resumed one).
-    pub fn new(file: Claimed) -> FailureWriter {
+    /// Writes to the failures file `file`, which messages call `name`
+    /// ("the failures file failed.jsonl"), from where it is (empty for a
+    /// new run; after the failures already recorded for a resumed one).
+    pub fn new(file: Claimed, name: String) -> FailureWriter {
+        let whole = file.file().metadata().map_or(0, |m| m.len());
         FailureWriter {
-            out: BufWriter::new(file),
+            out: Watched::new(file, name),
+            whole,
         }
     }
 
-    /// Records one failed job.
-    pub fn write(&mut self, failure: &Failure) -> io::Result<()> {
-        write_job(&mut self.out, failure.job())
+    /// The file, as messages name it: "the failures file failed.jsonl".
+    pub fn name(&self) -> &str {
+        self.out.name()
     }
 
-    /// Flushes the file.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
+    /// The writes in progress, for the watch of a stalled output.
+    pub fn activity(&self) -> Arc<Activity> {
+        self.out.activity()
+    }
+
+    /// Writes one failed job's line, whole, or nothing.
+    pub fn write(&mut self, failure: &Failure) -> io::Result<()> {
+        let mut line = jsonl::encode(failure.job());
+        line.push('\n');
+        match self.out.write_all(line.as_bytes()) {
+            Ok(()) => {
+                self.whole += line.len() as u64;
+                Ok(())
+            }
+            Err(error) => {
+                // Not every file can be cut (a pipe, /dev/full): then what
+                // was written of the line stays.
+                let _ = self.out.get_mut().file().set_len(self.whole);
+                Err(error)
+            }
+        }
     }
 }
 

@@ -162,6 +162,13 @@ pub struct Claimed {
     _lock: Option<Lock>,
 }
 
+impl Claimed {
+    /// The file itself, to read its length or cut a torn line off it.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
 impl Write for Claimed {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.file.write(bytes)
@@ -174,14 +181,14 @@ impl Write for Claimed {
 
 /// The files a run writes, checked and locked: records (`-o`; stdout
 /// when none) and failures (`--failures`).
-pub struct Outputs {
+pub struct OutputFiles {
     /// `-o FILE`.
     pub records: Option<Output>,
     /// `--failures FILE`.
     pub failures: Option<Output>,
 }
 
-impl Outputs {
+impl OutputFiles {
     /// Refuses `records` and `failures` if one is the input, before
     /// either is opened; then opens them without changing them, refuses
     /// them if they are one file, and locks them.
@@ -189,7 +196,7 @@ impl Outputs {
         records: Option<&Path>,
         failures: Option<&Path>,
         input: &InputFile,
-    ) -> Result<Outputs, SetupError> {
+    ) -> Result<OutputFiles, SetupError> {
         let named = [(records, "-o"), (failures, "--failures")];
         for (path, flag) in named.iter().filter_map(|&(path, flag)| Some((path?, flag))) {
             if input.id.is_some() && FileId::at(path) == input.id {
@@ -221,7 +228,7 @@ impl Outputs {
                 output.lock = Some(Lock::take(&output.path, output.flag)?);
             }
         }
-        Ok(Outputs { records, failures })
+        Ok(OutputFiles { records, failures })
     }
 
     /// Both files emptied, for a new run.

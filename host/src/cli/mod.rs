@@ -11,6 +11,7 @@ mod lock;
 mod logging;
 mod order;
 mod output;
+mod outputs;
 mod plugin_cmd;
 mod plugins;
 mod progress;
@@ -18,6 +19,9 @@ mod requests;
 mod resume;
 mod run;
 mod scheduling;
+mod signals;
+mod stall;
+mod stop;
 mod summary;
 
 use std::fmt;
@@ -64,7 +68,8 @@ impl fmt::Display for Failed {
 
 impl std::error::Error for Failed {}
 
-/// The run was stopped by Ctrl-C: exit status 130, as shells expect.
+/// The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT):
+/// exit status 130, as shells expect of Ctrl-C.
 #[derive(Debug)]
 pub struct Interrupted;
 
@@ -75,6 +80,20 @@ impl fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
+
+/// The run was stopped because a file it writes failed a write (a full
+/// disk): exit status 3. The message, naming the file, was shown when it
+/// happened, and the summary says it again.
+#[derive(Debug)]
+pub struct WriteFailed;
+
+impl fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a write failed")
+    }
+}
+
+impl std::error::Error for WriteFailed {}
 
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
@@ -90,6 +109,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Failed>() => ExitCode::from(1),
         Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
+        Err(e) if e.is::<WriteFailed>() => ExitCode::from(3),
         Err(e) if e.is::<SetupError>() => {
             eprintln!("tb-host: {}", logging::shown_on_one_line(&e.to_string()));
             ExitCode::from(2)

@@ -9,9 +9,11 @@
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::stall::{Activity, Watched};
 use crate::{Failure, Response};
 
 /// One output line. Field names are the documented record format.
@@ -47,18 +49,25 @@ struct ErrorRecord<'a> {
 /// next, without a write per line when jobs finish faster than that (a
 /// write per line was a tenth of a fast run's CPU).
 pub struct RecordWriter {
-    out: Box<dyn Write>,
+    out: BufWriter<Watched<Box<dyn Write>>>,
     /// Whether records carry `body_path` (`--save-bodies`).
     body_paths: bool,
 }
 
 impl RecordWriter {
-    /// Writes to `out`: stdout, or the file `-o` names.
-    pub fn new(out: impl Write + 'static) -> RecordWriter {
+    /// Writes to `out`, which messages call `name`: stdout, or the file
+    /// `-o` names ("the output file out.jsonl").
+    pub fn new(out: impl Write + 'static, name: String) -> RecordWriter {
+        let out: Box<dyn Write> = Box::new(out);
         RecordWriter {
-            out: Box::new(BufWriter::new(out)),
+            out: BufWriter::new(Watched::new(out, name)),
             body_paths: false,
         }
+    }
+
+    /// The writes in progress, for the watch of a stalled output.
+    pub fn activity(&self) -> Arc<Activity> {
+        self.out.get_ref().activity()
     }
 
     /// Whether every record has a `body_path`: when the bodies are saved.
@@ -113,9 +122,12 @@ impl RecordWriter {
         self.out.flush()
     }
 
-    /// Flushes what is buffered.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
+    /// Gives the writer up after a write failed, writing nothing more of
+    /// what is buffered (a `BufWriter` dropped would try again), and
+    /// returns its name.
+    pub fn abandon(self) -> String {
+        let (out, _unwritten) = self.out.into_parts();
+        out.name().to_owned()
     }
 }
 

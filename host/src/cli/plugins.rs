@@ -29,7 +29,8 @@ pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
         item: (key, value),
     } in &args.plugin_config
     {
-        let shown = format!("{key}=…");
+        // The value may be a secret: messages show the form instead.
+        let shown = format!("{key}=VALUE");
         let index = names.resolve("--plugin-config", plugin.as_deref(), &shown)?;
         let value = config_value(value).map_err(|why| {
             SetupError::new(format!(

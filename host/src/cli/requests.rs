@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::SetupError;
 use super::args::RequestArgs;
 use crate::input::add_json_content_type;
-use crate::session::{default_constructor, default_settings};
+use crate::session::default_settings;
 use crate::{PoolBuilder, RequestDefaults};
 
 /// Applies `args` to `builder`. Returns the builder and the defaults every
@@ -47,10 +47,9 @@ pub fn apply(
     let mut builder = builder.session(session);
     if let Some(url) = args.proxy {
         // Checked when the flags were parsed.
-        let proxy = reqwest::Proxy::all(&url)
-            .map_err(|e| SetupError::new(format!("--proxy {url}: {e}")))?;
-        let base = default_constructor();
-        builder = builder.session_constructor(move || base().proxy(proxy.clone()));
+        builder = builder
+            .proxy(&url)
+            .map_err(|e| SetupError::new(format!("--proxy {e}")))?;
     }
     Ok((builder, defaults))
 }

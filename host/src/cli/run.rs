@@ -7,17 +7,19 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use crate::input::Format;
-use crate::{Canceller, Failure, Pool, PoolBuilder, Response};
+use crate::{FailureKind, Pool, PoolBuilder};
 
 use super::SetupError;
 use super::args::RunArgs;
 use super::failures::FailureWriter;
-use super::files::{FileId, InputFile, Outputs};
+use super::files::{FileId, InputFile, OutputFiles};
 use super::order::{self, Reorder};
 use super::output::RecordWriter;
-use super::progress::{self, Progress};
+use super::outputs::{Outputs, WriteError};
+use super::progress::Progress;
+use super::stop::{self, Stopper};
 use super::summary::Summary;
-use super::{bodies, requests, resume, scheduling};
+use super::{bodies, requests, resume, scheduling, signals};
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -38,7 +40,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let builder = hooks.into_iter().fold(builder, PoolBuilder::shared_hook);
     let (builder, shard) = scheduling::apply(builder, &schedule)?;
     let builder = bodies::apply(builder, &output)?;
-    let outputs = Outputs::open(
+    let files = OutputFiles::open(
         output.output.as_deref(),
         output.failures.as_deref(),
         &input_file,
@@ -51,21 +53,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             format,
             defaults: &defaults,
         };
-        let resumed = resume::prepare(outputs, input, shard)?;
+        let resumed = resume::prepare(files, input, shard)?;
         let done = resumed.done;
         let builder = builder.select(move |index| !done.contains(index));
         (Some(resumed.records), resumed.failures, builder)
     } else {
-        let (records, failures) = outputs.empty()?;
+        let (records, failures) = files.empty()?;
         (records, failures, builder)
     };
     let (builder, order) = order::apply(builder, output.order);
-    let records = match records {
-        Some(file) => RecordWriter::new(file),
-        None => RecordWriter::new(io::stdout().lock()),
+    let records = match (records, &output.output) {
+        (Some(file), Some(path)) => {
+            RecordWriter::new(file, format!("the output file {}", path.display()))
+        }
+        _ => RecordWriter::new(io::stdout().lock(), "stdout".to_owned()),
     }
     .with_body_paths(output.save_bodies.is_some());
-    let failures = failures.map(FailureWriter::new);
+    let failures = failures.zip(output.failures.as_ref()).map(|(file, path)| {
+        FailureWriter::new(file, format!("the failures file {}", path.display()))
+    });
     let pool = builder
         .from_input(format.jobs(input, defaults))
         .context("cannot start the pool")?;
@@ -77,11 +83,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         records,
         failures,
         order,
-        progress: Progress::start(!output.quiet, count),
+        progress: Progress::start(!output.quiet, count, pool.retry_waits()),
+        // `--resume` goes on in the output file: with none, there is no
+        // command to show.
+        resume: output.output.is_some().then(stop::resume_command),
     };
     let summary = drive(pool, sinks)?;
     if !output.quiet {
         eprintln!("{summary}");
+    } else if let Some(stopped) = summary.stopped() {
+        eprintln!("{stopped}");
     }
     summary.outcome()
 }
@@ -96,6 +107,8 @@ pub struct Sinks {
     pub order: Option<Reorder>,
     /// The progress bar, cleared when the results end.
     pub progress: Progress,
+    /// The command that runs what is left of a run that stops early.
+    pub resume: Option<String>,
 }
 
 impl Sinks {
@@ -106,86 +119,67 @@ impl Sinks {
             failures: None,
             order: None,
             progress: Progress::hidden(),
+            resume: None,
         }
     }
 }
 
-/// Streams every result of `pool` to the sinks and counts it. The first
-/// Ctrl-C cancels the pool (requests in flight finish, every job read ends
-/// with a record); a second one exits at once.
+/// Streams every result of `pool` to the sinks and counts it. A signal
+/// stops the pool (requests in flight finish, every job read ends with a
+/// record), and so does a file that fails a write (a full disk: see
+/// [`super::stop`]); a second signal exits at once.
 pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     let Sinks {
-        mut records,
-        mut failures,
+        records,
+        failures,
         mut order,
         mut progress,
+        resume,
     } = sinks;
-    let canceller = pool.canceller();
-    let on_interrupt = canceller.clone();
-    if let Err(error) = ctrlc::set_handler(move || interrupted(&on_interrupt)) {
+    let mut outputs = Outputs::new(records, failures);
+    let stopper = Stopper::new(pool.canceller(), outputs.activities());
+    let on_signal = stopper.clone();
+    if let Err(error) = signals::on_stop(move |signal| on_signal.signal(signal)) {
         tracing::warn!("cannot catch Ctrl-C: {error}");
     }
+    let stop_on = |written: Result<(), WriteError>| {
+        if let Err(WriteError(message)) = written {
+            stopper.write_failed(message);
+        }
+    };
     let mut summary = Summary::start();
     let mut results = pool.results();
     while let Some(result) = results.next() {
         summary.add(&result);
         progress.add(&result);
+        if let Err(failure) = &result
+            && failure.kind() == FailureKind::Save
+        {
+            // The pool stopped itself; the message names the file.
+            stopper.write_failed(failure.message().to_owned());
+        }
         let caught_up = results.caught_up();
         match order.as_mut() {
-            Some(order) => order
-                .push(result)
-                .into_iter()
-                .try_for_each(|result| write(&mut records, &mut failures, result))?,
-            None => write(&mut records, &mut failures, result)?,
+            Some(order) => {
+                for result in order.push(result) {
+                    stop_on(outputs.write(&result));
+                }
+            }
+            None => stop_on(outputs.write(&result)),
         }
         if caught_up {
-            records.flush().context("cannot write a record")?;
+            stop_on(outputs.flush());
         }
     }
     pool.join_all();
     if let Some(order) = order {
-        order
-            .finish()
-            .try_for_each(|result| write(&mut records, &mut failures, result))?;
+        for result in order.finish() {
+            stop_on(outputs.write(&result));
+        }
     }
-    records.finish().context("cannot write a record")?;
-    if let Some(out) = failures {
-        out.finish().context("cannot write the failures file")?;
-    }
-    summary.finish(canceller.is_cancelled());
+    stop_on(outputs.flush());
+    summary.finish(stopper.stopped(resume));
     Ok(summary)
-}
-
-/// Writes the record of one finished job, and the job to the failures file
-/// if it failed and there is one.
-fn write(
-    records: &mut RecordWriter,
-    failures: &mut Option<FailureWriter>,
-    result: Result<Response, Failure>,
-) -> anyhow::Result<()> {
-    records.write(&result).context("cannot write a record")?;
-    if let (Err(failure), Some(out)) = (&result, failures.as_mut()) {
-        out.write(failure)
-            .context("cannot write the failures file")?;
-    }
-    Ok(())
-}
-
-/// What Ctrl-C does during a run. Messages clear the progress bar first.
-fn interrupted(canceller: &Canceller) {
-    if canceller.is_cancelled() {
-        progress::suspend(|| {
-            eprintln!("tb-host: stopped");
-            std::process::exit(130)
-        });
-    }
-    progress::suspend(|| {
-        eprintln!(
-            "tb-host: interrupted: finishing the requests in flight; jobs not yet sent \
-             end as cancelled (Ctrl-C again to stop at once)"
-        )
-    });
-    canceller.cancel();
 }
 
 /// Opens the input: the file `path`, or stdin for none or `-`.

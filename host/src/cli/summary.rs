@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use indicatif::HumanBytes;
 
-use super::{Failed, Interrupted};
+use super::Failed;
+use super::stop::Stopped;
 use crate::{Failure, FailureKind, Response};
 
 /// The longest latency told apart from longer ones, in microseconds.
@@ -23,9 +24,8 @@ pub struct Summary {
     retries: u64,
     /// Body bytes of every response.
     bytes: u64,
-    /// Whether the run was cancelled (Ctrl-C) before the input was read to
-    /// its end.
-    interrupted: bool,
+    /// Why the run stopped early, if it did.
+    stopped: Option<Stopped>,
     /// Job latencies in microseconds: a histogram, so memory stays the
     /// same however long the input.
     latencies_us: Histogram<u64>,
@@ -41,7 +41,7 @@ impl Summary {
             by_kind: BTreeMap::new(),
             retries: 0,
             bytes: 0,
-            interrupted: false,
+            stopped: None,
             latencies_us: Histogram::new_with_bounds(1, HOUR_US, 3)
                 .expect("the bounds and 3 significant digits are valid"),
         }
@@ -67,10 +67,16 @@ impl Summary {
         }
     }
 
-    /// Stops the clock; `interrupted` tells whether the run was cancelled.
-    pub fn finish(&mut self, interrupted: bool) {
+    /// Stops the clock; `stopped` tells why the run stopped early, if it
+    /// did.
+    pub fn finish(&mut self, stopped: Option<Stopped>) {
         self.elapsed = Some(self.started.elapsed());
-        self.interrupted = interrupted;
+        self.stopped = stopped;
+    }
+
+    /// Why the run stopped early, for a run that shows no summary.
+    pub fn stopped(&self) -> Option<&Stopped> {
+        self.stopped.as_ref()
     }
 
     /// Jobs that got an HTTP response.
@@ -83,11 +89,11 @@ impl Summary {
         self.by_kind.values().sum()
     }
 
-    /// The exit status this run deserves: interrupted (130), some job failed
-    /// (1), or success.
+    /// The exit status this run deserves: stopped by a failed write (3) or
+    /// a signal (130), some job failed (1), or success.
     pub fn outcome(&self) -> anyhow::Result<()> {
-        if self.interrupted {
-            Err(Interrupted.into())
+        if let Some(stopped) = &self.stopped {
+            Err(stopped.outcome())
         } else if self.failures() > 0 {
             Err(Failed.into())
         } else {
@@ -141,18 +147,16 @@ impl fmt::Display for Summary {
             HumanBytes(self.bytes),
             HumanBytes((self.bytes as f64 / elapsed.as_secs_f64().max(1e-9)) as u64)
         )?;
-        if self.interrupted {
-            writeln!(
-                f,
-                "  interrupted: the input was not read to its end; lines not read have no record"
-            )?;
-        }
         write!(
             f,
             "  latency:  p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms",
             self.percentile_ms(0.50),
             self.percentile_ms(0.90),
             self.percentile_ms(0.99)
-        )
+        )?;
+        match &self.stopped {
+            Some(stopped) => write!(f, "\n{stopped}"),
+            None => Ok(()),
+        }
     }
 }

@@ -30,9 +30,10 @@ pub const MAX_HEADERS: usize = 1000;
 /// (commonly 8 to 64 KiB), enough for the largest real tokens.
 pub const MAX_HEADER_BYTES: usize = 256 << 10;
 
-/// The longest wait a hook may ask for before a retry: one day. Longer is
-/// not a wait but a hang of the run (and `u64::MAX` milliseconds is past
-/// what a clock can add).
+/// The longest wait before a retry the host keeps: one day. Longer is not
+/// a wait but a hang of the run (and `u64::MAX` milliseconds is past what
+/// a clock can add), so a job asked to wait longer ends with the attempt
+/// it has, as if the hook had said `done`.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The longest header name shown in a message about it.
@@ -220,14 +221,34 @@ impl HookChain {
                 continue;
             }
             let decision = self.call(index, HookName::DecideRetry, |hooks| {
-                let decision = hooks.decide_retry(request, outcome, attempt)?;
-                check_decision(decision)
+                hooks.decide_retry(request, outcome, attempt)
             })?;
+            let decision = self.within_reach(index, decision);
             if decision != Decision::Defer {
                 return Ok(decision);
             }
         }
         Ok(Decision::Defer)
+    }
+
+    /// A retry later than [`MAX_RETRY_DELAY`] is no retry: the job ends
+    /// with the attempt it has (a 429 whose `Retry-After` is days ahead
+    /// stays the job's response), and the hook is not blamed for it.
+    fn within_reach(&self, index: usize, decision: Decision) -> Decision {
+        match decision {
+            Decision::RetryAfter(ms) if u128::from(ms) > MAX_RETRY_DELAY.as_millis() => {
+                tracing::info!(
+                    worker = self.worker,
+                    "plugin {}: {}: a retry after {ms} ms is later than the {} hours the \
+                     host waits at most; the job ends with this attempt",
+                    self.links[index].factory.name(),
+                    HookName::DecideRetry,
+                    MAX_RETRY_DELAY.as_secs() / 3600
+                );
+                Decision::Done
+            }
+            decision => decision,
+        }
     }
 
     /// Calls one link's instance, making it first if needed, and drops it if
@@ -331,19 +352,6 @@ fn shown(name: &str) -> String {
     match name.char_indices().nth(NAME_SHOWN) {
         Some((end, _)) => format!("{}...", &name[..end]),
         None => name.to_owned(),
-    }
-}
-
-/// Refuses a retry later than [`MAX_RETRY_DELAY`].
-fn check_decision(decision: Decision) -> Result<Decision, HookError> {
-    match decision {
-        Decision::RetryAfter(ms) if u128::from(ms) > MAX_RETRY_DELAY.as_millis() => {
-            Err(HookError::Invalid(format!(
-                "a retry after {ms} ms, later than the {} hours the host waits at most",
-                MAX_RETRY_DELAY.as_secs() / 3600
-            )))
-        }
-        decision => Ok(decision),
     }
 }
 

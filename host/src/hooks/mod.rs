@@ -19,9 +19,11 @@
 //! change the URL's path, query and fragment, not its scheme, host or
 //! port, unless the hook's [`HookFactory::may_send_to`] admits the new one
 //! (for a plugin: an origin the operator granted it with
-//! `--plugin-allow-host`); a retry may be asked for at most
-//! [`MAX_RETRY_DELAY`] ahead. A check that fails is the hook's failure,
-//! [`HookError::Invalid`], for that one request.
+//! `--plugin-allow-host`). A check that fails is the hook's failure,
+//! [`HookError::Invalid`], for that one request. A retry asked for more
+//! than [`MAX_RETRY_DELAY`] ahead is not a failure: the job ends with the
+//! attempt it has (a 429 with a `Retry-After` of days stays the job's
+//! response).
 //!
 //! Credentials are given for the job's origin: a hook's `authorize` is
 //! asked about a request only while it goes there or to an origin the hook

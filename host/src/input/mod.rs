@@ -34,6 +34,11 @@ use crate::job::{Job, RequestDefaults};
 /// skipped, so an input without newlines cannot take all memory.
 pub const MAX_LINE: usize = 64 << 20;
 
+/// How far past [`MAX_LINE`] the end of a long line is looked for. An input
+/// with no newline there either is not lines of text (`/dev/zero`, a binary
+/// stream): it is read no further, so it cannot keep a run reading forever.
+pub const MAX_SKIPPED: usize = 64 << 20;
+
 /// Longest URL sent: the HTTP client takes none longer (its `Uri` holds at
 /// most this many bytes), so a longer one fails at once, with this said.
 pub const MAX_URL: usize = 65_534;
@@ -171,8 +176,19 @@ pub fn parse_method(method: &str) -> Result<String, String> {
     }
 }
 
-/// A time limit given in seconds: a positive, finite number.
+/// The longest time limit taken: a week. Longer is no limit but a hang,
+/// and a typo more often than a wish (`1e20`).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// A time limit given in seconds: a positive number, at most
+/// [`MAX_TIMEOUT`].
 pub fn timeout_from_secs(secs: f64) -> Result<Duration, String> {
+    if secs > MAX_TIMEOUT.as_secs_f64() {
+        return Err(format!(
+            "{secs:e} seconds is too large: at most {} seconds (a week)",
+            MAX_TIMEOUT.as_secs()
+        ));
+    }
     match Duration::try_from_secs_f64(secs) {
         Ok(timeout) if !timeout.is_zero() => Ok(timeout),
         _ => Err(format!("{secs} is not a positive number of seconds")),
@@ -220,7 +236,8 @@ impl Line<'_> {
 
 /// The line reader both formats share: numbers lines, skips blank ones
 /// (and comments, if asked), rejects invalid UTF-8 and lines over
-/// [`MAX_LINE`], and ends at the first read error.
+/// [`MAX_LINE`], and ends at the first read error and at a line with no
+/// end within [`MAX_SKIPPED`] past that.
 struct LineReader<R> {
     reader: R,
     number: u64,
@@ -250,16 +267,16 @@ impl<R: BufRead> LineReader<R> {
     /// The next line that is not blank (nor a comment, when skipped);
     /// `None` at the end of the input.
     fn next_line(&mut self) -> Option<Result<Line<'_>, InputError>> {
-        let too_long = loop {
+        let length = loop {
             if self.failed {
                 return None;
             }
             self.number += 1;
             match self.read_line() {
                 Ok(None) => return None,
-                Ok(Some(false)) if self.buf.trim_ascii().is_empty() => {}
+                Ok(Some(Length::Whole)) if self.buf.trim_ascii().is_empty() => {}
                 Ok(Some(_)) if self.comments && self.buf.trim_ascii().starts_with(b"#") => {}
-                Ok(Some(too_long)) => break too_long,
+                Ok(Some(length)) => break length,
                 Err(e) => {
                     self.failed = true;
                     return Some(Err(InputError {
@@ -272,18 +289,25 @@ impl<R: BufRead> LineReader<R> {
         };
         let number = self.number;
         let bytes = self.buf.trim_ascii();
-        match (too_long, std::str::from_utf8(bytes)) {
-            (false, Ok(text)) => Some(Ok(Line { number, text })),
-            (too_long, _) => {
+        match (length, std::str::from_utf8(bytes)) {
+            (Length::Whole, Ok(text)) => Some(Ok(Line { number, text })),
+            (length, _) => {
                 let lossy = String::from_utf8_lossy(bytes);
                 let line = Line {
                     number,
                     text: &lossy,
                 };
-                let message = if too_long {
-                    format!("longer than {} MiB; skipped", MAX_LINE >> 20)
-                } else {
-                    "not valid UTF-8".to_owned()
+                let message = match length {
+                    Length::Whole => "not valid UTF-8".to_owned(),
+                    Length::TooLong => format!("longer than {} MiB; skipped", MAX_LINE >> 20),
+                    Length::Endless => {
+                        self.failed = true;
+                        format!(
+                            "no end of line in its first {} MiB (not a file of lines?); \
+                             the input is read no further",
+                            (MAX_LINE + MAX_SKIPPED) >> 20
+                        )
+                    }
                 };
                 Some(Err(line.error(message)))
             }
@@ -291,12 +315,18 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// Reads one line into `buf`, without its newline and keeping at most
-    /// [`MAX_LINE`] bytes. `None` at the end of the input; otherwise
-    /// whether the line was longer than that.
-    fn read_line(&mut self) -> io::Result<Option<bool>> {
+    /// [`MAX_LINE`] bytes. `None` at the end of the input; otherwise how
+    /// long the line was. An endless line is left where reading stopped.
+    fn read_line(&mut self) -> io::Result<Option<Length>> {
         self.buf.clear();
-        let mut read_any = false;
-        let mut too_long = false;
+        let mut read = 0usize;
+        let length = |read: usize| {
+            if read > MAX_LINE {
+                Length::TooLong
+            } else {
+                Length::Whole
+            }
+        };
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(chunk) => chunk,
@@ -304,23 +334,35 @@ impl<R: BufRead> LineReader<R> {
                 Err(e) => return Err(e),
             };
             if chunk.is_empty() {
-                return Ok(read_any.then_some(too_long));
+                return Ok((read > 0).then(|| length(read)));
             }
-            read_any = true;
             let newline = chunk.iter().position(|&b| b == b'\n');
             let part = &chunk[..newline.unwrap_or(chunk.len())];
-            if self.buf.len() + part.len() <= MAX_LINE {
+            read += part.len();
+            if read <= MAX_LINE {
                 self.buf.extend_from_slice(part);
-            } else {
-                too_long = true;
             }
             let used = newline.map_or(chunk.len(), |at| at + 1);
             self.reader.consume(used);
             if newline.is_some() {
-                return Ok(Some(too_long));
+                return Ok(Some(length(read)));
+            }
+            if read > MAX_LINE + MAX_SKIPPED {
+                return Ok(Some(Length::Endless));
             }
         }
     }
+}
+
+/// How long a line read was.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Length {
+    /// At most [`MAX_LINE`]: all of it is in the buffer.
+    Whole,
+    /// Longer, with its end found: the buffer holds its start.
+    TooLong,
+    /// No end found within [`MAX_SKIPPED`] past [`MAX_LINE`].
+    Endless,
 }
 
 #[cfg(test)]
@@ -370,6 +412,18 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_never_ends_ends_the_input() {
+        // `/dev/zero`: no newline, ever.
+        let zeros = io::BufReader::with_capacity(64 << 10, io::repeat(0));
+        let mut lines = LineReader::new(zeros);
+        let error = lines.next_line().unwrap().err().unwrap();
+        assert_eq!(error.line, 1);
+        assert!(error.message.contains("no end of line"), "{error}");
+        assert!(error.text.len() < 2 * SHOWN, "the text shown is cut off");
+        assert!(lines.next_line().is_none(), "read no further");
+    }
+
+    #[test]
     fn a_read_error_ends_the_input() {
         struct Broken;
         impl io::Read for Broken {
@@ -392,6 +446,12 @@ mod tests {
         assert!(check_header("X-A", "a\nb").is_err());
         assert!(timeout_from_secs(0.0).is_err());
         assert!(timeout_from_secs(f64::NAN).is_err());
+        let too_large = timeout_from_secs(1e20).unwrap_err();
+        assert!(
+            too_large.contains("too large: at most 604800"),
+            "{too_large}"
+        );
+        assert!(timeout_from_secs(604_800.0).is_ok());
         assert_eq!(timeout_from_secs(1.5), Ok(Duration::from_millis(1500)));
         let mut headers = vec![("content-type".to_owned(), "text/x".to_owned())];
         add_json_content_type(&mut headers);

@@ -100,9 +100,9 @@ pub(crate) enum BodyError {
 
 impl BodyError {
     /// Whether another attempt might read the body: not when it is over
-    /// the limit.
+    /// the limit, nor when it cannot be saved (the run stops then).
     pub fn retryable(&self) -> bool {
-        !matches!(self, BodyError::TooLarge { .. })
+        matches!(self, BodyError::Read(_))
     }
 
     /// The failure kind and message of a job that ends with this error.
@@ -119,7 +119,7 @@ impl BodyError {
                 format!("reading the body: {}", error_chain(error)),
             ),
             BodyError::Save { path, error } => (
-                FailureKind::Other,
+                FailureKind::Save,
                 format!("cannot save the body to {}: {error}", path.display()),
             ),
         }

@@ -44,6 +44,7 @@ impl Feeder {
                 attempts: 0,
                 started: None,
                 rejected,
+                last: None,
             };
             if !send_task(&self.jobs, task) {
                 self.tracker.release();

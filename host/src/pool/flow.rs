@@ -21,12 +21,20 @@
 //! its carrier go on. The feeder, the scheduler and the taker of results
 //! are plain threads and use the same channels' blocking side.
 
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use futures_util::future::{Either, select};
+use reqwest::Url;
+use reqwest::header::HeaderMap;
+use tokio::sync::Notify;
 
-use crate::failure::Failure;
+use super::body::Body;
+use crate::failure::{Failure, FailureKind};
 use crate::job::Job;
 use crate::response::Response;
 
@@ -41,6 +49,36 @@ pub(crate) struct Task {
     /// Why the input entry of this job is not a job that can be sent: it
     /// ends as a failure of kind `input` without an attempt.
     pub rejected: Option<String>,
+    /// What the last attempt got, while the job waits for the next one:
+    /// if the run is stopped before that one is sent, the job ends with
+    /// this (a 429 stays the job's response), not as cancelled. Boxed:
+    /// tasks move through channels, and most have none.
+    pub last: Option<Box<Ended>>,
+}
+
+/// How a job ended, or ends if it is tried no more.
+pub(crate) enum Ended {
+    /// Boxed: a response is ten times the size of a failure.
+    Response(Box<Arrived>),
+    Failure(FailureKind, String),
+}
+
+/// An HTTP response read off the wire, body included.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// Time from sending the request to the end of its body.
+    pub elapsed_ms: u64,
+}
+
+/// A job's response and the hop it came from.
+pub(crate) struct Arrived {
+    pub reply: Reply,
+    /// The redirects followed to get it.
+    pub redirects: u32,
+    /// The URL of the last hop, before the hooks saw it.
+    pub url: Url,
 }
 
 /// How a job ended: exactly one of these is sent for every job.
@@ -90,12 +128,25 @@ pub(crate) enum ToScheduler {
     Check,
 }
 
+/// Cancels the run tracked by `tracker` and wakes its `scheduler`, which
+/// sends the retries waiting there back at once.
+pub(crate) fn cancel(tracker: &Tracker, scheduler: &crossbeam_channel::Sender<ToScheduler>) {
+    tracker.cancel();
+    let _ = scheduler.send(ToScheduler::Check);
+}
+
 /// The run's accounting, shared by all of its threads.
 pub(crate) struct Tracker {
     permits_tx: crossbeam_channel::Sender<()>,
     permits_rx: crossbeam_channel::Receiver<()>,
     input_done: AtomicBool,
     cancelled: AtomicBool,
+    /// Wakes every wait of [`Tracker::unless_cancelled`] when the run is
+    /// cancelled.
+    stopping: Notify,
+    /// The retries waiting in the scheduler: how many, and when the last
+    /// of them is due.
+    waiting: Mutex<Option<(usize, Instant)>>,
 }
 
 impl Tracker {
@@ -107,6 +158,8 @@ impl Tracker {
             permits_rx,
             input_done: AtomicBool::new(false),
             cancelled: AtomicBool::new(false),
+            stopping: Notify::new(),
+            waiting: Mutex::new(None),
         }
     }
 
@@ -133,14 +186,41 @@ impl Tracker {
             && self.permits_rx.is_empty()
     }
 
-    /// Stops the run taking more work: no more input is read, and jobs not
-    /// yet sent end as failures.
+    /// Stops the run taking more work: no more input is read, jobs not
+    /// yet sent end as failures, and every wait to send one ends.
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
+        self.stopping.notify_waiters();
     }
 
     /// Whether the run was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Waits for `work` (a slot under the send limits), unless the run is
+    /// cancelled first or already: then `None`, at once.
+    pub async fn unless_cancelled<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let stopping = self.stopping.notified();
+        let mut stopping = pin!(stopping);
+        // Listening before looking: a cancel in between still wakes it.
+        stopping.as_mut().enable();
+        if self.is_cancelled() {
+            return None;
+        }
+        match select(pin!(work), stopping).await {
+            Either::Left((value, _)) => Some(value),
+            Either::Right(_) => None,
+        }
+    }
+
+    /// The scheduler's count of retries waiting, and when the last is due.
+    pub fn set_waiting(&self, waiting: Option<(usize, Instant)>) {
+        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = waiting;
+    }
+
+    /// How many retries wait for their time, and when the last is due.
+    pub fn waiting(&self) -> Option<(usize, Instant)> {
+        *self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

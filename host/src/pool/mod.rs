@@ -54,7 +54,7 @@ use crate::hooks::{HookFactory, NativeHook, SessionSettings};
 use crate::input::InputError;
 use crate::job::{Job, RequestDefaults};
 use crate::response::Response;
-use crate::session::{SessionConstructor, default_constructor, default_settings};
+use crate::session::{Proxy, SessionConstructor, default_constructor, default_settings};
 use flow::{Finished, ToScheduler, Tracker, next_result};
 
 pub use body_dir::BodyDirError;
@@ -75,6 +75,14 @@ pub enum PoolError {
     /// [`PoolBuilder::save_bodies`].
     #[error(transparent)]
     BodyDir(#[from] BodyDirError),
+    /// [`PoolBuilder::proxy`] was given something that is not a proxy URL.
+    #[error("{url} is not a proxy URL: {reason}")]
+    Proxy {
+        /// The URL given.
+        url: String,
+        /// Why it is not one.
+        reason: String,
+    },
 }
 
 /// What every worker of one pool shares.
@@ -85,6 +93,7 @@ pub(crate) struct PoolSettings {
     pub max_attempts: u32,
     pub body: body::BodyOptions,
     pub limits: limits::SendLimits,
+    pub proxy: Option<Proxy>,
 }
 
 /// Sets up a [`Pool`]: threads, session, hooks, limits; then starts it on a
@@ -116,6 +125,7 @@ pub struct PoolBuilder {
     max_in_flight: Option<usize>,
     rate: Option<f64>,
     per_host: Option<usize>,
+    proxy: Option<Proxy>,
     select: Option<Selector>,
 }
 
@@ -138,6 +148,7 @@ impl Default for PoolBuilder {
             max_in_flight: None,
             rate: None,
             per_host: None,
+            proxy: None,
             select: None,
         }
     }
@@ -238,6 +249,10 @@ impl PoolBuilder {
     /// created in it and, on unix, it is owned by the process's effective
     /// user and writable by group or others only if it is sticky: no one
     /// else may then rename or remove the files written there.
+    ///
+    /// A body that cannot be written (a full disk) fails its job with kind
+    /// [`FailureKind::Save`](crate::FailureKind) and cancels the pool (see
+    /// [`Canceller`]): every later body would fail the same way.
     pub fn save_bodies(mut self, dir: impl Into<PathBuf>) -> Self {
         self.body.save_to = Some(dir.into());
         self
@@ -264,6 +279,19 @@ impl PoolBuilder {
     pub fn per_host(mut self, attempts: usize) -> Self {
         self.per_host = Some(attempts.max(1));
         self
+    }
+
+    /// Sends every request through the HTTP proxy at `url` (`http://` or
+    /// `https://`, credentials in the URL if it needs them), whatever the
+    /// session constructor does. A job that cannot reach the proxy fails
+    /// with a message that names the proxy, not the job's URL.
+    pub fn proxy(mut self, url: &str) -> Result<Self, PoolError> {
+        let proxy = Proxy::parse(url).map_err(|reason| PoolError::Proxy {
+            url: url.to_owned(),
+            reason,
+        })?;
+        self.proxy = Some(proxy);
+        Ok(self)
     }
 
     /// Runs only the jobs whose input index `keep` accepts; the others are
@@ -355,6 +383,7 @@ impl PoolBuilder {
             max_attempts: self.max_attempts,
             body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
+            proxy: self.proxy,
         });
         Pool::start(
             threads,
@@ -380,10 +409,13 @@ pub struct Pool {
 }
 
 /// Stops a running pool from another thread (a Ctrl-C handler, a
-/// deadline): no more input is read, jobs not yet sent and retries not yet
-/// due end as failures of kind [`FailureKind::Cancelled`](crate::FailureKind), and
-/// requests in flight finish. Every job taken from the input still ends
-/// exactly once, so the results stream ends normally.
+/// deadline): no more input is read, no request is sent that was not sent
+/// yet (those waiting for [`PoolBuilder::rate`] or [`PoolBuilder::per_host`]
+/// included), and requests in flight finish. A job that was never sent ends
+/// as a failure of kind [`FailureKind::Cancelled`](crate::FailureKind); one
+/// waiting to be retried ends with what its last attempt got (a 429 stays a
+/// [`Response`]). Every job taken from the input still ends exactly once,
+/// so the results stream ends normally.
 #[derive(Clone)]
 pub struct Canceller {
     tracker: Arc<Tracker>,
@@ -393,13 +425,28 @@ pub struct Canceller {
 impl Canceller {
     /// Cancels the pool; calling it again does nothing more.
     pub fn cancel(&self) {
-        self.tracker.cancel();
-        let _ = self.scheduler.send(ToScheduler::Check);
+        flow::cancel(&self.tracker, &self.scheduler);
     }
 
     /// Whether the pool was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.tracker.is_cancelled()
+    }
+}
+
+/// The retries of a running pool that wait for their time, for a display of
+/// the run's progress: a job whose retry is hours ahead is far from done,
+/// however many of the other jobs have finished. See [`Pool::retry_waits`].
+#[derive(Clone)]
+pub struct RetryWaits {
+    tracker: Arc<Tracker>,
+}
+
+impl RetryWaits {
+    /// How many jobs wait to be retried now, and when the last of them is
+    /// due; `None` when none waits.
+    pub fn now(&self) -> Option<(usize, std::time::Instant)> {
+        self.tracker.waiting()
     }
 }
 
@@ -516,6 +563,14 @@ impl Pool {
     /// A handle that cancels this pool from anywhere; see [`Canceller`].
     pub fn canceller(&self) -> Canceller {
         self.canceller.clone()
+    }
+
+    /// A handle that tells how many retries wait, and until when; see
+    /// [`RetryWaits`].
+    pub fn retry_waits(&self) -> RetryWaits {
+        RetryWaits {
+            tracker: Arc::clone(&self.canceller.tracker),
+        }
     }
 
     /// Waits until every job has finished, keeping the results for

@@ -4,9 +4,11 @@
 //! it is due and takes the next job; this thread keeps waiting jobs in a
 //! heap ordered by due time and puts each back on the jobs channel when its
 //! time comes. When the run is cancelled it sends every waiting job back at
-//! once (the workers end them as cancelled). It also closes the run: when the
-//! input is finished (or the run cancelled) and no job is in flight, it
-//! closes the jobs channel and returns, and the workers exit.
+//! once (the workers end each with what its last attempt got). It also
+//! closes the run: when the input is finished (or the run cancelled) and no
+//! job is in flight, it closes the jobs channel and returns, and the
+//! workers exit. How many jobs wait, and until when, it keeps in the
+//! tracker for whoever shows the run's progress.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -46,6 +48,10 @@ impl Ord for Waiting {
 pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc<Tracker>) {
     let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
     let mut seq = 0;
+    // When the last waiting job is due: the heap gives only the first, and
+    // jobs leave it first to last, so the latest pushed stays the last
+    // until the heap is empty.
+    let mut last_due: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let cancelled = tracker.is_cancelled();
@@ -54,6 +60,7 @@ pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc
             .is_some_and(|Reverse(w)| cancelled || w.due <= now)
         {
             let Reverse(due) = waiting.pop().expect("peeked above");
+            publish(&tracker, &waiting, &mut last_due);
             if jobs.send_blocking(due.task).is_err() {
                 return;
             }
@@ -69,10 +76,24 @@ pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc
         match message {
             Ok(ToScheduler::Retry(task, due)) => {
                 seq += 1;
+                last_due = last_due.max(Some(due));
                 waiting.push(Reverse(Waiting { due, seq, task }));
+                publish(&tracker, &waiting, &mut last_due);
             }
             Ok(ToScheduler::Check) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
+}
+
+/// Tells the tracker how many jobs wait and when the last is due.
+fn publish(
+    tracker: &Tracker,
+    waiting: &BinaryHeap<Reverse<Waiting>>,
+    last_due: &mut Option<Instant>,
+) {
+    if waiting.is_empty() {
+        *last_due = None;
+    }
+    tracker.set_waiting(last_due.map(|due| (waiting.len(), due)));
 }

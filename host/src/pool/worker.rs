@@ -24,9 +24,9 @@ use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::PoolSettings;
-use super::body::{self, Body};
+use super::body;
 use super::carrier::Outside;
-use super::flow::{Finished, Task, ToScheduler, Tracker};
+use super::flow::{self, Arrived, Ended, Finished, Reply, Task, ToScheduler, Tracker};
 use super::redirect::{self, Hop};
 use crate::failure::{Failure, FailureKind};
 use crate::hooks::{
@@ -53,38 +53,6 @@ enum Next {
     Done(Ended),
 }
 
-/// How a job ended, before it is joined with its job into a result.
-enum Ended {
-    /// Boxed: a response is ten times the size of a failure.
-    Response(Box<Arrived>),
-    Failure(FailureKind, String),
-}
-
-/// An HTTP response read off the wire, body included.
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Body,
-    /// Time from sending the request to the end of its body.
-    elapsed_ms: u64,
-}
-
-impl Arrived {
-    /// How the job this response ends ended. Only now does a saved body get
-    /// its final name: a response dropped on the way (its attempt retried,
-    /// or failed by a hook) takes its part file with it, so no body of an
-    /// earlier attempt is left for a job that fails.
-    fn ends_job(mut self) -> Ended {
-        match self.reply.body.place() {
-            Ok(()) => Ended::Response(Box::new(self)),
-            Err(error) => {
-                let (kind, message) = error.describe();
-                Ended::Failure(kind, message)
-            }
-        }
-    }
-}
-
 /// Why an attempt got no response.
 struct Fault {
     kind: FailureKind,
@@ -92,6 +60,9 @@ struct Fault {
     /// Whether hooks may have the job tried again: not for a body over the
     /// limit, which another attempt would only read again.
     retryable: bool,
+    /// Whether the run was stopped before this attempt sent anything: the
+    /// attempt does not count, and the job ends as it stood before it.
+    unsent: bool,
 }
 
 impl From<(FailureKind, String)> for Fault {
@@ -100,6 +71,7 @@ impl From<(FailureKind, String)> for Fault {
             kind,
             message,
             retryable: true,
+            unsent: false,
         }
     }
 }
@@ -111,6 +83,7 @@ impl From<body::BodyError> for Fault {
             kind,
             message,
             retryable: error.retryable(),
+            unsent: false,
         }
     }
 }
@@ -126,15 +99,6 @@ struct Sending<'a> {
     body: Option<&'a [u8]>,
     /// Whether the session's headers go too: only to the job's origin.
     session_headers: bool,
-}
-
-/// A job's response, read to its end, and the hop it ended on.
-struct Arrived {
-    reply: Reply,
-    /// The redirects followed to get it.
-    redirects: u32,
-    /// The URL of the last hop, before the hooks saw it.
-    url: Url,
 }
 
 pub(crate) struct Worker {
@@ -167,11 +131,7 @@ impl Worker {
             let next = if let Some(message) = task.rejected.take() {
                 Next::Done(Ended::Failure(FailureKind::Input, message))
             } else if self.lines.tracker.is_cancelled() {
-                let message = format!(
-                    "cancelled: the run was stopped before attempt {}",
-                    task.attempts + 1
-                );
-                Next::Done(Ended::Failure(FailureKind::Cancelled, message))
+                Next::Done(stopped(&mut task))
             } else {
                 let attempt = AssertUnwindSafe(self.attempt(&mut task))
                     .catch_unwind()
@@ -191,10 +151,13 @@ impl Worker {
                     let due = Instant::now() + delay;
                     if let Err(returned) = self.lines.scheduler.send(ToScheduler::Retry(task, due))
                     {
-                        let ToScheduler::Retry(task, _) = returned.0 else {
+                        let ToScheduler::Retry(mut task, _) = returned.0 else {
                             unreachable!("sent a retry")
                         };
-                        let shut_down = Ended::Failure(FailureKind::Other, "shut down".into());
+                        let shut_down = task.last.take().map_or_else(
+                            || Ended::Failure(FailureKind::Other, "shut down".into()),
+                            |last| *last,
+                        );
                         self.finish(task, shut_down).await;
                     }
                 }
@@ -206,6 +169,20 @@ impl Worker {
     /// Sends the job's one result and gives back its permit.
     async fn finish(&self, task: Task, ended: Ended) {
         let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
+        // Only now does a saved body get its final name: a response dropped
+        // on the way (its attempt retried, or failed by a hook) takes its
+        // part file with it, so no body of an earlier attempt is left for
+        // a job that fails.
+        let ended = match ended {
+            Ended::Response(mut arrived) => match arrived.reply.body.place() {
+                Ok(()) => Ended::Response(arrived),
+                Err(error) => {
+                    let (kind, message) = error.describe();
+                    Ended::Failure(kind, message)
+                }
+            },
+            failure => failure,
+        };
         let result = match ended {
             Ended::Response(arrived) => {
                 let Arrived {
@@ -261,8 +238,20 @@ impl Worker {
             Err(message) => return Next::Done(Ended::Failure(FailureKind::Input, message)),
         };
         let (received, request) = self.hops(task, &job_url).await;
+        match &received {
+            Err(fault) if fault.unsent => {
+                task.attempts -= 1;
+                return Next::Done(stopped(task));
+            }
+            // Every later body would fail the same way (a full disk).
+            Err(fault) if fault.kind == FailureKind::Save => {
+                flow::cancel(&self.lines.tracker, &self.lines.scheduler);
+            }
+            _ => {}
+        }
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
         let status = received.as_ref().ok().map(|arrived| arrived.reply.status);
+        let mut retry = None;
         if retryable && self.chain.borrow().asks_about(status) {
             let attempt = Attempt {
                 number: task.attempts,
@@ -292,7 +281,7 @@ impl Worker {
                 .await;
             match decision {
                 Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
-                    return Next::Retry(Duration::from_millis(ms));
+                    retry = Some(Duration::from_millis(ms));
                 }
                 Ok(_) => {}
                 Err(failure) => {
@@ -300,10 +289,17 @@ impl Worker {
                 }
             }
         }
-        Next::Done(match received {
-            Ok(arrived) => arrived.ends_job(),
+        let ended = match received {
+            Ok(arrived) => Ended::Response(Box::new(arrived)),
             Err(fault) => Ended::Failure(fault.kind, fault.message),
-        })
+        };
+        match retry {
+            Some(delay) => {
+                task.last = Some(Box::new(ended));
+                Next::Retry(delay)
+            }
+            None => Next::Done(ended),
+        }
     }
 
     /// Sends the hops of one attempt of `task`, whose URL is `job_url`,
@@ -348,6 +344,7 @@ impl Worker {
                             kind: FailureKind::Plugin,
                             message: failure.to_string(),
                             retryable: false,
+                            unsent: false,
                         };
                         let request = hop_request(&redirected, job, &url);
                         return (Err(fault), request);
@@ -375,7 +372,7 @@ impl Worker {
                 },
             };
             let sent = Instant::now();
-            let received = self.send(&sending, deadline).await;
+            let received = self.send(&sending, deadline, redirects == 0).await;
             let request = || match &authorized {
                 Some((request, _)) => request.clone(),
                 None => hop_request(&redirected, job, &url),
@@ -437,16 +434,23 @@ impl Worker {
             .call(move || chain.borrow_mut().prepare_session(settings))
             .await
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
-        Session::open(&self.settings.constructor, &settings)
-            .map_err(|message| (FailureKind::Other, message))
+        Session::open(
+            &self.settings.constructor,
+            &settings,
+            self.settings.proxy.as_ref(),
+        )
+        .map_err(|message| (FailureKind::Other, message))
     }
 
     /// Sends one hop's request, within the send limits and before
-    /// `deadline` (the attempt's), and returns the response's head.
+    /// `deadline` (the attempt's), and returns the response's head. A run
+    /// stopped before it is sent fails it as `cancelled` (`unsent` if it is
+    /// the attempt's `first_hop`).
     async fn send(
         &self,
         request: &Sending<'_>,
         deadline: Option<Instant>,
+        first_hop: bool,
     ) -> Result<reqwest::Response, Fault> {
         let session = self.client.as_ref().expect("session opened before sending");
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
@@ -498,11 +502,31 @@ impl Worker {
             }
             builder = builder.timeout(left);
         }
-        let slot = self.settings.limits.enter(request.url.as_str()).await;
-        let response = builder
-            .send()
+        // A stopped run sends nothing more, also not what waits for the
+        // limits to let it go.
+        let tracker = &self.lines.tracker;
+        let limits = self.settings.limits.enter(request.url.as_str());
+        let Some(slot) = tracker
+            .unless_cancelled(limits)
             .await
-            .map_err(|e| (FailureKind::of(&e), client_error(e, rewritten_url.as_ref())));
+            .filter(|_| !tracker.is_cancelled())
+        else {
+            return Err(Fault {
+                kind: FailureKind::Cancelled,
+                message: "cancelled: the run was stopped while following redirects".to_owned(),
+                retryable: false,
+                unsent: first_hop,
+            });
+        };
+        let proxy = self
+            .settings
+            .proxy
+            .as_ref()
+            .map(|proxy| proxy.origin.as_str());
+        let response = builder.send().await.map_err(|e| {
+            let kind = FailureKind::of(&e);
+            (kind, client_error(e, rewritten_url.as_ref(), proxy))
+        });
         drop(slot);
         Ok(response?)
     }
@@ -558,11 +582,39 @@ fn hop_request(redirected: &Option<Hop>, job: &crate::job::Job, url: &Url) -> Re
     }
 }
 
+/// How a job ends that the stopped run will not send again: with what its
+/// last attempt got, or as cancelled if it had none.
+fn stopped(task: &mut Task) -> Ended {
+    match task.last.take() {
+        Some(last) => *last,
+        None => {
+            let message = format!(
+                "cancelled: the run was stopped before attempt {} was sent",
+                task.attempts + 1
+            );
+            Ended::Failure(FailureKind::Cancelled, message)
+        }
+    }
+}
+
 /// A client error as a failure message. It names the URL it was about
 /// unless that is `rewritten`, the URL a hook made of the job's: a plugin
 /// may have put a secret in it (an API key, a signature), and the record
-/// shows the job's URL anyway.
-fn client_error(error: reqwest::Error, rewritten: Option<&reqwest::Url>) -> String {
+/// shows the job's URL anyway. With a `proxy` (its origin), a connection
+/// that failed is the proxy's: the message names it, not the job's URL.
+fn client_error(
+    error: reqwest::Error,
+    rewritten: Option<&reqwest::Url>,
+    proxy: Option<&str>,
+) -> String {
+    if let Some(proxy) = proxy.filter(|_| error.is_connect()) {
+        let chain = error_chain(&error.without_url());
+        return if chain.contains("tunnel error: unsuccessful") {
+            format!("the proxy {proxy} would not open a tunnel to the job's host: {chain}")
+        } else {
+            format!("cannot connect to the proxy {proxy}: {chain}")
+        };
+    }
     let error = match rewritten {
         Some(url) if error.url() == Some(url) => error.without_url(),
         _ => error,

@@ -88,8 +88,9 @@ Examples:
   cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
 
 Exit status: 0 when every job got an HTTP response (any status), 1 when some
-job failed, 2 on a usage or set-up error, 130 when interrupted. Ctrl-C lets the
-requests in flight finish and records the jobs not yet sent as cancelled.";
+job failed, 2 on a usage or set-up error, 3 when a file the run writes failed a
+write (a full disk), 130 when interrupted. Ctrl-C lets the requests in flight
+finish, sends nothing more, and records the jobs not yet sent as cancelled.";
 
 /// `tb-host run`.
 #[derive(Debug, Args)]

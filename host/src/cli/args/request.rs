@@ -37,7 +37,8 @@ pub struct RequestArgs {
     #[arg(long, value_name = "JSON", value_parser = parse_json)]
     pub json: Option<String>,
 
-    /// Time allowed for each attempt, in seconds (fractions allowed).
+    /// Time allowed for each attempt, in seconds (fractions allowed), at
+    /// most a week (604800).
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
     pub timeout: Duration,
 

@@ -12,8 +12,9 @@ pub struct ScheduleArgs {
     #[arg(long, short = 'j', value_name = "N", default_value_t = 16)]
     pub threads: usize,
 
-    /// Most attempts per job, the first included, whatever a plugin asks.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Most attempts per job, the first included, whatever a plugin asks;
+    /// at least 1.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_attempts)]
     pub max_attempts: u32,
 
     /// At most N requests per second in the whole run, retries included,
@@ -101,6 +102,14 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_attempts(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(0) => Err("must be at least 1: the first attempt counts".to_owned()),
+        Ok(attempts) => Ok(attempts),
+        Err(_) => Err(format!("{text:?} is not a whole number of attempts")),
+    }
+}
+
 fn parse_shard(text: &str) -> Result<Shard, String> {
     let bad = || format!("expected K/N or auto/N with 0 <= K < N, got {text:?}");
     let (index, count) = text.split_once('/').ok_or_else(bad)?;
@@ -121,6 +130,13 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempts_are_at_least_one() {
+        assert_eq!(parse_attempts("3"), Ok(3));
+        assert!(parse_attempts("0").unwrap_err().contains("at least 1"));
+        assert!(parse_attempts("-1").is_err());
+    }
 
     #[test]
     fn shards_parse_and_resolve() {

@@ -55,7 +55,8 @@ impl PluginNames {
     }
 
     /// The index of the plugin a `flag` given as `[scope:]item` is for.
-    /// `item` is shown in errors, so it must not hold a secret.
+    /// `item` is shown in errors as the form to type (`KEY=VALUE`, with
+    /// `VALUE` for the value given), so it must not hold a secret.
     pub fn resolve(
         &self,
         flag: &str,
@@ -69,8 +70,8 @@ impl PluginNames {
                     "{flag} {item}: no plugin is loaded; load one with --plugin PATH"
                 ))),
                 n => Err(SetupError::new(format!(
-                    "{flag} {item}: {n} plugins are loaded, so say which one it is for, \
-                     as NAME:{item}, where NAME is {}",
+                    "{flag} {item}: {n} plugins are loaded, so say which one it is for: \
+                     {flag} NAME:{item}, where NAME is one of {}",
                     self.listing()
                 ))),
             };
@@ -133,7 +134,7 @@ mod tests {
             (None, "p/bearer_auth.wasm"),
             (Some("extra"), "p/session_headers.wasm"),
         ]);
-        let resolve = |scope| names.resolve("--plugin-config", scope, "k=…");
+        let resolve = |scope| names.resolve("--plugin-config", scope, "k=VALUE");
         assert_eq!(resolve(Some("bearer_auth")).unwrap(), 0);
         assert_eq!(resolve(Some("bearer-auth")).unwrap(), 0);
         assert_eq!(resolve(Some("extra")).unwrap(), 1);
@@ -147,7 +148,10 @@ mod tests {
         assert_eq!(one.resolve("--plugin-env", None, "VAR").unwrap(), 0);
         let two = names(&[(None, "a.wasm"), (None, "b.wasm")]);
         let error = two.resolve("--plugin-env", None, "VAR").unwrap_err();
-        assert!(error.to_string().contains("NAME:VAR"), "{error}");
+        assert!(
+            error.to_string().contains("--plugin-env NAME:VAR"),
+            "{error}"
+        );
         assert!(error.to_string().contains("a, b"), "{error}");
         let none = names(&[]);
         assert!(none.resolve("--plugin-env", None, "VAR").is_err());

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use super::SetupError;
 use super::args::Shard;
-use super::files::{Claimed, Output, Outputs, Replacement};
+use super::files::{Claimed, Output, OutputFiles, Replacement};
 use crate::RequestDefaults;
 use crate::input::Format;
 
@@ -70,11 +70,11 @@ pub struct Input<'a> {
 /// Reads and checks the records of `outputs.records`, then repairs it and
 /// rebuilds `outputs.failures` from it.
 pub fn prepare(
-    outputs: Outputs,
+    outputs: OutputFiles,
     input: Input<'_>,
     shard: Option<Shard>,
 ) -> Result<Resumed, SetupError> {
-    let Outputs {
+    let OutputFiles {
         records: Some(out),
         failures,
     } = outputs
