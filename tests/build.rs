@@ -1,7 +1,7 @@
 //! Builds the example plugins and the hostile fixtures under `fixtures/`
 //! into WebAssembly components, and hands their paths to `src/fixtures.rs`.
 
-#[path = "../host/build/wasm.rs"]
+#[path = "../host/cli/build/wasm.rs"]
 mod wasm;
 
 /// Every component the tests load: (package, environment variable).

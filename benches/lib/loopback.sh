@@ -33,7 +33,7 @@ http {
 CONF
 /usr/sbin/nginx -c "$work/nginx.conf"
 
-cargo build --release -q -p tb-host
+cargo build --release -q -p tb-host-cli
 bin=target/release/tb-host
 
 make_urls() {

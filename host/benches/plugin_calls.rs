@@ -2,16 +2,14 @@
 //! boundary, with small and large values, and one instantiation (per
 //! worker, and after a trap).
 //!
-//! Run: `cargo bench -p tb-host --bench plugin_calls`. The plugins that are
-//! not bundled with the host (aws-sigv4, api-key) are built first, into
-//! `target/wasm` as the tests build them.
+//! Run: `cargo bench -p tb-host --bench plugin_calls`. The plugins
+//! are built first, into `target/wasm` as the tests build them.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tb_host::bundled;
 use tb_host::hooks::{
     Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
 };
@@ -97,7 +95,7 @@ fn hook_calls(c: &mut Criterion) {
     let bearer = runtime
         .load_bytes(
             Path::new("bearer-auth.wasm"),
-            bundled::BEARER_AUTH,
+            &std::fs::read(plugin_file("bearer-auth")).unwrap(),
             config.clone(),
             Grants::default(),
         )
@@ -105,7 +103,7 @@ fn hook_calls(c: &mut Criterion) {
     let retry = runtime
         .load_bytes(
             Path::new("retry-backoff.wasm"),
-            bundled::RETRY_BACKOFF,
+            &std::fs::read(plugin_file("retry-backoff")).unwrap(),
             config,
             Grants::default(),
         )
@@ -147,7 +145,7 @@ fn hook_calls(c: &mut Criterion) {
     let headers = runtime
         .load_bytes(
             Path::new("session-headers.wasm"),
-            bundled::SESSION_HEADERS,
+            &std::fs::read(plugin_file("session-headers")).unwrap(),
             (0..20)
                 .map(|i| (format!("header.X-Session-{i}"), format!("value {i}")))
                 .collect(),
@@ -175,7 +173,7 @@ fn hook_calls(c: &mut Criterion) {
             runtime
                 .load_bytes(
                     Path::new("bearer-auth.wasm"),
-                    bundled::BEARER_AUTH,
+                    &std::fs::read(plugin_file("bearer-auth")).unwrap(),
                     vec![("token".to_owned(), "t".to_owned())],
                     Grants::default(),
                 )

@@ -134,6 +134,21 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure of `job` (at `index` of its input) made by the caller, not
+    /// by a pool: a job a program refused itself, or one to hand to
+    /// [`crate::Pool::from_exceptions`] with the others. It made no
+    /// attempt.
+    pub fn new(index: u64, job: Job, kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure {
+            index,
+            job,
+            kind,
+            message: message.into(),
+            attempts: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
     /// The job's position in the pool's input, from 0.
     pub fn index(&self) -> u64 {
         self.index

@@ -21,8 +21,6 @@
 //! (plugins come from [`plugin`]), and each job ends as exactly one
 //! [`Response`] or [`Failure`].
 
-pub mod bundled;
-pub mod cli;
 pub mod failure;
 pub mod hooks;
 pub mod input;

@@ -18,7 +18,7 @@ pub fn server() -> &'static Server {
 }
 
 /// The `tb-host` command under test: `tb-host-e2e`, this package's build
-/// of the same entry point as `host/src/main.rs`, which `cargo test` builds
+/// of the same entry point as `host/cli/src/main.rs`, which `cargo test` builds
 /// beside the test binaries (in `target/<profile>/`).
 pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();

@@ -207,8 +207,9 @@ pub fn add_json_content_type(headers: &mut Vec<(String, String)>) {
 }
 
 /// `text` cut off past [`SHOWN`] bytes (at a character boundary), saying
-/// so.
-pub(crate) fn shorten(text: &str) -> String {
+/// so: how a message shows text it did not choose (an input line, a
+/// server's `Location`), whatever its length.
+pub fn shorten(text: &str) -> String {
     if text.len() <= SHOWN {
         return text.to_owned();
     }

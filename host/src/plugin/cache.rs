@@ -240,8 +240,13 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundled;
     use crate::plugin::{PluginLimits, PluginRuntime};
+
+    /// The smallest components there are: the preamble of an empty one
+    /// (`\0asm`, version 13, layer 1), and one with a custom section, so
+    /// that the two differ.
+    const EMPTY: &[u8] = b"\0asm\x0d\x00\x01\x00";
+    const NAMED: &[u8] = b"\0asm\x0d\x00\x01\x00\x00\x03\x01xy";
 
     /// A scratch directory removed when dropped.
     struct Scratch(PathBuf);
@@ -283,16 +288,14 @@ mod tests {
         let engine = runtime.engine();
         let scratch = Scratch::new("round-trip");
         let cache = PluginCache::new(scratch.0.join("nested"));
-        let label = Path::new("bearer-auth.wasm");
-        let (_, origin) = cache.compile(engine, label, bundled::BEARER_AUTH).unwrap();
+        let label = Path::new("empty.wasm");
+        let (_, origin) = cache.compile(engine, label, EMPTY).unwrap();
         assert_eq!(origin, Origin::Saved);
         let files: Vec<_> = fs::read_dir(cache.dir()).unwrap().collect();
         assert_eq!(files.len(), 1, "one file, no temporary left: {files:?}");
-        let (_, origin) = cache.compile(engine, label, bundled::BEARER_AUTH).unwrap();
+        let (_, origin) = cache.compile(engine, label, EMPTY).unwrap();
         assert_eq!(origin, Origin::Cached);
-        let (_, origin) = cache
-            .compile(engine, label, bundled::RETRY_BACKOFF)
-            .unwrap();
+        let (_, origin) = cache.compile(engine, label, NAMED).unwrap();
         assert_eq!(origin, Origin::Saved, "another component, another key");
     }
 
@@ -300,13 +303,13 @@ mod tests {
     fn keys_differ_by_component_and_engine() {
         let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
         let engine = runtime.engine();
-        let bearer = key(engine, bundled::BEARER_AUTH);
-        assert_eq!(bearer, key(engine, bundled::BEARER_AUTH));
-        assert_eq!(bearer.len(), 64);
-        assert_ne!(bearer, key(engine, bundled::RETRY_BACKOFF));
+        let empty = key(engine, EMPTY);
+        assert_eq!(empty, key(engine, EMPTY));
+        assert_eq!(empty.len(), 64);
+        assert_ne!(empty, key(engine, NAMED));
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
         let plain = Engine::new(&config).unwrap();
-        assert_ne!(bearer, key(&plain, bundled::BEARER_AUTH), "no epochs");
+        assert_ne!(empty, key(&plain, EMPTY), "no epochs");
     }
 }

@@ -16,6 +16,8 @@
 use reqwest::Url;
 use reqwest::header::{HeaderMap, LOCATION};
 
+use crate::input::shorten;
+
 /// The statuses whose `Location` is followed.
 const FOLLOWED: [u16; 5] = [301, 302, 303, 307, 308];
 
@@ -44,13 +46,13 @@ fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
     let next = url.join(text.trim()).map_err(|e| {
         format!(
             "the redirect's Location {:?} does not parse: {e}",
-            shown(text)
+            shorten(text)
         )
     })?;
     if !matches!(next.scheme(), "http" | "https") {
         return Err(format!(
             "a redirect to {:?} is not followed: only http and https are",
-            shown(next.as_str())
+            shorten(next.as_str())
         ));
     }
     if next.host_str().is_none_or(str::is_empty) {
@@ -59,18 +61,6 @@ fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
     crate::input::check_url_length(next.as_str())?;
     Ok(next)
 }
-
-/// `text` cut to [`SHOWN`] characters, for a message: a `Location` is the
-/// server's, as long as it likes.
-fn shown(text: &str) -> String {
-    match text.char_indices().nth(SHOWN) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text.to_owned(),
-    }
-}
-
-/// The most characters of a `Location` a message shows.
-const SHOWN: usize = 200;
 
 /// The request of one hop before the hooks see it: the job's own, or what
 /// a redirect made of it.

@@ -1,0 +1,120 @@
+//! `run`'s flags for what each request is: method, headers, body,
+//! timeouts, redirects, proxy, user agent. Everything is checked here, as
+//! the flags are parsed, except `--data-file`, which is read when the run
+//! sets up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use tb_host::input::{check_header, check_url, parse_method, timeout_from_secs};
+
+/// What every request is, unless a job says otherwise (a JSON-lines job's
+/// fields win).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Requests")]
+pub struct RequestArgs {
+    /// The HTTP method of every request (any case).
+    #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET", value_parser = parse_method)]
+    pub method: String,
+
+    /// A header for every request, 'Name: value'; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// The body of every request.
+    #[arg(long, value_name = "STRING", conflicts_with_all = ["data_file", "json"])]
+    pub data: Option<String>,
+
+    /// The body of every request: the contents of PATH, read once at the
+    /// start.
+    #[arg(long, value_name = "PATH", conflicts_with = "json")]
+    pub data_file: Option<PathBuf>,
+
+    /// A JSON body for every request, sent as given, with 'Content-Type:
+    /// application/json' unless -H sets a content type.
+    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    pub json: Option<String>,
+
+    /// Time allowed for each attempt, in seconds (fractions allowed), at
+    /// most a week (604800).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub timeout: Duration,
+
+    /// Time allowed to open a connection, in seconds (fractions allowed);
+    /// no limit but --timeout by default.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Most redirects followed for one request; 0 follows none (a 3xx is
+    /// then the response).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: u32,
+
+    /// Send every request through this HTTP proxy (http:// or https://
+    /// URL). No proxy by default, whatever the environment says.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy)]
+    pub proxy: Option<String>,
+
+    /// The User-Agent header of every request that sets none itself;
+    /// tb-host/VERSION by default.
+    #[arg(long, value_name = "STRING", value_parser = parse_user_agent)]
+    pub user_agent: Option<String>,
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected 'Name: value', got {text:?}"))?;
+    let name = name.trim();
+    let value = value.trim();
+    check_header(name, value)?;
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+fn parse_json(text: &str) -> Result<String, String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("not valid JSON: {e}"))
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs = text
+        .parse::<f64>()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    timeout_from_secs(secs)
+}
+
+fn parse_proxy(text: &str) -> Result<String, String> {
+    check_url(text)?;
+    reqwest::Proxy::all(text).map_err(|e| format!("not a proxy URL: {e}"))?;
+    Ok(text.to_owned())
+}
+
+fn parse_user_agent(text: &str) -> Result<String, String> {
+    check_header("User-Agent", text)?;
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_checked_as_they_are_parsed() {
+        assert_eq!(
+            parse_header(" X-A :  1 "),
+            Ok(("X-A".to_owned(), "1".to_owned()))
+        );
+        assert!(parse_header("no colon").is_err());
+        assert_eq!(parse_json(" [1, 2] "), Ok(" [1, 2] ".to_owned()));
+        assert!(parse_json("{").is_err());
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
+        assert!(parse_proxy("http://127.0.0.1:3128").is_ok());
+        assert!(parse_proxy("ftp://127.0.0.1").is_err());
+        assert!(parse_user_agent("bot/1\n").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! The `tb-host` command line: parse flags, set up logging, run a command,
+//! and map the outcome to the documented exit status.
+//!
+//! A thin crate over the `tb-host` library: flags become plugin settings
+//! and a [`tb_host::PoolBuilder`], the input becomes jobs, and the pool's
+//! results become JSON lines (see `run.rs`, which reads in that order).
+//! Everything a Rust program could want lives in the library; what is here
+//! is what only a command needs: flags, files, locks, progress, logs.
+
+mod args;
+mod bodies;
+mod bundled;
+mod completions;
+mod demo;
+mod failures;
+mod files;
+mod lock;
+mod logging;
+mod order;
+mod output;
+mod outputs;
+mod plugin_cmd;
+mod plugins;
+mod progress;
+mod requests;
+mod resume;
+mod run;
+mod scheduling;
+mod signals;
+mod stall;
+mod stop;
+mod summary;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// A problem with the flags, the input or a plugin, found before any job
+/// ran: exit status 2.
+#[derive(Debug)]
+pub struct SetupError(String);
+
+impl SetupError {
+    fn new(message: impl Into<String>) -> SetupError {
+        SetupError(message.into())
+    }
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl From<anyhow::Error> for SetupError {
+    fn from(error: anyhow::Error) -> SetupError {
+        SetupError(format!("{error:#}"))
+    }
+}
+
+/// The run finished, and some job failed: exit status 1.
+#[derive(Debug)]
+pub struct Failed;
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("some jobs failed")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT):
+/// exit status 130, as shells expect of Ctrl-C.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The run was stopped because a file it writes failed a write (a full
+/// disk): exit status 3. The message, naming the file, was shown when it
+/// happened, and the summary says it again.
+#[derive(Debug)]
+pub struct WriteFailed;
+
+impl fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a write failed")
+    }
+}
+
+impl std::error::Error for WriteFailed {}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => run::run(*args),
+        Command::Demo(args) => demo::run(args),
+        Command::Plugin { command } => plugin_cmd::run(command),
+        Command::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Failed>() => ExitCode::from(1),
+        Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
+        Err(e) if e.is::<WriteFailed>() => ExitCode::from(3),
+        Err(e) if e.is::<SetupError>() => {
+            eprintln!("tb-host: {}", logging::shown_on_one_line(&e.to_string()));
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("tb-host: {}", logging::shown_on_one_line(&format!("{e:#}")));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `tb-host plugin inspect FILE`: what a plugin component is, for an
+//! operator deciding whether to run it: its name, version and hooks, the
+//! contract version it was built for, everything it imports (what it could
+//! ask the host for), its size and how long it takes to compile.
+//!
+//! A file that is not a component, or a component built for another
+//! version of the contract, is a set-up error (exit status 2). A plugin
+//! that refuses to start without its configuration is still shown, with
+//! its own message in place of its name.
+
+use std::fmt::Write;
+
+use tb_host::hooks::{HookName, RetryInterest};
+use tb_host::plugin::{
+    Inspection, PluginError, PluginLimits, PluginRuntime, WIT_PACKAGE, WIT_VERSION,
+};
+
+use crate::SetupError;
+use crate::args::InspectArgs;
+use crate::plugins::config_value;
+
+/// The width of the report's labels, colon included.
+const LABEL_WIDTH: usize = 13;
+
+/// Runs `tb-host plugin inspect`.
+pub fn run(args: InspectArgs) -> anyhow::Result<()> {
+    let config = args
+        .plugin_config
+        .into_iter()
+        .map(|(key, raw)| match config_value(&raw) {
+            Ok(value) => Ok((key, value)),
+            Err(why) => Err(SetupError::new(format!("--plugin-config {key}: {why}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let runtime = PluginRuntime::new(PluginLimits::default())?;
+    let inspection = runtime
+        .inspect(&args.file, config)
+        .map_err(|e| SetupError::new(e.to_string()))?;
+    print!("{}", report(&args.file.display().to_string(), &inspection));
+    match inspection.plugin {
+        Err(error @ PluginError::Link { .. }) => Err(SetupError::new(error.to_string()).into()),
+        _ => Ok(()),
+    }
+}
+
+/// The report on `inspection` of the file `file`, one `label: value` per
+/// line.
+fn report(file: &str, inspection: &Inspection) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        let _ = writeln!(out, "{:<LABEL_WIDTH$} {value}", format!("{label}:"));
+    };
+    match &inspection.plugin {
+        Ok(plugin) => {
+            line("name", plugin.name());
+            line("version", plugin.version());
+            let hooks: Vec<String> = HookName::ALL
+                .into_iter()
+                .filter(|hook| plugin.hooks().contains(hook.flag()))
+                .map(|hook| format!("{hook} ({})", when(hook)))
+                .collect();
+            line("hooks", &listed(&hooks, "none: the host never calls it"));
+            if plugin.hooks().contains(HookName::DecideRetry.flag()) {
+                line("decides on", &retry_interest(plugin.retry_interest()));
+            }
+        }
+        Err(PluginError::Start { reason, .. }) => line(
+            "name",
+            &format!(
+                "? (it refused to start: {reason}; pass what it needs with \
+                 --plugin-config KEY=VALUE)"
+            ),
+        ),
+        Err(error) => line("name", &format!("? ({error})")),
+    }
+    let built_for = match inspection.interfaces.wit_version() {
+        Some(version) => format!("{WIT_PACKAGE}@{version}"),
+        None => format!("no {WIT_PACKAGE} interface"),
+    };
+    line(
+        "built for",
+        &format!("{built_for} (this host speaks {WIT_PACKAGE}@{WIT_VERSION})"),
+    );
+    line("file", file);
+    line(
+        "size",
+        &format!(
+            "{} bytes ({:.1} KiB)",
+            inspection.size,
+            inspection.size as f64 / 1024.0
+        ),
+    );
+    line(
+        "compile time",
+        &format!("{:.1} ms", inspection.compile_time.as_secs_f64() * 1000.0),
+    );
+    line("imports", &listed(&inspection.interfaces.imports, "none"));
+    line("exports", &listed(&inspection.interfaces.exports, "none"));
+    out
+}
+
+/// What a plugin's `decide-retry` is asked about, in an operator's words:
+/// `failures and statuses 429, 500-599; first 64 bytes of bodies; retry
+/// budget of 10 tokens, 0.2 per job`.
+fn retry_interest(interest: &RetryInterest) -> String {
+    let mut parts = Vec::new();
+    if interest.statuses.is_empty() {
+        parts.push("every attempt".to_owned());
+    } else {
+        let statuses: Vec<String> = interest
+            .statuses
+            .iter()
+            .map(|&(low, high)| match low == high {
+                true => low.to_string(),
+                false => format!("{low}-{high}"),
+            })
+            .collect();
+        parts.push(format!("failures and statuses {}", statuses.join(", ")));
+    }
+    if interest.body_prefix > 0 {
+        parts.push(format!("first {} bytes of bodies", interest.body_prefix));
+    }
+    if let Some(budget) = &interest.budget {
+        parts.push(format!("retry budget of {budget}"));
+    }
+    parts.join("; ")
+}
+
+/// `items` one per line, aligned under the first, or `empty`.
+fn listed(items: &[String], empty: &str) -> String {
+    if items.is_empty() {
+        return empty.to_owned();
+    }
+    items.join(&format!("\n{:<LABEL_WIDTH$} ", ""))
+}
+
+/// When the host calls `hook`, in an operator's words.
+fn when(hook: HookName) -> &'static str {
+    match hook {
+        HookName::InitSession => "once per worker session",
+        HookName::AuthSession => "once per worker session, after init-session",
+        HookName::Authorize => "before every attempt",
+        HookName::DecideRetry => "after every attempt",
+    }
+}

@@ -1,0 +1,208 @@
+//! `tb-host run`: flags to a pool, input to jobs, results to JSON lines.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use tb_host::input::Format;
+use tb_host::{FailureKind, Pool, PoolBuilder};
+
+use super::SetupError;
+use super::args::RunArgs;
+use super::failures::FailureWriter;
+use super::files::{FileId, InputFile, OutputFiles};
+use super::order::{self, Reorder};
+use super::output::RecordWriter;
+use super::outputs::{Outputs, WriteError};
+use super::progress::Progress;
+use super::stop::{self, Stopper};
+use super::summary::Summary;
+use super::{bodies, requests, resume, scheduling, signals};
+
+/// Runs `tb-host run`.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let RunArgs {
+        input: input_path,
+        input_format,
+        request,
+        output,
+        plugins,
+        schedule,
+    } = args;
+    let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
+    let format = input_format
+        .format
+        .unwrap_or_else(|| Format::of_path(input_path.as_deref()));
+    let hooks = super::plugins::load(&plugins)?;
+    let (builder, defaults) = requests::apply(Pool::builder().keep_bodies(false), request)?;
+    let builder = hooks.into_iter().fold(builder, PoolBuilder::shared_hook);
+    let (builder, shard) = scheduling::apply(builder, &schedule)?;
+    let builder = bodies::apply(builder, &output)?;
+    let files = OutputFiles::open(
+        output.output.as_deref(),
+        output.failures.as_deref(),
+        &input_file,
+    )?;
+    // Every check is done by now (for a resume, once its records are
+    // checked): only from here on are the files emptied or repaired.
+    let (records, failures, builder) = if schedule.resume {
+        let input = resume::Input {
+            path: input_path.as_deref().filter(|path| *path != Path::new("-")),
+            format,
+            defaults: &defaults,
+        };
+        let resumed = resume::prepare(files, input, shard)?;
+        let done = resumed.done;
+        let builder = builder.select(move |index| !done.contains(index));
+        (Some(resumed.records), resumed.failures, builder)
+    } else {
+        let (records, failures) = files.empty()?;
+        (records, failures, builder)
+    };
+    let (builder, order) = order::apply(builder, output.order);
+    let records = match (records, &output.output) {
+        (Some(file), Some(path)) => {
+            RecordWriter::new(file, format!("the output file {}", path.display()))
+        }
+        _ => RecordWriter::new(io::stdout().lock(), "stdout".to_owned()),
+    }
+    .with_body_paths(output.save_bodies.is_some());
+    let failures = failures.zip(output.failures.as_ref()).map(|(file, path)| {
+        FailureWriter::new(file, format!("the failures file {}", path.display()))
+    });
+    let pool = builder
+        .from_input(format.jobs(input, defaults))
+        .context("cannot start the pool")?;
+    // The total is known only for a whole input file (`-` is not one).
+    let count = input_path
+        .filter(|path| path.is_file() && schedule.shard.is_none() && !schedule.resume)
+        .map(|path| (path, format));
+    let sinks = Sinks {
+        records,
+        failures,
+        order,
+        progress: Progress::start(!output.quiet, count, pool.retry_waits()),
+        // `--resume` goes on in the output file: with none, there is no
+        // command to show.
+        resume: output.output.is_some().then(stop::resume_command),
+    };
+    let summary = drive(pool, sinks)?;
+    if !output.quiet {
+        eprintln!("{summary}");
+    } else if let Some(stopped) = summary.stopped() {
+        eprintln!("{stopped}");
+    }
+    summary.outcome()
+}
+
+/// Where [`drive`] sends the results of a run.
+pub struct Sinks {
+    /// The JSON lines.
+    pub records: RecordWriter,
+    /// The failures file, when asked for.
+    pub failures: Option<FailureWriter>,
+    /// The reorder buffer of `--order input`; none writes in finish order.
+    pub order: Option<Reorder>,
+    /// The progress bar, cleared when the results end.
+    pub progress: Progress,
+    /// The command that runs what is left of a run that stops early.
+    pub resume: Option<String>,
+}
+
+impl Sinks {
+    /// Records only, in finish order, without a progress bar.
+    pub fn records_only(records: RecordWriter) -> Sinks {
+        Sinks {
+            records,
+            failures: None,
+            order: None,
+            progress: Progress::hidden(),
+            resume: None,
+        }
+    }
+}
+
+/// Streams every result of `pool` to the sinks and counts it. A signal
+/// stops the pool (requests in flight finish, every job read ends with a
+/// record), and so does a file that fails a write (a full disk: see
+/// [`super::stop`]); a second signal exits at once.
+pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
+    let Sinks {
+        records,
+        failures,
+        mut order,
+        mut progress,
+        resume,
+    } = sinks;
+    let mut outputs = Outputs::new(records, failures);
+    let stopper = Stopper::new(pool.canceller(), outputs.activities());
+    let on_signal = stopper.clone();
+    if let Err(error) = signals::on_stop(move |signal| on_signal.signal(signal)) {
+        tracing::warn!("cannot catch Ctrl-C: {error}");
+    }
+    let stop_on = |written: Result<(), WriteError>| {
+        if let Err(WriteError(message)) = written {
+            stopper.write_failed(message);
+        }
+    };
+    let mut summary = Summary::start();
+    let mut results = pool.results();
+    while let Some(result) = results.next() {
+        summary.add(&result);
+        progress.add(&result);
+        if let Err(failure) = &result
+            && failure.kind() == FailureKind::Save
+        {
+            // The pool stopped itself; the message names the file.
+            stopper.write_failed(failure.message().to_owned());
+        }
+        let caught_up = results.caught_up();
+        match order.as_mut() {
+            Some(order) => {
+                for result in order.push(result) {
+                    stop_on(outputs.write(&result));
+                }
+            }
+            None => stop_on(outputs.write(&result)),
+        }
+        if caught_up {
+            stop_on(outputs.flush());
+        }
+    }
+    pool.join_all();
+    if let Some(order) = order {
+        for result in order.finish() {
+            stop_on(outputs.write(&result));
+        }
+    }
+    stop_on(outputs.flush());
+    summary.finish(stopper.stopped(resume));
+    Ok(summary)
+}
+
+/// Opens the input: the file `path`, or stdin for none or `-`.
+fn open_input(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead + Send>, InputFile)> {
+    match path {
+        Some(p) if p != Path::new("-") => {
+            if p.is_dir() {
+                bail!("input {} is a directory, not a file of jobs", p.display());
+            }
+            let file =
+                File::open(p).with_context(|| format!("cannot open input file {}", p.display()))?;
+            let input = InputFile {
+                name: p.display().to_string(),
+                id: FileId::of(&file)?,
+            };
+            Ok((Box::new(BufReader::with_capacity(64 << 10, file)), input))
+        }
+        _ => {
+            let input = InputFile {
+                name: "stdin".to_owned(),
+                id: FileId::of_stdin(),
+            };
+            Ok((Box::new(BufReader::new(io::stdin())), input))
+        }
+    }
+}
