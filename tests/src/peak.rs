@@ -54,6 +54,7 @@ pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
         -1
     };
     let run = Run::parse(
+        args,
         code,
         stdout.join().expect("stdout reader"),
         stderr.join().expect("stderr reader"),

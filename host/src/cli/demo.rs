@@ -7,10 +7,10 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use tb_loopback::Server;
 
 use crate::bundled;
 use crate::hooks::HookName;
-use crate::loopback::Server;
 use crate::plugin::{Grants, PluginLimits, PluginRuntime};
 use crate::{Job, Pool};
 
