@@ -439,3 +439,45 @@ fn faults_answer_once_per_connection_and_leave_other_paths_to_a_404() {
     let expected = format!("ftp://{}/ftp-target/k", faults.addr());
     assert_eq!(ftp.header("location"), Some(expected.as_str()));
 }
+
+#[test]
+fn expect_continue_head_and_a_body_too_large() {
+    let server = Server::start().unwrap();
+    let mut conn = Conn::open(&server);
+    conn.send(
+        b"POST /echo/continue HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\
+          Content-Length: 5\r\n\r\n",
+    );
+    let mut line = String::new();
+    conn.reader.read_line(&mut line).unwrap();
+    conn.reader.read_line(&mut line).unwrap();
+    assert_eq!(
+        line, "HTTP/1.1 100 Continue\r\n\r\n",
+        "before the body is sent"
+    );
+    conn.send(b"hello");
+    assert_eq!(conn.read().unwrap().status, 200);
+    assert_eq!(server.requests_to("/echo/continue")[0].body, b"hello");
+
+    // HEAD: the headers a GET gets, and no body: the next answer follows.
+    conn.send(b"HEAD /bytes/10 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut head = Vec::new();
+    loop {
+        line.clear();
+        conn.reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        head.push(line.trim_end().to_owned());
+    }
+    assert_eq!(head[0], "HTTP/1.1 200 OK");
+    assert!(head.contains(&"Content-Length: 10".to_owned()), "{head:?}");
+    assert_eq!(conn.get("/fast").body, b"ok\n", "no body after the HEAD");
+
+    let mut conn = Conn::open(&server);
+    let big = 16 * 1024 * 1024 + 1;
+    conn.send(format!("POST /echo/big HTTP/1.1\r\nContent-Length: {big}\r\n\r\n").as_bytes());
+    assert_eq!(conn.read().unwrap().status, 413);
+    assert!(conn.closed());
+    assert_eq!(server.hits("/echo/big"), 0, "refused before it was read");
+}
