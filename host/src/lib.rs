@@ -25,7 +25,6 @@ pub mod failure;
 pub mod hooks;
 pub mod input;
 pub mod job;
-pub mod loopback;
 pub mod plugin;
 pub mod pool;
 pub mod response;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use tb_host::loopback::Server;
+use tb_loopback::Server;
 
 /// Runs example `name` with the server's base URL and returns its stdout.
 fn run_example(name: &str, server: &Server) -> String {

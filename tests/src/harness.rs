@@ -1,20 +1,59 @@
-//! What every end-to-end test shares: one loopback server, the real
-//! `tb-host` binary, and the check that every job ended exactly once.
+//! What every end-to-end test shares: one loopback server (and fault
+//! servers of the same crate, `tb_loopback`), a URL whose connection is
+//! refused, the real `tb-host` binary, and the check that every job ended
+//! exactly once.
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use tb_host::loopback::Server;
+use socket2::{Domain, Protocol, Socket, Type};
+use tb_loopback::Server;
 
-/// The loopback server all tests of one test binary share. Tests keep out
-/// of each other's way by putting their own key in scripted paths.
+/// The loopback server of the standard routes ([`tb_loopback::Routes`])
+/// all tests of one test binary share. Tests keep out of each other's way
+/// by putting their own key in scripted paths.
 pub fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| Server::start().expect("start the loopback server"))
+}
+
+/// A server of the hostile routes ([`tb_loopback::Faults`]) for one test,
+/// on a port of its own, one request per connection.
+pub fn fault_server() -> Server {
+    tb_loopback::faults::start().expect("start the fault server")
+}
+
+/// `http://127.0.0.1:PORT{path}` on a port where nothing listens: a
+/// connection to it is refused (a `connect` failure). `path` may be empty,
+/// for a proxy URL.
+///
+/// The port is held, for the whole test binary, by a socket bound to it
+/// that never listens: the kernel refuses connections to it, and no other
+/// socket (another test's server, another test binary's) can bind the port
+/// while it is held. A port found free and let go would be free for anyone
+/// to take before the test connects to it.
+pub fn refused_url(path: &str) -> String {
+    static REFUSED: OnceLock<(Socket, u16)> = OnceLock::new();
+    let (_, port) = REFUSED.get_or_init(|| {
+        let socket =
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a TCP socket");
+        socket
+            .bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+            .expect("bind a free loopback port");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|addr| addr.as_socket())
+            .expect("the bound address")
+            .port();
+        (socket, port)
+    });
+    format!("http://127.0.0.1:{port}{path}")
 }
 
 /// The `tb-host` command under test: `tb-host-e2e`, this package's build
@@ -153,7 +192,7 @@ pub fn tb_host(args: &[&str], stdin: &(impl AsRef<[u8]> + ?Sized)) -> Run {
     tb_host_env(args, &[], stdin)
 }
 
-/// Like [`tb_host`], with the variables `env` added to the environment
+/// Like [`tb_host()`], with the variables `env` added to the environment
 /// (for `--plugin-env` grants).
 pub fn tb_host_env(
     args: &[&str],
@@ -184,9 +223,7 @@ pub fn tb_host_env(
         stdout,
         stderr,
     } = child.wait_with_output().expect("wait for tb-host");
-    let run = Run::parse(status.code().unwrap_or(-1), stdout, stderr);
-    run.check_each_job_once(args);
-    run
+    Run::parse(args, status.code().unwrap_or(-1), stdout, stderr)
 }
 
 impl Run {
@@ -217,21 +254,25 @@ impl Run {
         }
     }
 
-    /// The run that exited with `code` after writing `stdout` (JSON lines,
-    /// parsed here) and `stderr`.
-    pub fn parse(code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Run {
+    /// The run of `tb-host` with `args` that exited with `code` after
+    /// writing `stdout` (JSON lines, parsed here) and `stderr`, checked
+    /// for the exactly-once invariant every run is held to. Every way a
+    /// test runs the binary ends here.
+    pub fn parse(args: &[&str], code: i32, stdout: Vec<u8>, stderr: Vec<u8>) -> Run {
         let stdout = String::from_utf8(stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
         let records = stdout
             .lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
             .collect();
-        Run {
+        let run = Run {
             code,
             records,
             stdout,
             stderr,
-        }
+        };
+        run.check_each_job_once(args);
+        run
     }
 }
 

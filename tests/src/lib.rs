@@ -3,7 +3,6 @@
 //! components they load.
 
 pub mod auth_servers;
-pub mod faults;
 pub mod fixtures;
 pub mod harness;
 pub mod peak;

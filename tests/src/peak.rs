@@ -12,8 +12,8 @@ use std::thread;
 use crate::harness::{Run, binary};
 
 /// Runs `tb-host` with `args`, feeding `stdin`, like
-/// [`crate::harness::tb_host`]; also returns its peak resident set size in
-/// MiB.
+/// [`crate::harness::tb_host()`] (and held to the same exactly-once check);
+/// also returns its peak resident set size in MiB.
 #[allow(
     clippy::zombie_processes,
     reason = "reaped by `wait4` below, which std's `wait` would not let us call"
@@ -54,6 +54,7 @@ pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
         -1
     };
     let run = Run::parse(
+        args,
         code,
         stdout.join().expect("stdout reader"),
         stderr.join().expect("stderr reader"),

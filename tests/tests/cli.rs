@@ -3,14 +3,6 @@
 
 use tb_host_tests::harness::{self, Scratch, server, tb_host};
 
-/// A URL on a port nothing listens on: connection refused.
-fn refused_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/nothing")
-}
-
 #[test]
 fn reads_a_url_file_and_writes_one_record_per_job() {
     let scratch = Scratch::new("url-file");
@@ -21,17 +13,25 @@ fn reads_a_url_file_and_writes_one_record_per_job() {
     lines.extend(urls.iter().cloned());
     let input = scratch.write_lines("urls.txt", &lines);
     let output = scratch.path("out.jsonl");
+    let failures = scratch.path("failures.jsonl");
     let run = tb_host(
         &[
             "run",
             input.to_str().unwrap(),
             "--output",
             output.to_str().unwrap(),
+            "--failures",
+            failures.to_str().unwrap(),
         ],
         "",
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "records went to --output");
+    assert_eq!(
+        std::fs::read_to_string(&failures).unwrap(),
+        "",
+        "no job failed: the failures file is empty"
+    );
     let written = std::fs::read_to_string(&output).unwrap();
     let records: Vec<serde_json::Value> = written
         .lines()
@@ -84,52 +84,6 @@ fn bad_input_lines_fail_with_their_line_numbers_and_the_run_goes_on() {
     );
     assert_eq!(records[&2]["attempts"], 0, "a bad line is never sent");
     assert_eq!(records[&3]["status"], 200);
-}
-
-#[test]
-fn failures_file_runs_again() {
-    let scratch = Scratch::new("failures");
-    let failures = scratch.path("failures.jsonl");
-    let flaky = server().url("/reset/cli-rerun/1");
-    let input = format!("{}\n{}\n", server().url("/fast/rerun"), flaky);
-    let first = tb_host(
-        &["run", "--failures", failures.to_str().unwrap(), "-"],
-        &input,
-    );
-    assert_eq!(first.code, 1);
-    let records = first.by_index(2);
-    assert_eq!(records[&1]["error"]["kind"], "reset", "{}", first.stdout);
-    let failed = std::fs::read_to_string(&failures).unwrap();
-    let failed: Vec<serde_json::Value> = failed
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(
-        failed,
-        [serde_json::json!({"method": "GET", "url": flaky})],
-        "the failed job, as a JSON line"
-    );
-
-    let again = scratch.path("again.jsonl");
-    let second = tb_host(
-        &[
-            "run",
-            "--failures",
-            again.to_str().unwrap(),
-            failures.to_str().unwrap(),
-        ],
-        "",
-    );
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(second.by_index(1)[&0]["status"], 200);
-    assert_eq!(std::fs::read_to_string(&again).unwrap(), "");
-}
-
-#[test]
-fn connection_refused_is_a_connect_failure() {
-    let run = tb_host(&["run"], &refused_url());
-    assert_eq!(run.code, 1);
-    assert_eq!(run.by_index(1)[&0]["error"]["kind"], "connect");
 }
 
 #[test]
@@ -216,10 +170,16 @@ fn interrupted_run(signal: &str) {
 
     let scratch = Scratch::new(&format!("signal-{signal}"));
     let failures = scratch.path("failures.jsonl");
+    let args = [
+        "run",
+        "--threads",
+        "2",
+        "--failures",
+        failures.to_str().unwrap(),
+        "-",
+    ];
     let mut child = Command::new(harness::binary())
-        .args(["run", "--threads", "2", "--failures"])
-        .arg(&failures)
-        .arg("-")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -247,15 +207,12 @@ fn interrupted_run(signal: &str) {
     let output = child.wait_with_output().unwrap();
     drop(stdin);
     let stdout = head + &rest;
-    let run = harness::Run {
-        code: output.status.code().unwrap_or(-1),
-        records: stdout
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect(),
-        stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let run = harness::Run::parse(
+        &args,
+        output.status.code().unwrap_or(-1),
+        stdout.into_bytes(),
+        output.stderr,
+    );
     assert_eq!(run.code, 130, "{}", run.stderr);
     assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
     // Every line read before the signal (the pool reads only as far ahead

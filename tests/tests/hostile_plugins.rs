@@ -334,7 +334,7 @@ fn authorize_may_change_path_and_query_but_not_where_the_job_goes() {
     assert_eq!(records[&6]["status"], 200);
     let queried = server().requests_to(&path("query"));
     assert_eq!(queried.len(), 1);
-    assert!(queried[0].path.ends_with("?authorize=query&sig=0ff1ce"));
+    assert!(queried[0].target.ends_with("?authorize=query&sig=0ff1ce"));
 }
 
 #[test]

@@ -7,14 +7,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use tb_host::loopback::Recorded;
-use tb_host_tests::harness::{self, Scratch, server, tb_host};
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use tb_host_tests::harness::{self, Scratch, refused_url, server, tb_host};
+use tb_loopback::Recorded;
 
 /// The one request the server recorded for `path`.
 fn received(path: &str) -> Recorded {
@@ -64,7 +58,7 @@ fn jsonl_jobs_send_their_method_headers_params_and_body() {
 
     let seen = received(data);
     assert_eq!(seen.method, "PUT");
-    assert_eq!(seen.path, format!("{data}?a=1&b=two+words&n=3&yes=true"));
+    assert_eq!(seen.target, format!("{data}?a=1&b=two+words&n=3&yes=true"));
     assert_eq!(seen.header("x-job"), Some("j"));
     assert_eq!(seen.header("x-flag"), Some("f"), "flags' headers stay");
     assert_eq!(seen.header("x-both"), Some("job"), "the job's header wins");
@@ -319,7 +313,7 @@ fn user_agent_and_connect_timeout_apply_to_every_session() {
 fn proxy_carries_every_request() {
     // No proxy listens there, so every request fails to connect, though
     // the server itself would answer: the proxy is used.
-    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let proxy = refused_url("");
     let input = format!(
         "{}\n{}\n",
         server().url("/echo/input-proxy/0"),
@@ -333,14 +327,18 @@ fn proxy_carries_every_request() {
     assert_eq!(server().hits("/echo/input-proxy/0"), 0);
 }
 
+/// The failures file (the one test of it run again): every failed job
+/// is a `jsonl` line of what was sent, flags included and nothing more,
+/// which runs the same requests again; what fails again is written again.
 #[test]
 fn the_failures_file_runs_again_exactly() {
     let scratch = Scratch::new("input-failures");
     let failures = scratch.path("failures.jsonl");
-    let refused = format!("http://127.0.0.1:{}/refused", closed_port());
+    let refused = refused_url("/refused");
     let text = "/reset/input-failures/text/1";
     let binary = "/reset/input-failures/binary/1";
     let json_body = "/reset/input-failures/json/1";
+    let plain = "/reset/input-failures/plain/1";
     let input = lines(&[
         json!({"method": "PATCH", "url": refused, "headers": {"X-Refused": "r"},
                "data": "to nowhere", "timeout": 5}),
@@ -349,6 +347,7 @@ fn the_failures_file_runs_again_exactly() {
         json!({"method": "PUT", "url": server().url(binary), "data_base64": "AP8Bgg=="}),
         json!({"method": "POST", "url": server().url(json_body), "params": {"p": 1},
                "json": {"n": [1, 2]}}),
+        json!({"url": server().url(plain)}),
         json!({"url": server().url("/fast/input-failures")}),
     ]) + "not a job\n";
     let jobs = scratch.path("jobs.jsonl");
@@ -365,13 +364,15 @@ fn the_failures_file_runs_again_exactly() {
         "",
     );
     assert_eq!(first.code, 1, "{}", first.stderr);
-    let records = first.by_index(6);
-    let kinds: Vec<&str> = (0..6)
+    let records = first.by_index(7);
+    let kinds: Vec<&str> = (0..7)
         .map(|i| records[&i]["error"]["kind"].as_str().unwrap_or("none"))
         .collect();
     assert_eq!(
         kinds,
-        ["connect", "reset", "reset", "reset", "none", "input"],
+        [
+            "connect", "reset", "reset", "reset", "reset", "none", "input"
+        ],
         "{}",
         first.stdout
     );
@@ -380,7 +381,7 @@ fn the_failures_file_runs_again_exactly() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(written.len(), 5, "{written:?}");
+    assert_eq!(written.len(), 6, "{written:?}");
     let refused_line = written.iter().find(|job| job["url"] == refused).unwrap();
     assert_eq!(
         refused_line,
@@ -392,10 +393,22 @@ fn the_failures_file_runs_again_exactly() {
         .find(|job| job["url"] == server().url(binary))
         .unwrap();
     assert_eq!(binary_line["data_base64"], "AP8Bgg==");
-    assert!(
-        written
-            .iter()
-            .any(|job| job["url"] == "not a job" && job["method"] == "GET"),
+    let plain_line = written
+        .iter()
+        .find(|job| job["url"] == server().url(plain))
+        .unwrap();
+    assert_eq!(
+        plain_line,
+        &json!({"method": "GET", "url": server().url(plain),
+                "headers": {"X-Flag": "from the flag"}}),
+        "a job of a URL alone: its method, its URL and the flags' header"
+    );
+    let input_line = written
+        .iter()
+        .find(|job| job["url"] == "not a job")
+        .unwrap();
+    assert_eq!(
+        input_line["method"], "GET",
         "an input failure is written with its text: {written:?}"
     );
 
@@ -412,32 +425,38 @@ fn the_failures_file_runs_again_exactly() {
         "",
     );
     assert_eq!(second.code, 1, "{}", second.stderr);
-    let records = second.by_index(5);
+    let records = second.by_index(6);
     let statuses = records.values().filter(|r| r["status"] == 200).count();
-    assert_eq!(statuses, 3, "{}", second.stdout);
-    for path in [text, binary, json_body] {
+    assert_eq!(statuses, 4, "{}", second.stdout);
+    for path in [text, binary, json_body, plain] {
         let seen = server().requests_to(path);
         assert_eq!(seen.len(), 2, "{path}: reset once, then answered");
         let sorted = |r: &Recorded| {
             let mut headers = r.headers.clone();
             headers.sort();
-            (r.method.clone(), r.path.clone(), headers, r.body.clone())
+            (r.method.clone(), r.target.clone(), headers, r.body.clone())
         };
         assert_eq!(sorted(&seen[1]), sorted(&seen[0]), "{path}");
     }
     assert_eq!(server().requests_to(binary)[1].body, b"\x00\xff\x01\x82");
     let json_seen = &server().requests_to(json_body)[1];
-    assert!(json_seen.path.ends_with("?p=1"), "{}", json_seen.path);
+    assert!(json_seen.target.ends_with("?p=1"), "{}", json_seen.target);
     assert_eq!(json_seen.header("content-type"), Some("application/json"));
     assert_eq!(json_seen.header("x-flag"), Some("from the flag"));
-    // What failed again is written again, the same.
+    // What failed again is written again, and only that: the request the
+    // same, and the input failure as a GET of its line, which is now the
+    // failures file's line.
     let again: Vec<Value> = std::fs::read_to_string(&again)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(again.len(), 2);
+    assert_eq!(again.len(), 2, "{again:?}");
     assert!(again.contains(refused_line), "{again:?}");
+    let input_again = again.iter().find(|job| *job != refused_line).unwrap();
+    assert_eq!(input_again["method"], "GET", "{again:?}");
+    let line: Value = serde_json::from_str(input_again["url"].as_str().unwrap()).unwrap();
+    assert_eq!(&line, input_line, "{again:?}");
 }
 
 /// Ten mebibytes: the size of the hostile lines.
@@ -633,6 +652,7 @@ fn an_input_that_never_ends_a_line_fails_as_input_and_the_run_ends() {
     }
     let output = child.wait_with_output().unwrap();
     let run = harness::Run::parse(
+        &["run", "/dev/zero"],
         output.status.code().unwrap_or(-1),
         output.stdout,
         output.stderr,

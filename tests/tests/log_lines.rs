@@ -3,11 +3,9 @@
 //! puts in its error, which the host logs) cannot start a line of its
 //! own, nor move the cursor over the lines before it.
 
-use std::sync::Arc;
-
-use tb_host_tests::auth_servers::{HttpServer, Reply};
-use tb_host_tests::fixtures;
 use tb_host_tests::harness::{server, tb_host};
+use tb_host_tests::{auth_servers, fixtures};
+use tb_loopback::{Reply, Request};
 
 /// The line a hostile server would like the operator to read.
 const FORGED: &str = "INFO all good, 0 failures";
@@ -19,9 +17,9 @@ fn a_token_endpoint_cannot_forge_a_log_line() {
     let body = format!(
         r#"{{"error":"invalid_client","error_description":"refused\r\n{FORGED}\n\u001b[1A\u001b[2K"}}"#
     );
-    let endpoint = HttpServer::start(Arc::new(move |_| {
+    let endpoint = auth_servers::start(move |_: &Request<'_>| {
         Reply::new(400, body.clone()).with("Content-Type", "application/json")
-    }))
+    })
     .expect("start the token endpoint");
     let token_url = format!("oauth:token-url={}", endpoint.url("/token"));
     let grant = format!("oauth:{}", endpoint.host());

@@ -9,6 +9,7 @@ use ring::hmac;
 use serde_json::Value;
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{Run, server, tb_host};
+use tb_loopback::Recorded;
 
 /// The same server as another origin: `http://localhost:PORT`.
 fn other_origin(path: &str) -> String {
@@ -38,7 +39,7 @@ fn run_one(args: &[&str], url: &str) -> Run {
 }
 
 /// The one request the server got at `path`.
-fn landed(path: &str) -> tb_host::loopback::Recorded {
+fn landed(path: &str) -> Recorded {
     let seen = server().requests_to(path);
     assert_eq!(seen.len(), 1, "{path} got {} requests", seen.len());
     seen.into_iter().next().unwrap()
@@ -96,11 +97,11 @@ fn a_query_key_leaks_neither_in_the_query_nor_as_a_referer() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         landed("/redirect-to/api-key-query")
-            .path
+            .target
             .contains("appid=SECRETKEY123")
     );
     let other = landed(target);
-    assert!(!other.path.contains("SECRETKEY123"), "{}", other.path);
+    assert!(!other.target.contains("SECRETKEY123"), "{}", other.target);
     assert_eq!(other.header("referer"), None, "{:?}", other.headers);
     assert!(!run.stdout.contains("SECRETKEY123"), "{}", run.stdout);
 }
@@ -229,8 +230,8 @@ fn signature(key: &str, method: &str, url: &str) -> String {
 
 /// Checks, as a verifying server would, that `seen` carries the signature
 /// of the URL it was sent to.
-fn assert_signed(seen: &tb_host::loopback::Recorded) {
-    let url = format!("http://{}{}", seen.header("host").unwrap(), seen.path);
+fn assert_signed(seen: &Recorded) {
+    let url = format!("http://{}{}", seen.header("host").unwrap(), seen.target);
     assert_eq!(
         seen.header("x-signature"),
         Some(signature("k3y", &seen.method, &url).as_str()),
@@ -265,7 +266,7 @@ fn signatures_verify_for_urls_the_wire_would_change() {
         let path = path.split_once('?').map_or(path, |(path, _)| path);
         let seen = landed(path);
         assert_eq!(
-            format!("{}{}", server().base_url(), seen.path),
+            format!("{}{}", server().base_url(), seen.target),
             sent,
             "job {index}: the record shows the URL the server got, byte for byte"
         );

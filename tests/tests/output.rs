@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tb_host::hooks::{Decision, NativeHook};
 use tb_host::{FailureKind, Pool, RequestDefaults};
-use tb_host_tests::harness::{Scratch, exactly_once, read_records, server, tb_host};
+use tb_host_tests::harness::{Scratch, exactly_once, read_records, refused_url, server, tb_host};
 
 /// The hex SHA-256 of the body `/bytes/{n}` answers: `n` bytes of `x`.
 fn sha256_of_x(n: usize) -> String {
@@ -18,21 +18,13 @@ fn sha256_of_x(n: usize) -> String {
         .collect()
 }
 
-/// A URL on a port nothing listens on: connection refused.
-fn refused_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/nothing")
-}
-
 #[test]
 fn every_record_has_the_sha256_of_its_body() {
     let sizes = [0, 1, 100, 70_000, 1 << 20];
     let urls: Vec<String> = sizes
         .iter()
         .map(|n| server().url(&format!("/bytes/{n}")))
-        .chain([refused_url()])
+        .chain([refused_url("/nothing")])
         .collect();
     let run = tb_host(&["run", "-"], &urls.join("\n"));
     assert_eq!(run.code, 1, "the refused URL fails: {}", run.stderr);
@@ -59,7 +51,7 @@ fn saved_bodies_hold_what_the_server_sent() {
     let urls: Vec<String> = sizes
         .iter()
         .map(|n| server().url(&format!("/bytes/{n}")))
-        .chain([refused_url()])
+        .chain([refused_url("/nothing")])
         .collect();
     let run = tb_host(
         &["run", "--save-bodies", dir.to_str().unwrap(), "-"],

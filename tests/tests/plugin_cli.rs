@@ -634,7 +634,7 @@ fn a_plugin_fetches_only_from_granted_hosts() {
         server()
             .requests_to("/bytes/5")
             .iter()
-            .filter(|r| r.path.ends_with(&format!("?{tag}")))
+            .filter(|r| r.target.ends_with(&format!("?{tag}")))
             .count()
     };
     assert_eq!(token_fetches("denied"), 0, "the fetch itself was refused");

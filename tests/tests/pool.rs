@@ -11,7 +11,7 @@ use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
 use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
 use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{each_once, server};
+use tb_host_tests::harness::{each_once, refused_url, server};
 
 #[test]
 fn zero_threads_is_rejected() {
@@ -186,7 +186,7 @@ fn map_rejects_an_empty_job_list_and_returns_responses_and_failures() {
     let (responses, failures) = threaded::map(vec![
         Job::get(server().url("/json")),
         Job::get(server().url("/status/404")),
-        Job::get("http://127.0.0.1:1/refused"),
+        Job::get(refused_url("/refused")),
     ])
     .unwrap();
     each_once(
@@ -204,7 +204,7 @@ fn map_rejects_an_empty_job_list_and_returns_responses_and_failures() {
     assert_eq!(json.header("content-type"), Some("application/json"));
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].kind(), FailureKind::Connect);
-    assert_eq!(failures[0].job().url, "http://127.0.0.1:1/refused");
+    assert_eq!(failures[0].job().url, refused_url("/refused"));
 }
 
 #[test]

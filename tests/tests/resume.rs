@@ -19,14 +19,6 @@ fn fast_urls(key: &str, count: usize) -> Vec<String> {
         .collect()
 }
 
-/// A URL on a port nothing listens on: connection refused.
-fn refused_url(i: usize) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/refused/{i}")
-}
-
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -133,7 +125,7 @@ fn kill_9_then_resume_leaves_failures_with_exactly_the_failures_of_the_output() 
     let jobs = 300;
     let urls: Vec<String> = (0..jobs)
         .map(|i| match i % 3 {
-            0 => refused_url(i),
+            0 => harness::refused_url(&format!("/refused/{i}")),
             _ => server().url(&format!("/slow/20?resume-kill-failures={i}")),
         })
         .collect();

@@ -12,9 +12,8 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use tb_host::{BodyDirError, Pool, PoolError, RequestDefaults};
-use tb_host_tests::faults::FaultServer;
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{Run, Scratch, server, tb_host};
+use tb_host_tests::harness::{Run, Scratch, fault_server, server, tb_host};
 
 /// What the file outside DIR holds before and, if all is well, after.
 const PRECIOUS: &[u8] = b"precious, not the server's\n";
@@ -124,7 +123,7 @@ fn a_dangling_link_at_the_part_name_creates_nothing_at_its_target() {
 
 #[test]
 fn a_failed_job_leaves_the_target_of_a_planted_link_untouched() {
-    let faults = FaultServer::start().expect("start the fault server");
+    let faults = fault_server();
     let setup = Setup::new("failed-job-part-link");
     setup.plant("0.body.part", &setup.outside);
     // 100 bytes of a declared 1000, then the server closes: the body was

@@ -21,13 +21,6 @@ const FROM_CONFIG: &str = "c0nfig-value-7731";
 const AWKWARD_KEY: &str = "SECRET KEY/777+x \"ü\" \\ ÿ~";
 const AWKWARD_CONFIG: &str = "p@ss wörd+/\"\\ 42?";
 
-/// A port nothing listens on: requests to it fail with a `connect` error
-/// whose cause names the URL they were sent to.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// Compiles the plugins into the plugin cache once, at the normal log
 /// level: at trace level the compiler logs every function it compiles,
 /// which takes a minute and has nothing to do with secrets.
@@ -65,19 +58,22 @@ fn run_traced_with_key(
     let input = scratch.write_lines("urls.txt", urls);
     let output = scratch.path("out.jsonl");
     let failures = scratch.path("failures.jsonl");
+    let mut all = vec!["run", "-vvv", "-j", "2", "--max-attempts", "2"];
+    all.extend_from_slice(args);
+    let paths = [&input, &output, &failures].map(|path| path.to_str().unwrap());
+    all.extend([paths[0], "-o", paths[1], "--failures", paths[2]]);
     let out = Command::new(harness::binary())
-        .args(["run", "-vvv", "-j", "2", "--max-attempts", "2"])
-        .args(args)
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .arg("--failures")
-        .arg(&failures)
+        .args(&all)
         .env("RUST_LOG", "trace")
         .env("TB_SECRET_KEY", key)
         .output()
         .expect("run tb-host");
-    let run = Run::parse(out.status.code().unwrap_or(-1), out.stdout, out.stderr);
+    let run = Run::parse(
+        &all,
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        out.stderr,
+    );
     let output = std::fs::read_to_string(&output).unwrap_or_default();
     let failures = std::fs::read_to_string(&failures).unwrap_or_default();
     (run, output, failures)
@@ -95,13 +91,12 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
     let token = scratch.write_lines("token.txt", &[FROM_FILE]);
     let token = format!("bearer:token=@{}", token.display());
     let decoy = format!("hostile:decoy={FROM_CONFIG}");
-    let closed = closed_port();
     let urls = vec![
         // Answered: the key goes out in the query, the token in a header.
         server().url("/echo/secrets/ok?x=1"),
         // Refused: the client's error and its debug log name the URL the
         // key was put in.
-        format!("http://127.0.0.1:{closed}/refused?x=1"),
+        harness::refused_url("/refused?x=1"),
         // Reset before the status line, then retried: more client logs.
         server().url("/reset/secrets-reset/5"),
         // A plugin that prints everything it was given, at every level,
@@ -137,9 +132,9 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
     let seen = server().requests_to("/echo/secrets/ok");
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(
-        seen[0].path.contains(&format!("apikey={FROM_ENV}")),
+        seen[0].target.contains(&format!("apikey={FROM_ENV}")),
         "{}",
-        seen[0].path
+        seen[0].target
     );
     assert_eq!(
         seen[0].header("authorization"),
@@ -225,11 +220,10 @@ fn encoded_forms(secret: &str) -> Vec<(&'static str, String)> {
 #[test]
 fn a_secret_with_awkward_characters_shows_in_no_encoding_at_trace_level() {
     let scratch = Scratch::new("secrets-encoded");
-    let closed = closed_port();
     let urls = vec![
         // Answered: the key goes out percent-encoded in the query.
         server().url("/echo/secrets-encoded/ok?x=1"),
-        format!("http://127.0.0.1:{closed}/refused?x=1"),
+        harness::refused_url("/refused?x=1"),
         server().url("/reset/secrets-encoded-reset/5"),
         server().url("/redirect/2?x=1"),
         // A plugin that prints its secrets in every encoding, and the
@@ -260,7 +254,7 @@ fn a_secret_with_awkward_characters_shows_in_no_encoding_at_trace_level() {
     let seen = server().requests_to("/echo/secrets-encoded/ok");
     assert_eq!(seen.len(), 1, "{seen:?}");
     let sent = format!("appid={}", encoded_forms(AWKWARD_KEY)[1].1);
-    assert!(seen[0].path.ends_with(&sent), "{}", seen[0].path);
+    assert!(seen[0].target.ends_with(&sent), "{}", seen[0].target);
 
     let records: Vec<serde_json::Value> = output
         .lines()

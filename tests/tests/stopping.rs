@@ -22,6 +22,8 @@ struct Running {
     stdin: JoinHandle<std::process::ChildStdin>,
     stdout: Option<JoinHandle<Vec<u8>>>,
     stderr: JoinHandle<Vec<u8>>,
+    /// The arguments it was started with.
+    args: Vec<String>,
 }
 
 impl Running {
@@ -63,6 +65,7 @@ impl Running {
             stdin,
             stdout,
             stderr,
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
         }
     }
 
@@ -89,11 +92,12 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         };
         let took = waiting.elapsed();
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         drop(self.stdin.join().unwrap());
         let stdout = self.stdout.map(|t| t.join().unwrap()).unwrap_or_default();
         let stderr = self.stderr.join().unwrap();
         (
-            Run::parse(status.code().unwrap_or(-1), stdout, stderr),
+            Run::parse(&args, status.code().unwrap_or(-1), stdout, stderr),
             took,
         )
     }

@@ -7,10 +7,10 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use tb_loopback::Server;
 
 use crate::bundled;
 use tb_host::hooks::HookName;
-use tb_host::loopback::Server;
 use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
 use tb_host::{Job, Pool};
 

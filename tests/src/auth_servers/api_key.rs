@@ -4,11 +4,13 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{Exchange, HttpServer, Reply};
+use tb_loopback::{Reply, Request, Server};
+
+use super::percent_decode;
 
 /// The server, and what it saw.
 pub struct ApiKeyServer {
-    http: HttpServer,
+    http: Server,
     seen: Arc<Mutex<Seen>>,
 }
 
@@ -27,11 +29,11 @@ impl ApiKeyServer {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let key = key.to_owned();
         let log = Arc::clone(&seen);
-        let http = HttpServer::start(Arc::new(move |exchange: &Exchange| {
-            let given = if exchange.path().starts_with("/query/") {
-                query_param(&exchange.target, "api_key")
+        let http = super::start(move |request: &Request<'_>| {
+            let given = if request.path().starts_with("/query/") {
+                query_param(request.query(), "api_key")
             } else {
-                exchange.header("x-api-key").map(str::to_owned)
+                request.header("x-api-key").map(str::to_owned)
             };
             let mut seen = log.lock().unwrap_or_else(PoisonError::into_inner);
             if given.as_deref() == Some(key.as_str()) {
@@ -41,7 +43,7 @@ impl ApiKeyServer {
                 seen.refused += 1;
                 Reply::new(401, "missing or wrong API key\n")
             }
-        }))
+        })
         .expect("start the API key server");
         ApiKeyServer { http, seen }
     }
@@ -60,34 +62,10 @@ impl ApiKeyServer {
     }
 }
 
-/// The percent-decoded value of query parameter `name` in `target`.
-fn query_param(target: &str, name: &str) -> Option<String> {
-    let query = target.split_once('?')?.1;
+/// The percent-decoded value of query parameter `name` in `query`.
+fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (given, value) = pair.split_once('=')?;
         (given == name).then(|| percent_decode(value))
     })
-}
-
-/// `%XX` escapes decoded (a test server's own, kept apart from the SDK's).
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -11,14 +11,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{Exchange, HttpServer, Reply};
+use tb_loopback::{Reply, Request, Server};
 
 /// The realm the server challenges for.
 pub const REALM: &str = "tb-host@loopback";
 
 /// The server, and what it saw.
 pub struct DigestServer {
-    http: HttpServer,
+    http: Server,
     state: Arc<Mutex<State>>,
 }
 
@@ -75,10 +75,10 @@ impl DigestServer {
             nonce_uses,
         };
         let shared = Arc::clone(&state);
-        let http = HttpServer::start(Arc::new(move |exchange: &Exchange| {
+        let http = super::start(move |request: &Request<'_>| {
             let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            check(&mut state, &account, exchange)
-        }))
+            check(&mut state, &account, request)
+        })
         .expect("start the Digest server");
         DigestServer { http, state }
     }
@@ -98,8 +98,8 @@ impl DigestServer {
     }
 }
 
-fn check(state: &mut State, account: &Account, exchange: &Exchange) -> Reply {
-    let Some(answer) = exchange
+fn check(state: &mut State, account: &Account, request: &Request<'_>) -> Reply {
+    let Some(answer) = request
         .header("authorization")
         .and_then(|value| value.strip_prefix("Digest "))
         .map(params)
@@ -112,7 +112,7 @@ fn check(state: &mut State, account: &Account, exchange: &Exchange) -> Reply {
     let nc = u32::from_str_radix(param("nc"), 16).unwrap_or(0);
     let expected = expected_response(
         account,
-        &exchange.method,
+        request.method(),
         param("uri"),
         &nonce,
         param("nc"),
@@ -120,7 +120,7 @@ fn check(state: &mut State, account: &Account, exchange: &Exchange) -> Reply {
     );
     let valid = param("username") == account.username
         && param("realm") == REALM
-        && param("uri") == exchange.target
+        && param("uri") == request.target()
         && param("qop") == "auth"
         && param("algorithm").eq_ignore_ascii_case(account.algorithm)
         && param("response") == expected;

@@ -14,12 +14,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine;
 
-use super::api_key::percent_decode;
-use super::{Exchange, HttpServer, Reply};
+use tb_loopback::{Reply, Request, Server};
+
+use super::percent_decode;
 
 /// The server, and what it saw.
 pub struct OAuthServer {
-    http: HttpServer,
+    http: Server,
     state: Arc<Mutex<State>>,
 }
 
@@ -52,14 +53,14 @@ impl OAuthServer {
         let state = Arc::new(Mutex::new(State::default()));
         let expected = format!("{client_id}:{secret}");
         let shared = Arc::clone(&state);
-        let http = HttpServer::start(Arc::new(move |exchange: &Exchange| {
+        let http = super::start(move |request: &Request<'_>| {
             let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            if exchange.path() == "/token" {
-                token(&mut state, exchange, &expected, uses_per_token)
+            if request.path() == "/token" {
+                token(&mut state, request, &expected, uses_per_token)
             } else {
-                api(&mut state, exchange)
+                api(&mut state, request)
             }
-        }))
+        })
         .expect("start the OAuth server");
         OAuthServer { http, state }
     }
@@ -85,14 +86,14 @@ impl OAuthServer {
 }
 
 /// The token endpoint.
-fn token(state: &mut State, exchange: &Exchange, expected: &str, uses: u32) -> Reply {
-    let form: Vec<(String, String)> = String::from_utf8_lossy(&exchange.body)
+fn token(state: &mut State, request: &Request<'_>, expected: &str, uses: u32) -> Reply {
+    let form: Vec<(String, String)> = String::from_utf8_lossy(request.body())
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .map(|(name, value)| (percent_decode(name), percent_decode(value)))
         .collect();
     state.seen.token_forms.push(form.clone());
-    let client = exchange
+    let client = request
         .header("authorization")
         .and_then(|value| value.strip_prefix("Basic "))
         .and_then(|encoded| {
@@ -108,7 +109,7 @@ fn token(state: &mut State, exchange: &Exchange, expected: &str, uses: u32) -> R
     let grant = form
         .iter()
         .any(|(name, value)| name == "grant_type" && value == "client_credentials");
-    if exchange.method != "POST" || !grant {
+    if request.method() != "POST" || !grant {
         return json(400, r#"{"error":"unsupported_grant_type"}"#);
     }
     if client.as_deref() != Some(expected) {
@@ -129,8 +130,8 @@ fn token(state: &mut State, exchange: &Exchange, expected: &str, uses: u32) -> R
 }
 
 /// The API: a bearer token with uses left, or 401.
-fn api(state: &mut State, exchange: &Exchange) -> Reply {
-    let token = exchange
+fn api(state: &mut State, request: &Request<'_>) -> Reply {
+    let token = request
         .header("authorization")
         .and_then(|value| value.strip_prefix("Bearer "));
     match token.and_then(|token| state.uses_left.get_mut(token)) {

@@ -14,12 +14,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ring::{digest, hmac};
 
+use tb_loopback::{Reply, Request, Server};
+
 use super::digest::hex;
-use super::{Exchange, HttpServer, Reply};
+use super::percent_decode;
 
 /// The server, and what it saw.
 pub struct SigV4Server {
-    http: HttpServer,
+    http: Server,
     seen: Arc<Mutex<Seen>>,
 }
 
@@ -51,13 +53,13 @@ impl SigV4Server {
     pub fn start(account: Account) -> SigV4Server {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let log = Arc::clone(&seen);
-        let http = HttpServer::start(Arc::new(move |exchange: &Exchange| {
-            let verdict = verify(&account, exchange, SystemTime::now());
+        let http = super::start(move |request: &Request<'_>| {
+            let verdict = verify(&account, request, SystemTime::now());
             let mut seen = log.lock().unwrap_or_else(PoisonError::into_inner);
             match verdict {
                 Ok(()) => {
                     seen.accepted += 1;
-                    let token = exchange.header("x-amz-security-token").map(str::to_owned);
+                    let token = request.header("x-amz-security-token").map(str::to_owned);
                     seen.session_tokens.push(token);
                     Reply::new(200, "ok\n")
                 }
@@ -66,7 +68,7 @@ impl SigV4Server {
                     Reply::new(403, reason)
                 }
             }
-        }))
+        })
         .expect("start the SigV4 server");
         SigV4Server { http, seen }
     }
@@ -85,9 +87,9 @@ impl SigV4Server {
     }
 }
 
-/// Whether `exchange` carries a valid signature for `account` at `now`.
-pub fn verify(account: &Account, exchange: &Exchange, now: SystemTime) -> Result<(), String> {
-    let authorization = exchange.header("authorization").ok_or("no Authorization")?;
+/// Whether `request` carries a valid signature for `account` at `now`.
+fn verify(account: &Account, request: &Request<'_>, now: SystemTime) -> Result<(), String> {
+    let authorization = request.header("authorization").ok_or("no Authorization")?;
     let fields = authorization
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .ok_or("not AWS4-HMAC-SHA256")?;
@@ -117,7 +119,7 @@ pub fn verify(account: &Account, exchange: &Exchange, now: SystemTime) -> Result
             account.region, account.service
         ));
     }
-    let amz_date = exchange.header("x-amz-date").ok_or("no X-Amz-Date")?;
+    let amz_date = request.header("x-amz-date").ok_or("no X-Amz-Date")?;
     check_date(amz_date, day, now)?;
     let names: Vec<&str> = signed_headers.split(';').collect();
     for required in ["host", "x-amz-date"] {
@@ -125,8 +127,8 @@ pub fn verify(account: &Account, exchange: &Exchange, now: SystemTime) -> Result
             return Err(format!("{required} is not signed"));
         }
     }
-    let payload = hex(digest::digest(&digest::SHA256, &exchange.body).as_ref());
-    if exchange
+    let payload = hex(digest::digest(&digest::SHA256, request.body()).as_ref());
+    if request
         .header("x-amz-content-sha256")
         .is_some_and(|claimed| claimed != payload)
     {
@@ -134,19 +136,13 @@ pub fn verify(account: &Account, exchange: &Exchange, now: SystemTime) -> Result
     }
     let mut canonical = format!(
         "{}\n{}\n{}\n",
-        exchange.method,
-        canonical_path(exchange.path()),
-        canonical_query(
-            exchange
-                .target
-                .split_once('?')
-                .map_or("", |(_, query)| query)
-        ),
+        request.method(),
+        canonical_path(request.path()),
+        canonical_query(request.query()),
     );
     for name in &names {
-        let values: Vec<String> = exchange
-            .headers
-            .iter()
+        let values: Vec<String> = request
+            .headers()
             .filter(|(given, _)| given.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
             .collect();
@@ -231,8 +227,8 @@ fn canonical_query(query: &str) -> String {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = aws_encode(&super::api_key::percent_decode(name), false);
-            let value = aws_encode(&super::api_key::percent_decode(value), false);
+            let name = aws_encode(&percent_decode(name), false);
+            let value = aws_encode(&percent_decode(value), false);
             format!("{name}={value}")
         })
         .collect();
