@@ -16,18 +16,49 @@
 //! | `ThreadResponse`, `ThreadException` | [`Response`], [`Failure`]             |
 //! | `threaded.map(requests)`        | [`threaded::map`]                         |
 //!
-//! The data flow follows the modules: [`input`] and [`job`] make jobs, the
-//! [`pool`] runs them on workers with a [`session`] and [`hooks`] each
-//! (plugins come from [`plugin`]), and each job ends as exactly one
-//! [`Response`] or [`Failure`].
+//! ```no_run
+//! use tb_host::{Pool, RequestDefaults};
+//!
+//! let mut pool = Pool::from_urls(
+//!     ["http://127.0.0.1:8080/a", "http://127.0.0.1:8080/b"],
+//!     &RequestDefaults::default(),
+//! )?;
+//! pool.join_all();
+//! for response in pool.responses() {
+//!     println!("GET {} returned {}", response.job().url, response.status());
+//! }
+//! for failure in pool.exceptions() {
+//!     println!("GET {} failed: {}", failure.job().url, failure.message());
+//! }
+//! # Ok::<(), tb_host::PoolError>(())
+//! ```
+//!
+//! Differences from Python's pool, on purpose:
+//! - results can be consumed while the pool runs ([`Pool::results`]), and
+//!   memory stays bounded on endless input: jobs are read as they are needed
+//!   and at most [`PoolBuilder::max_in_flight`] are in flight;
+//! - every job ends exactly once, as a [`Response`] or a [`Failure`]; there
+//!   is no start-up race that loses results (requests/toolbelt#381);
+//! - retries are decided by hooks and scheduled, never slept on by a worker;
+//! - a worker is a future, not a thread: workers share a few carrier
+//!   threads (one per CPU), which wait on all of their connections at once.
+//!   Each worker still has its own session and hook instances and runs one
+//!   job at a time, so `threads(n)` still means n sessions and n requests
+//!   in flight.
+//!
+//! The data flows one way: [`input`] reads lines into [`Job`]s, a [`Pool`]
+//! runs them on workers with a [`session`] and [`hooks`] each (plugins
+//! come from [`plugin`]), and each job ends as exactly one [`Response`] or
+//! [`Failure`], which [`Pool::results`] hands out as they come. The
+//! programs in `host/examples/` show each of these whole.
 
-pub mod failure;
+mod failure;
 pub mod hooks;
 pub mod input;
-pub mod job;
+mod job;
 pub mod plugin;
-pub mod pool;
-pub mod response;
+mod pool;
+mod response;
 pub mod session;
 pub mod threaded;
 

@@ -206,7 +206,7 @@ pub fn add_json_content_type(headers: &mut Vec<(String, String)>) {
     }
 }
 
-/// `text` cut off past [`SHOWN`] bytes (at a character boundary), saying
+/// `text` cut off past 1 KiB (at a character boundary), saying
 /// so: how a message shows text it did not choose (an input line, a
 /// server's `Location`), whatever its length.
 pub fn shorten(text: &str) -> String {

@@ -1,35 +1,11 @@
 //! The pool: workers with one HTTP session each, fed from a stream of jobs
 //! (Python's `requests_toolbelt.threaded.pool.Pool`).
 //!
-//! Differences from Python's pool, on purpose:
-//! - results can be consumed while the pool runs ([`Pool::results`]), and
-//!   memory stays bounded on endless input: jobs are read as they are needed
-//!   and at most [`PoolBuilder::max_in_flight`] are in flight;
-//! - every job ends exactly once, as a [`Response`] or a [`Failure`]; there
-//!   is no start-up race that loses results (requests/toolbelt#381);
-//! - retries are decided by hooks and scheduled, never slept on by a worker;
-//! - a worker is a future, not a thread: workers share a few carrier
-//!   threads (one per CPU), which wait on all of their connections at once.
-//!   Each worker still has its own session and hook instances and runs one
-//!   job at a time, so `threads(n)` still means n sessions and n requests
-//!   in flight.
-//!
-//! ```no_run
-//! use tb_host::{Pool, RequestDefaults};
-//!
-//! let mut pool = Pool::from_urls(
-//!     ["http://127.0.0.1:8080/a", "http://127.0.0.1:8080/b"],
-//!     &RequestDefaults::default(),
-//! )?;
-//! pool.join_all();
-//! for response in pool.responses() {
-//!     println!("GET {} returned {}", response.job().url, response.status());
-//! }
-//! for failure in pool.exceptions() {
-//!     println!("GET {} failed: {}", failure.job().url, failure.message());
-//! }
-//! # Ok::<(), tb_host::PoolError>(())
-//! ```
+//! How the pool runs its jobs is told in the crate's docs; the modules
+//! here follow a job: `feeder` reads the input, `flow` carries jobs and
+//! results between threads, `carrier` runs the workers (`worker`), which
+//! follow redirects (`redirect`), read bodies (`body`, `body_dir`) and wait
+//! for the send limits (`limits`); `scheduler` holds the retries waiting.
 
 mod body;
 mod body_dir;

@@ -21,8 +21,8 @@ use super::super::SetupError;
 use super::super::failures;
 use super::AFRESH;
 use super::records::{self, Records, State, fingerprint};
+use tb_host::Job;
 use tb_host::input::{InputError, shorten};
-use tb_host::job::Job;
 
 /// Checks every record of `records` (read from `out`, the file `-o`
 /// names) against the job at its index in `jobs` (the input `input`),
