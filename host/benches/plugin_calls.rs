@@ -15,7 +15,7 @@ use tb_host::bundled;
 use tb_host::hooks::{
     Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
 };
-use tb_host::plugin::{Grants, Plugin, PluginLimits, PluginRuntime};
+use tb_host::plugin::{Manifest, Plugin, PluginRuntime};
 
 fn request(headers: usize) -> Request {
     Request {
@@ -75,7 +75,10 @@ fn load_built(runtime: &PluginRuntime, package: &str, config: &[(&str, &str)]) -
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     runtime
-        .load(&plugin_file(package), config, Grants::default())
+        .load(Manifest {
+            config,
+            ..Manifest::new(plugin_file(package))
+        })
         .unwrap()
 }
 
@@ -92,22 +95,24 @@ fn bench_authorize(c: &mut Criterion, package: &str, plugin: &Plugin) {
 }
 
 fn hook_calls(c: &mut Criterion) {
-    let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let runtime = PluginRuntime::new().unwrap();
     let config = vec![("token".to_owned(), "bench-token".to_owned())];
     let bearer = runtime
         .load_bytes(
-            Path::new("bearer-auth.wasm"),
+            Manifest {
+                config: config.clone(),
+                ..Manifest::new("bearer-auth.wasm")
+            },
             bundled::BEARER_AUTH,
-            config.clone(),
-            Grants::default(),
         )
         .unwrap();
     let retry = runtime
         .load_bytes(
-            Path::new("retry-backoff.wasm"),
+            Manifest {
+                config,
+                ..Manifest::new("retry-backoff.wasm")
+            },
             bundled::RETRY_BACKOFF,
-            config,
-            Grants::default(),
         )
         .unwrap();
 
@@ -146,12 +151,13 @@ fn hook_calls(c: &mut Criterion) {
 
     let headers = runtime
         .load_bytes(
-            Path::new("session-headers.wasm"),
+            Manifest {
+                config: (0..20)
+                    .map(|i| (format!("header.X-Session-{i}"), format!("value {i}")))
+                    .collect(),
+                ..Manifest::new("session-headers.wasm")
+            },
             bundled::SESSION_HEADERS,
-            (0..20)
-                .map(|i| (format!("header.X-Session-{i}"), format!("value {i}")))
-                .collect(),
-            Grants::default(),
         )
         .unwrap();
     let mut instance = headers.instantiate(0).unwrap();
@@ -174,10 +180,11 @@ fn hook_calls(c: &mut Criterion) {
         b.iter(|| {
             runtime
                 .load_bytes(
-                    Path::new("bearer-auth.wasm"),
+                    Manifest {
+                        config: vec![("token".to_owned(), "t".to_owned())],
+                        ..Manifest::new("bearer-auth.wasm")
+                    },
                     bundled::BEARER_AUTH,
-                    vec![("token".to_owned(), "t".to_owned())],
-                    Grants::default(),
                 )
                 .unwrap()
         })

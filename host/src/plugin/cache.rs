@@ -241,7 +241,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::bundled;
-    use crate::plugin::{PluginLimits, PluginRuntime};
+    use crate::plugin::PluginRuntime;
 
     /// A scratch directory removed when dropped.
     struct Scratch(PathBuf);
@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn a_plugin_is_compiled_once_then_loaded() {
-        let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+        let runtime = PluginRuntime::new().unwrap();
         let engine = runtime.engine();
         let scratch = Scratch::new("round-trip");
         let cache = PluginCache::new(scratch.0.join("nested"));
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn keys_differ_by_component_and_engine() {
-        let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+        let runtime = PluginRuntime::new().unwrap();
         let engine = runtime.engine();
         let bearer = key(engine, bundled::BEARER_AUTH);
         assert_eq!(bearer, key(engine, bundled::BEARER_AUTH));

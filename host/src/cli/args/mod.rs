@@ -18,7 +18,7 @@ pub use completions::CompletionsArgs;
 pub use input::InputArgs;
 pub use output::{Order, OutputArgs};
 pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
-pub use plugins::{PluginArgs, PluginSpec, Scoped};
+pub use plugins::{PluginArgs, PluginFlags, PluginSource, Scoped};
 pub use request::RequestArgs;
 pub use schedule::{ScheduleArgs, Shard};
 
