@@ -89,21 +89,15 @@ pub struct PluginFlags {
     pub plugins: Vec<PluginSpec>,
 
     /// A plugin from a manifest file (TOML): its component, name,
-    /// configuration, grants and limits in one reviewed file; repeat for
-    /// more, in order among --plugin. Paths and @FILE values are relative
-    /// to the manifest's directory, `env:VAR` values are tb-host's variable
-    /// VAR. Flags scoped to its name (--plugin-config NAME:KEY=VALUE, ...)
-    /// add to it.
-    ///
-    /// Example (see the README for every key):
-    ///   path = "oauth2_client_credentials.wasm"
-    ///   allowed_hosts = ["https://idp.example.com"]
-    ///   [config]
-    ///   token-url = "https://idp.example.com/oauth/token"
-    ///   client-id = "my-app"
-    ///   client-secret = "@client-secret.txt"
-    ///   scope = "read write"
-    #[arg(long = "plugin-manifest", value_name = "FILE", verbatim_doc_comment)]
+    /// configuration, which values are secret, grants and limits in one
+    /// reviewed file (example below); repeat for more, in order among
+    /// --plugin. Its path and @FILE values are relative to the manifest's
+    /// directory; `env:VAR` values are tb-host's variable VAR. An unknown
+    /// key is an error. Flags scoped to its name (--plugin-config
+    /// NAME:KEY=VALUE, --plugin-env NAME:VAR, ...) add to it, and
+    /// --plugin-timeout NAME:MS and --plugin-memory NAME:MIB override its
+    /// limits.
+    #[arg(long = "plugin-manifest", value_name = "FILE")]
     pub plugin_manifests: Vec<PathBuf>,
 
     /// Configuration for plugin NAME only, which it reads as KEY; repeat
