@@ -1,6 +1,6 @@
 //! Plugins on the command line, through the real binary against the
 //! loopback server: configuration scoped to one plugin and read from
-//! files, grants, the cache of compiled plugins, `plugin inspect`,
+//! files, grants, manifest files, the cache of compiled plugins, `plugin inspect`,
 //! `plugin new` and shell completions.
 
 use std::path::{Path, PathBuf};
@@ -584,6 +584,7 @@ fn completions_cover_the_plugin_flags() {
     for expected in [
         "--plugin-config",
         "--plugin-env",
+        "--plugin-manifest",
         "--no-plugin-cache",
         "inspect",
     ] {
