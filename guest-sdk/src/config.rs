@@ -27,6 +27,15 @@
 //! variable to the plugin (`--plugin-env NAME:VAR`) and name it with the
 //! key's `-env` twin: [`secret`] reads `password=...` or
 //! `password-env=VAR`, whichever was given.
+//!
+//! tb-host hides a secret from its logs and from the messages it records
+//! (a plugin's errors included), and shows every other value, by the
+//! key's name among other things: name a key that holds a secret so that
+//! its last word says so (`client-secret`, `api-key`, `password`,
+//! `session-token`; words with `secret`, `password`, `passwd`, `token`,
+//! `key`, `credential`, `auth` or `signature`), and one that does not
+//! otherwise (`token-url`, `client-id`), so an error can show it. An
+//! operator can declare any key secret in the plugin's manifest.
 
 use std::fmt::Display;
 use std::str::FromStr;

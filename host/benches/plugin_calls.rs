@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tb_host::hooks::{
     Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
 };
-use tb_host::plugin::{Grants, Plugin, PluginLimits, PluginRuntime};
+use tb_host::plugin::{Manifest, Plugin, PluginRuntime};
 
 fn request(headers: usize) -> Request {
     Request {
@@ -73,7 +73,10 @@ fn load_built(runtime: &PluginRuntime, package: &str, config: &[(&str, &str)]) -
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     runtime
-        .load(&plugin_file(package), config, Grants::default())
+        .load(Manifest {
+            config,
+            ..Manifest::new(plugin_file(package))
+        })
         .unwrap()
 }
 
@@ -90,22 +93,24 @@ fn bench_authorize(c: &mut Criterion, package: &str, plugin: &Plugin) {
 }
 
 fn hook_calls(c: &mut Criterion) {
-    let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let runtime = PluginRuntime::new().unwrap();
     let config = vec![("token".to_owned(), "bench-token".to_owned())];
     let bearer = runtime
         .load_bytes(
-            Path::new("bearer-auth.wasm"),
+            Manifest {
+                config: config.clone(),
+                ..Manifest::new("bearer-auth.wasm")
+            },
             &std::fs::read(plugin_file("bearer-auth")).unwrap(),
-            config.clone(),
-            Grants::default(),
         )
         .unwrap();
     let retry = runtime
         .load_bytes(
-            Path::new("retry-backoff.wasm"),
+            Manifest {
+                config,
+                ..Manifest::new("retry-backoff.wasm")
+            },
             &std::fs::read(plugin_file("retry-backoff")).unwrap(),
-            config,
-            Grants::default(),
         )
         .unwrap();
 
@@ -144,12 +149,13 @@ fn hook_calls(c: &mut Criterion) {
 
     let headers = runtime
         .load_bytes(
-            Path::new("session-headers.wasm"),
+            Manifest {
+                config: (0..20)
+                    .map(|i| (format!("header.X-Session-{i}"), format!("value {i}")))
+                    .collect(),
+                ..Manifest::new("session-headers.wasm")
+            },
             &std::fs::read(plugin_file("session-headers")).unwrap(),
-            (0..20)
-                .map(|i| (format!("header.X-Session-{i}"), format!("value {i}")))
-                .collect(),
-            Grants::default(),
         )
         .unwrap();
     let mut instance = headers.instantiate(0).unwrap();
@@ -168,14 +174,16 @@ fn hook_calls(c: &mut Criterion) {
     c.bench_function("instantiate/bearer-auth", |b| {
         b.iter(|| black_box(HookFactory::instantiate(&bearer, 0).unwrap()))
     });
+    let bearer_wasm = std::fs::read(plugin_file("bearer-auth")).unwrap();
     c.bench_function("compile+load/bearer-auth", |b| {
         b.iter(|| {
             runtime
                 .load_bytes(
-                    Path::new("bearer-auth.wasm"),
-                    &std::fs::read(plugin_file("bearer-auth")).unwrap(),
-                    vec![("token".to_owned(), "t".to_owned())],
-                    Grants::default(),
+                    Manifest {
+                        config: vec![("token".to_owned(), "t".to_owned())],
+                        ..Manifest::new("bearer-auth.wasm")
+                    },
+                    &bearer_wasm,
                 )
                 .unwrap()
         })

@@ -10,7 +10,7 @@ use tb_host_tests::auth_servers::digest::DigestServer;
 use tb_host_tests::auth_servers::oauth::OAuthServer;
 use tb_host_tests::auth_servers::sigv4::{Account, SigV4Server};
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{Run, tb_host_env};
+use tb_host_tests::harness::{Run, Scratch, tb_host_env};
 
 /// Runs `tb-host run -j THREADS` over `urls` (on stdin) with `args` and
 /// the environment `env`.
@@ -156,6 +156,78 @@ fn oauth_bad_client_secret_fails_every_job_with_the_endpoints_error() {
     );
     assert_eq!(seen.tokens_issued, 0);
     assert_eq!(seen.clients_refused, 4, "each job asked once");
+    assert_not_leaked(&run, "wrong-s3cret");
+}
+
+/// Writes the manifest `idp.toml` of the OAuth plugin for `server` in
+/// `scratch`: the five settings and the grant in one file, the client
+/// secret as `secret` says (`@FILE`, `env:VAR`).
+fn oauth_manifest(scratch: &Scratch, server: &OAuthServer, secret: &str) -> String {
+    let manifest = scratch.write_lines(
+        "idp.toml",
+        &[
+            "name = \"idp\"".to_owned(),
+            format!("path = {:?}", fixtures::OAUTH2_CLIENT_CREDENTIALS),
+            format!("allowed_hosts = [\"{}\"]", server.host()),
+            "timeout_ms = 500".to_owned(),
+            "[config]".to_owned(),
+            format!("token-url = \"{}\"", server.url("/token")),
+            "client-id = \"tb-host tests\"".to_owned(),
+            format!("client-secret = \"{secret}\""),
+            "scope = \"read write\"".to_owned(),
+            "client-auth = \"basic\"".to_owned(),
+        ],
+    );
+    manifest.display().to_string()
+}
+
+#[test]
+fn oauth_from_a_manifest_file_fetches_its_token_and_flags_add_to_it() {
+    let scratch = Scratch::new("oauth-manifest");
+    scratch.write_lines("client-secret.txt", &[CLIENT_SECRET]);
+    let server = OAuthServer::start("tb-host tests", CLIENT_SECRET, 1000);
+    let manifest = oauth_manifest(&scratch, &server, "@client-secret.txt");
+    let args = [
+        "--plugin-manifest",
+        &manifest,
+        "--plugin-config",
+        "idp:audience=tb-host-api",
+        "-v",
+    ];
+    let run = run("2", &args, &[], &urls(|p| server.url(p), "/api/", 10));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_statuses(&run, 10, 200);
+    let seen = server.seen();
+    assert_eq!(seen.accepted, 10, "every request carried a valid token");
+    assert!((1..=2).contains(&seen.tokens_issued), "{seen:?}");
+    for form in &seen.token_forms {
+        for (name, value) in [("scope", "read write"), ("audience", "tb-host-api")] {
+            assert!(form.contains(&(name.into(), value.into())), "{form:?}");
+        }
+    }
+    assert_not_leaked(&run, CLIENT_SECRET);
+}
+
+#[test]
+fn oauth_endpoint_errors_name_the_token_url_and_never_the_client_secret() {
+    let scratch = Scratch::new("oauth-manifest-refused");
+    let server = OAuthServer::start("tb-host tests", CLIENT_SECRET, 1000);
+    let manifest = oauth_manifest(&scratch, &server, "env:TB_TEST_IDP_SECRET");
+    let run = run(
+        "1",
+        &["--plugin-manifest", &manifest, "-v"],
+        &[("TB_TEST_IDP_SECRET", "wrong-s3cret")],
+        &urls(|p| server.url(p), "/api/", 2),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let endpoint = format!("token endpoint {}: ", server.url("/token"));
+    for record in run.by_index(2).values() {
+        assert_eq!(record["error"]["kind"], "plugin", "{record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&endpoint), "the URL is shown: {message}");
+        assert!(message.contains("invalid_client"), "{message}");
+    }
+    assert_eq!(server.seen().clients_refused, 2);
     assert_not_leaked(&run, "wrong-s3cret");
 }
 

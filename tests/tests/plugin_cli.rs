@@ -1,6 +1,6 @@
 //! Plugins on the command line, through the real binary against the
 //! loopback server: configuration scoped to one plugin and read from
-//! files, grants, the cache of compiled plugins, `plugin inspect`,
+//! files, grants, manifest files, the cache of compiled plugins, `plugin inspect`,
 //! `plugin new` and shell completions.
 
 use std::path::{Path, PathBuf};
@@ -588,6 +588,7 @@ fn completions_cover_the_plugin_flags() {
     for expected in [
         "--plugin-config",
         "--plugin-env",
+        "--plugin-manifest",
         "--no-plugin-cache",
         "inspect",
     ] {
@@ -715,4 +716,152 @@ fn timeouts_and_memory_caps_can_be_set_per_plugin() {
     );
     assert_eq!(unknown.code, 2);
     assert!(unknown.stderr.contains("nope"), "{}", unknown.stderr);
+}
+
+#[test]
+fn a_manifest_runs_in_command_line_order_and_flags_scoped_to_its_name_add_to_it() {
+    let scratch = Scratch::new("manifest-order");
+    let path = "/echo/plugin-cli/manifest-order";
+    let port = probe_port();
+    let port = port.trim_start_matches("port=");
+    let manifest = scratch.write_lines(
+        "probe.toml",
+        &[
+            "name = \"probe\"".to_owned(),
+            format!("path = {:?}", fixtures::ENV_PROBE),
+            "env = [\"TB_PROBE\"]".to_owned(),
+            "[config]".to_owned(),
+            format!("port = {port}"),
+            "header.X-Team = \"search\"".to_owned(),
+        ],
+    );
+    let out = tb_host_env(
+        &[
+            "run",
+            "--no-plugin-cache",
+            "--plugin-manifest",
+            manifest.to_str().unwrap(),
+            "--plugin",
+            &format!("other={}", fixtures::ENV_PROBE),
+            "--plugin-config",
+            &format!("other:port={port}"),
+            "--plugin-config",
+            "probe:extra=1",
+            &write_urls(&scratch, path),
+        ],
+        &[("TB_PROBE", "granted-by-the-manifest")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        header_values(path, "x-config-keys"),
+        ["port,header.X-Team,extra", "port"],
+        "the manifest's plugin first, with its keys and the flag's"
+    );
+    assert_eq!(
+        header_values(path, "x-env-probe"),
+        ["granted-by-the-manifest", "absent"],
+        "the manifest's grant reaches its plugin only"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_manifest_is_refused_naming_the_key_and_the_file() {
+    let scratch = Scratch::new("manifest-unknown-key");
+    let manifest = scratch.write_lines(
+        "bearer.toml",
+        &[
+            format!("path = {:?}", fixtures::BEARER_AUTH),
+            "allowed_host = [\"idp.example\"]".to_owned(),
+        ],
+    );
+    let run = run_one(
+        &["--plugin-manifest", manifest.to_str().unwrap()],
+        "/fast/plugin-cli/never-unknown-key",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for expected in [
+        format!("plugin manifest {} line 2", manifest.display()),
+        "unknown field `allowed_host`".to_owned(),
+        "`allowed_hosts`".to_owned(),
+    ] {
+        assert!(run.stderr.contains(&expected), "{expected}: {}", run.stderr);
+    }
+    assert!(run.records.is_empty());
+}
+
+#[test]
+fn an_unset_variable_in_a_manifest_is_refused_naming_it() {
+    let scratch = Scratch::new("manifest-unset-variable");
+    let manifest = scratch.write_lines(
+        "bearer.toml",
+        &[
+            format!("path = {:?}", fixtures::BEARER_AUTH),
+            "[config]".to_owned(),
+            "token = \"env:TB_TEST_UNSET_TOKEN\"".to_owned(),
+        ],
+    );
+    let run = run_one(
+        &["--plugin-manifest", manifest.to_str().unwrap()],
+        "/fast/plugin-cli/never-unset-variable",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let expected = format!(
+        "plugin manifest {}: config key `token`: TB_TEST_UNSET_TOKEN is not set in tb-host's environment",
+        manifest.display()
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(run.records.is_empty());
+}
+
+#[test]
+fn inspect_shows_a_manifest_without_its_secret_values() {
+    let scratch = Scratch::new("manifest-inspect");
+    scratch.write_lines("token.txt", &["s3cr3t-from-the-file"]);
+    let manifest = scratch.write_lines(
+        "bearer.toml",
+        &[
+            format!("path = {:?}", fixtures::BEARER_AUTH),
+            "env = [\"TB_INSPECT_GRANTED\"]".to_owned(),
+            "allowed_hosts = [\"https://idp.example\"]".to_owned(),
+            "timeout_ms = 250".to_owned(),
+            "secrets = [\"hidden\"]".to_owned(),
+            "[config]".to_owned(),
+            "token = \"@token.txt\"".to_owned(),
+            "hidden = \"s3cr3t-declared\"".to_owned(),
+            "note = \"shown-as-it-is\"".to_owned(),
+        ],
+    );
+    let run = tb_host_env(
+        &[
+            "plugin",
+            "inspect",
+            "--plugin-manifest",
+            manifest.to_str().unwrap(),
+            "--plugin-config",
+            "api-key=s3cr3t-from-a-flag",
+        ],
+        &[("TB_INSPECT_GRANTED", "s3cr3t-granted")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in [
+        "bearer-auth".to_owned(),
+        format!("manifest:      {}", manifest.display()),
+        format!("file:          {}", fixtures::BEARER_AUTH),
+        "config:        token (secret, not shown)".to_owned(),
+        "hidden (secret, not shown)".to_owned(),
+        "note = shown-as-it-is".to_owned(),
+        "api-key (secret, not shown)".to_owned(),
+        "env:           TB_INSPECT_GRANTED (value secret, not shown)".to_owned(),
+        "allowed hosts: https://idp.example".to_owned(),
+        "timeout:       250 ms per call".to_owned(),
+        "memory:        64 MiB per instance (the default)".to_owned(),
+    ] {
+        assert!(
+            run.stdout.contains(&expected),
+            "{expected}:\n{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("s3cr3t"), "leaked: {}", run.stdout);
+    assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);
 }

@@ -2,13 +2,12 @@
 //! for what it promises beyond it.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
-use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
+use tb_host::plugin::{Manifest, PluginRuntime};
 use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{each_once, refused_url, server};
@@ -256,18 +255,15 @@ fn native_retry_policy_is_scheduled_and_capped() {
 
 #[test]
 fn plugin_hooks_work_from_the_library() {
-    let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let runtime = PluginRuntime::new().unwrap();
     let bearer = runtime
-        .load(
-            Path::new(fixtures::BEARER_AUTH),
-            vec![("token".into(), "library-token".into())],
-            Grants::default(),
-        )
+        .load(Manifest {
+            config: vec![("token".into(), "library-token".into())],
+            ..Manifest::new(fixtures::BEARER_AUTH)
+        })
         .unwrap();
     assert_eq!(bearer.name(), "bearer-auth");
-    let trapping = runtime
-        .load(Path::new(fixtures::TRAPPING), Vec::new(), Grants::default())
-        .unwrap();
+    let trapping = runtime.load(Manifest::new(fixtures::TRAPPING)).unwrap();
     let urls = [
         server().url("/echo/library-plugin/ok"),
         server().url("/echo/library-plugin/trap"),

@@ -1,8 +1,9 @@
-//! Secrets given to plugins (configuration values, files named with
-//! `@FILE`, granted environment variables) never appear in what tb-host
+//! Secrets given to plugins (configuration values named like secrets or
+//! declared secret in a manifest, files named with `@FILE`, `env:VAR`
+//! values, granted environment variables) never appear in what tb-host
 //! writes: stdout, stderr at the most verbose log level, the output file
 //! or the failures file. They do reach the server, which shows the run
-//! really used them.
+//! really used them; and a value that is not secret is shown.
 
 use std::process::Command;
 
@@ -14,6 +15,9 @@ use tb_host_tests::harness::{self, Run, Scratch, exactly_once, read_records, ser
 const FROM_ENV: &str = "k3y-from-the-environment-0451";
 const FROM_FILE: &str = "t0ken-from-a-file-9921";
 const FROM_CONFIG: &str = "c0nfig-value-7731";
+
+/// A config value that is not secret, which messages show.
+const NOT_SECRET: &str = "plainly-shown-4242";
 
 /// Secrets with the characters encodings change: a space, `/` and `+`
 /// (percent- and form-encoding; their base64 has `+` and `/`, which
@@ -90,7 +94,21 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
     let scratch = Scratch::new("secrets");
     let token = scratch.write_lines("token.txt", &[FROM_FILE]);
     let token = format!("bearer:token=@{}", token.display());
-    let decoy = format!("hostile:decoy={FROM_CONFIG}");
+    // The hostile plugin's manifest declares `decoy` secret, reads a value
+    // from a file beside it and one from a variable; `scope` is shown.
+    let manifest = scratch.write_lines(
+        "hostile.toml",
+        &[
+            "name = \"hostile\"".to_owned(),
+            format!("path = {:?}", fixtures::HOSTILE),
+            "secrets = [\"decoy\"]".to_owned(),
+            "[config]".to_owned(),
+            format!("decoy = \"{FROM_CONFIG}\""),
+            "note = \"@token.txt\"".to_owned(),
+            "from-env = \"env:TB_SECRET_KEY\"".to_owned(),
+            format!("scope = \"{NOT_SECRET}\""),
+        ],
+    );
     let urls = vec![
         // Answered: the key goes out in the query, the token in a header.
         server().url("/echo/secrets/ok?x=1"),
@@ -118,10 +136,8 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
         &format!("bearer={}", fixtures::BEARER_AUTH),
         "--plugin-config",
         &token,
-        "--plugin",
-        &format!("hostile={}", fixtures::HOSTILE),
-        "--plugin-config",
-        &decoy,
+        "--plugin-manifest",
+        manifest.to_str().unwrap(),
         "--plugin-env",
         "hostile:TB_SECRET_KEY",
     ];
@@ -158,12 +174,15 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
     }
     assert_eq!(read_failures(&scratch).len(), 5, "{failures}");
 
-    // The leaks were tried, at every level, and hidden.
+    // The leaks were tried, at every level, and hidden; the value that is
+    // not secret shows.
+    let leaked =
+        format!("leaks decoy={REDACTED} note={REDACTED} from-env={REDACTED} scope={NOT_SECRET} ");
     for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] {
         assert!(
             run.stderr
                 .lines()
-                .any(|l| l.contains(level) && l.contains(&format!("leaks decoy={REDACTED}"))),
+                .any(|l| l.contains(level) && l.contains(&leaked)),
             "no hidden leak at {level}:\n{}",
             run.stderr
         );
@@ -243,7 +262,7 @@ fn a_secret_with_awkward_characters_shows_in_no_encoding_at_trace_level() {
         "--plugin",
         &format!("hostile={}", fixtures::HOSTILE),
         "--plugin-config",
-        &format!("hostile:decoy={AWKWARD_CONFIG}"),
+        &format!("hostile:password={AWKWARD_CONFIG}"),
         "--plugin-env",
         "hostile:TB_SECRET_KEY",
     ];
@@ -322,7 +341,7 @@ fn a_plugin_refusing_its_secret_config_does_not_echo_it() {
         "--plugin-config",
         "hostile:configure=leak",
         "--plugin-config",
-        &format!("hostile:decoy={FROM_CONFIG}"),
+        &format!("hostile:decoy-token={FROM_CONFIG}"),
     ];
     let (run, output, failures) = run_traced(&scratch, &args, &[server().url("/echo/x")]);
     assert_eq!(

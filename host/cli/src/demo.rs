@@ -11,7 +11,7 @@ use tb_loopback::Server;
 
 use crate::bundled;
 use tb_host::hooks::HookName;
-use tb_host::plugin::{Grants, PluginLimits, PluginRuntime};
+use tb_host::plugin::{Manifest, PluginRuntime};
 use tb_host::{Job, Pool};
 
 use super::args::DemoArgs;
@@ -30,7 +30,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         bail!("--threads and --urls must be at least 1");
     }
     let server = Server::start().context("cannot start the loopback server")?;
-    let runtime = PluginRuntime::new(PluginLimits::default())?;
+    let runtime = PluginRuntime::new()?;
     let config = vec![
         ("token".to_owned(), DEMO_TOKEN.to_owned()),
         ("header.X-Demo-Session".to_owned(), "on".to_owned()),
@@ -43,8 +43,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     ];
     let mut builder = Pool::builder().threads(args.threads).keep_bodies(false);
     for (label, wasm) in plugins {
-        let plugin =
-            runtime.load_bytes(Path::new(label), wasm, config.clone(), Grants::default())?;
+        let manifest = Manifest {
+            config: config.clone(),
+            ..Manifest::new(label)
+        };
+        let plugin = runtime.load_bytes(manifest, wasm)?;
         eprintln!(
             "plugin {} {}: hooks {}",
             plugin.name(),

@@ -4,9 +4,9 @@
 //! Every line, whether the host's, a plugin's (`guest_sdk::log`) or a
 //! dependency's, goes out through one [`LogWriter`], which
 //!
-//! - hides the [`Secrets`] of the run's plugins ([`hide_in_logs`]): a line
-//!   of a dependency's that shows a URL a plugin signed with an API key
-//!   shows `[redacted]` in its place;
+//! - hides the secrets of the run's plugins, computed from their
+//!   manifests ([`hide_in_logs`]): a line of a dependency's that shows a
+//!   URL a plugin signed with an API key shows `[redacted]` in its place;
 //! - escapes control characters (`\r`, `\n`, `\t`, `\x1b`, `\u{85}`, ...):
 //!   text a server or a plugin chose, such as the `error_description` of
 //!   an OAuth token endpoint that a plugin's error quotes, can neither end
@@ -29,9 +29,11 @@ use std::sync::OnceLock;
 use tracing_subscriber::EnvFilter;
 
 use super::progress;
-use tb_host::plugin::Secrets;
+use tb_host::plugin::{Manifest, Secrets};
 
-/// The values no log line may show, once the plugins are loaded.
+/// The values no log line may show, once the plugins' manifests are
+/// made: the one set of secrets kept for the whole process, because the
+/// log writer is made by `tracing` and can be handed nothing.
 static HIDDEN: OnceLock<Secrets> = OnceLock::new();
 
 /// Sends `tracing`'s events to stderr through a [`LogWriter`], at the
@@ -55,10 +57,12 @@ pub fn init(verbose: u8) {
         .init();
 }
 
-/// From now on, log lines show `secrets` as `[redacted]`. Set once, when
-/// the plugins that were given them are loaded; a second call changes
-/// nothing.
-pub fn hide_in_logs(secrets: Secrets) {
+/// From now on, log lines, records and messages show the secrets of the
+/// run's plugins, whose `manifests` these are, as `[redacted]` (see
+/// `plugin::manifest` for which values are secret). Set once, before the
+/// plugins are loaded; a second call changes nothing.
+pub fn hide_in_logs(manifests: &[Manifest]) {
+    let secrets = Secrets::of_manifests(manifests);
     if !secrets.is_empty() {
         let _ = HIDDEN.set(secrets);
     }

@@ -1,6 +1,7 @@
-//! Plugin set-up for `tb-host run`: one runtime with the operator's limits
-//! and cache, and every plugin loaded with the configuration and grants
-//! scoped to it, and to no other.
+//! Plugin set-up for `tb-host run`: the manifest of every plugin, made of
+//! its `--plugin-manifest` file or `--plugin` and the flags scoped to it,
+//! and every plugin loaded from its manifest by one runtime with the
+//! operator's cache.
 //!
 //! `--plugin-config NAME:KEY=VALUE` and `--plugin-env NAME:VAR` reach the
 //! plugin named NAME ([`names`]); a value `@FILE` is read from the file.
@@ -9,74 +10,40 @@
 
 mod names;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tb_host::hooks::{HookFactory, HookName};
-use tb_host::plugin::{Grants, PluginCache, PluginLimits, PluginRuntime, Secrets};
+use tb_host::plugin::manifest::{self, variable};
+use tb_host::plugin::{Manifest, PluginCache, PluginRuntime};
 
-use super::args::{PluginArgs, Scoped};
+use super::args::{PluginArgs, PluginFlags, PluginSource, Scoped};
 use super::{SetupError, logging};
 use names::PluginNames;
 
-/// Loads every plugin of `args`, in order, each with its own configuration
-/// and grants.
+/// Loads every plugin of `args`, in order, each from its own manifest.
 pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
-    let names = PluginNames::of(&args.plugins);
-    let mut configs = vec![Vec::new(); args.plugins.len()];
-    for Scoped {
-        plugin,
-        item: (key, value),
-    } in &args.plugin_config
-    {
-        // The value may be a secret: messages show the form instead.
-        let shown = format!("{key}=VALUE");
-        let index = names.resolve("--plugin-config", plugin.as_deref(), &shown)?;
-        let value = config_value(value).map_err(|why| {
-            SetupError::new(format!(
-                "--plugin-config {}:{key}: {why}",
-                names.primary(index)
-            ))
-        })?;
-        configs[index].push((key.clone(), value));
-    }
-    let mut grants = vec![Grants::default(); args.plugins.len()];
-    for Scoped { plugin, item: var } in &args.plugin_env {
-        let index = names.resolve("--plugin-env", plugin.as_deref(), var)?;
-        let value = std::env::var(var).map_err(|why| {
-            SetupError::new(format!(
-                "--plugin-env {}:{var}: {var} is {} in tb-host's environment",
-                names.primary(index),
-                match why {
-                    std::env::VarError::NotPresent => "not set",
-                    std::env::VarError::NotUnicode(_) => "not valid UTF-8",
-                }
-            ))
-        })?;
-        grants[index] = std::mem::take(&mut grants[index]).env(var, value);
-    }
-    for Scoped { plugin, item: host } in &args.plugin_allow_host {
-        let index = names.resolve("--plugin-allow-host", plugin.as_deref(), &host.to_string())?;
-        grants[index] = std::mem::take(&mut grants[index]).allow_host(host.clone());
-    }
-    own_limits(args, &names, limits(args), &mut grants)?;
-    logging::hide_in_logs(Secrets::of_plugins(
-        configs.iter().map(Vec::as_slice).zip(&grants),
-    ));
-    if args.plugins.is_empty() {
+    let manifests = manifests(args)?;
+    logging::hide_in_logs(&manifests);
+    if manifests.is_empty() {
         return Ok(Vec::new());
     }
-    let runtime = PluginRuntime::with_cache(limits(args), cache(args))?;
-    args.plugins
-        .iter()
-        .zip(configs.into_iter().zip(grants))
-        .map(|(spec, (config, grants))| {
-            let keys: Vec<&str> = config.iter().map(|(key, _)| key.as_str()).collect();
+    let runtime = PluginRuntime::with_cache(cache(&args.flags))?;
+    manifests
+        .into_iter()
+        .map(|manifest| {
+            let keys: Vec<&str> = manifest
+                .config
+                .iter()
+                .map(|(key, _)| key.as_str())
+                .collect();
             let keys = keys.join(",");
-            let env: Vec<&str> = grants.env_names().collect();
+            let env: Vec<&str> = manifest.env.iter().map(|(name, _)| name.as_str()).collect();
             let env = env.join(",");
+            let path = manifest.path.clone();
             let plugin = runtime
-                .load(&spec.path, config, grants)
+                .load(manifest)
                 .map_err(|e| SetupError::new(e.to_string()))?;
             tracing::info!(
                 plugin = plugin.name(),
@@ -85,87 +52,118 @@ pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
                 config = keys,
                 env,
                 "loaded {}",
-                spec.path.display()
+                path.display()
             );
             Ok(Arc::new(plugin) as Arc<dyn HookFactory>)
         })
         .collect()
 }
 
-/// A `--plugin-config` VALUE as the plugin gets it: `@FILE` is the file's
-/// contents with trailing line breaks trimmed, `@@TEXT` is `@TEXT`, and
-/// anything else is itself. The error names the file, never its contents.
-pub fn config_value(raw: &str) -> Result<String, String> {
-    if let Some(literal) = raw.strip_prefix("@@") {
-        return Ok(format!("@{literal}"));
+/// The manifest of every plugin of `args`, in command-line order: each
+/// `--plugin-manifest` file or `--plugin`, with the configuration, grants
+/// and limits of the flags scoped to it added.
+fn manifests(args: &PluginArgs) -> Result<Vec<Manifest>, SetupError> {
+    let mut manifests = args
+        .sources
+        .iter()
+        .map(|source| match source {
+            PluginSource::Component(spec) => Ok(Manifest {
+                name: spec.alias.clone(),
+                ..Manifest::new(&spec.path)
+            }),
+            PluginSource::Manifest(file) => {
+                Manifest::read(file).map_err(|e| SetupError::new(e.to_string()))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let names = PluginNames::of(&manifests);
+    let flags = &args.flags;
+    for Scoped {
+        plugin,
+        item: (key, raw),
+    } in &flags.plugin_config
+    {
+        let shown = format!("{key}=VALUE");
+        let index = names.resolve("--plugin-config", plugin.as_deref(), &shown)?;
+        add_config(&mut manifests[index], key, raw).map_err(|why| {
+            SetupError::new(format!(
+                "--plugin-config {}:{key}: {why}",
+                names.primary(index)
+            ))
+        })?;
     }
-    let Some(file) = raw.strip_prefix('@') else {
-        return Ok(raw.to_owned());
-    };
-    if file.is_empty() {
-        return Err("@ must be followed by a file name".to_owned());
+    for Scoped { plugin, item: var } in &flags.plugin_env {
+        let index = names.resolve("--plugin-env", plugin.as_deref(), var)?;
+        let value = variable(var).map_err(|why| {
+            SetupError::new(format!(
+                "--plugin-env {}:{var}: {why}",
+                names.primary(index)
+            ))
+        })?;
+        manifests[index].env.push((var.clone(), value));
     }
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+    for Scoped { plugin, item: host } in &flags.plugin_allow_host {
+        let index = names.resolve("--plugin-allow-host", plugin.as_deref(), &host.to_string())?;
+        manifests[index].allowed_hosts.push(host.clone());
+    }
+    set_limit(
+        "--plugin-timeout",
+        &flags.plugin_timeout,
+        &names,
+        &mut manifests,
+        |m| &mut m.timeout,
+        Duration::from_millis,
+    )?;
+    set_limit(
+        "--plugin-memory",
+        &flags.plugin_memory,
+        &names,
+        &mut manifests,
+        |m| &mut m.memory,
+        manifest::mib,
+    )?;
+    Ok(manifests)
 }
 
-/// What every plugin instance may use.
-/// The limits of every plugin without its own: the last bare
-/// `--plugin-timeout` and `--plugin-memory`, else 100 ms and 64 MiB.
-fn limits(args: &PluginArgs) -> PluginLimits {
-    let bare = |given: &[Scoped<u64>]| {
-        given
-            .iter()
-            .rev()
-            .find(|scoped| scoped.plugin.is_none())
-            .map(|scoped| scoped.item)
-    };
-    let defaults = PluginLimits::default();
-    PluginLimits {
-        timeout: bare(&args.plugin_timeout).map_or(defaults.timeout, Duration::from_millis),
-        memory: bare(&args.plugin_memory).map_or(defaults.memory, |mib| {
-            usize::try_from(mib << 20).unwrap_or(usize::MAX)
-        }),
-    }
+/// Adds a `--plugin-config` KEY=VALUE to `manifest`: a VALUE of `@FILE` is
+/// the file's contents (relative to the working directory), and secret.
+pub fn add_config(manifest: &mut Manifest, key: &str, raw: &str) -> Result<(), String> {
+    manifest.add_config(key.to_owned(), raw, Path::new(""))
 }
 
-/// Gives each plugin named by `--plugin-timeout NAME:MS` or
-/// `--plugin-memory NAME:MIB` its own limits, starting from `base`.
-fn own_limits(
-    args: &PluginArgs,
+/// Sets one limit of every manifest from `--plugin-timeout` or
+/// `--plugin-memory` (`flag`, given as `given`): `NAME:N` sets plugin
+/// NAME's, over its manifest's; the last bare `N` sets that of every plugin
+/// whose manifest sets none. `limit` is the manifest's field, and `value`
+/// makes N its value.
+fn set_limit<T: Copy>(
+    flag: &str,
+    given: &[Scoped<u64>],
     names: &PluginNames,
-    base: PluginLimits,
-    grants: &mut [Grants],
+    manifests: &mut [Manifest],
+    limit: fn(&mut Manifest) -> &mut Option<T>,
+    value: fn(u64) -> T,
 ) -> Result<(), SetupError> {
-    let mut own: Vec<Option<PluginLimits>> = vec![None; grants.len()];
-    for (flag, given) in [
-        ("--plugin-timeout", &args.plugin_timeout),
-        ("--plugin-memory", &args.plugin_memory),
-    ] {
-        for Scoped { plugin, item } in given {
-            let Some(name) = plugin.as_deref() else {
-                continue;
-            };
-            let index = names.resolve(flag, Some(name), &item.to_string())?;
-            let limits = own[index].get_or_insert(base);
-            if flag == "--plugin-timeout" {
-                limits.timeout = Duration::from_millis(*item);
-            } else {
-                limits.memory = usize::try_from(item << 20).unwrap_or(usize::MAX);
+    let mut bare = None;
+    for Scoped { plugin, item } in given {
+        match plugin.as_deref() {
+            None => bare = Some(value(*item)),
+            Some(name) => {
+                let index = names.resolve(flag, Some(name), &item.to_string())?;
+                *limit(&mut manifests[index]) = Some(value(*item));
             }
         }
     }
-    for (grants, own) in grants.iter_mut().zip(own) {
-        if let Some(limits) = own {
-            *grants = std::mem::take(grants).limits(limits);
-        }
+    for manifest in manifests {
+        let own = limit(manifest);
+        *own = own.or(bare);
     }
     Ok(())
 }
 
 /// The cache of compiled plugins: `--plugin-cache`, else the default
 /// directory, unless `--no-plugin-cache`.
-fn cache(args: &PluginArgs) -> Option<PluginCache> {
+fn cache(args: &PluginFlags) -> Option<PluginCache> {
     if args.no_plugin_cache {
         return None;
     }
@@ -174,45 +172,4 @@ fn cache(args: &PluginArgs) -> Option<PluginCache> {
         tracing::info!("no plugin cache: neither XDG_CACHE_HOME nor HOME is set");
     }
     dir.map(PluginCache::new)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A file of its own in the temporary directory, removed when dropped.
-    struct TempFile(std::path::PathBuf);
-
-    impl TempFile {
-        fn with(name: &str, contents: &str) -> TempFile {
-            let path = std::env::temp_dir().join(format!(
-                "tb-host-config-value-{}-{name}",
-                std::process::id()
-            ));
-            std::fs::write(&path, contents).unwrap();
-            TempFile(path)
-        }
-    }
-
-    impl Drop for TempFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-
-    #[test]
-    fn values_may_come_from_files() {
-        let file = TempFile::with("token", "s3cr3t\r\n\n");
-        let raw = format!("@{}", file.0.display());
-        assert_eq!(config_value(&raw).unwrap(), "s3cr3t");
-        assert_eq!(config_value("plain").unwrap(), "plain");
-        assert_eq!(config_value("@@handle").unwrap(), "@handle");
-        assert!(config_value("@").is_err());
-    }
-
-    #[test]
-    fn a_missing_file_is_named() {
-        let error = config_value("@/nonexistent/tb-host/token").unwrap_err();
-        assert!(error.contains("/nonexistent/tb-host/token"), "{error}");
-    }
 }

@@ -240,7 +240,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::{PluginLimits, PluginRuntime};
+    use crate::plugin::PluginRuntime;
 
     /// The smallest components there are: the preamble of an empty one
     /// (`\0asm`, version 13, layer 1), and one with a custom section, so
@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_plugin_is_compiled_once_then_loaded() {
-        let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+        let runtime = PluginRuntime::new().unwrap();
         let engine = runtime.engine();
         let scratch = Scratch::new("round-trip");
         let cache = PluginCache::new(scratch.0.join("nested"));
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn keys_differ_by_component_and_engine() {
-        let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+        let runtime = PluginRuntime::new().unwrap();
         let engine = runtime.engine();
         let empty = key(engine, EMPTY);
         assert_eq!(empty, key(engine, EMPTY));

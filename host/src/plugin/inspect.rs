@@ -2,10 +2,9 @@
 //! it takes to compile, the interfaces it imports and exports, and what it
 //! says about itself. For `tb-host plugin inspect`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{Grants, Interfaces, Plugin, PluginError, PluginRuntime, compile, runtime};
+use super::{Interfaces, Manifest, Plugin, PluginError, PluginRuntime, compile, runtime};
 
 /// What [`PluginRuntime::inspect`] found out about a plugin file.
 pub struct Inspection {
@@ -23,23 +22,20 @@ pub struct Inspection {
 }
 
 impl PluginRuntime {
-    /// Reads and compiles the plugin in `path` (bypassing the cache, to time
-    /// the compiling), then loads it with `config` and no grants to ask
-    /// what it is. Fails if the file cannot be read, is not a component, or
-    /// was built for another version of the contract; a plugin that does
-    /// not link or start is reported in [`Inspection::plugin`].
-    pub fn inspect(
-        &self,
-        path: &Path,
-        config: Vec<(String, String)>,
-    ) -> Result<Inspection, PluginError> {
+    /// Reads and compiles the plugin `manifest` names (bypassing the cache,
+    /// to time the compiling), then loads it with the manifest to ask what
+    /// it is. Fails if the file cannot be read, is not a component, or was
+    /// built for another version of the contract; a plugin that does not
+    /// link or start is reported in [`Inspection::plugin`].
+    pub fn inspect(&self, manifest: Manifest) -> Result<Inspection, PluginError> {
+        let path = manifest.path.as_path();
         let wasm = runtime::read(path)?;
         let started = Instant::now();
         let component = compile::fresh(self.engine(), path, &wasm)?;
         let compile_time = started.elapsed();
         let interfaces = Interfaces::of(self.engine(), &component);
         interfaces.check(path)?;
-        let plugin = Plugin::start(self, path.to_owned(), &component, config, Grants::default());
+        let plugin = Plugin::start(self, &component, manifest);
         Ok(Inspection {
             size: wasm.len(),
             compile_time,

@@ -1,7 +1,8 @@
 //! One worker's instance of one plugin, in a store of its own.
 //!
 //! The store holds the sandbox: a WASI context with nothing granted but
-//! the plugin's own [`super::Grants`], the memory cap, and the plugin's view of the host (its configuration, the
+//! the environment variables of the plugin's [`super::Manifest`], its
+//! memory cap, and the plugin's view of the host (its configuration, the
 //! log). Every call sets a fresh epoch deadline first; an error out of
 //! wasmtime (a trap, the deadline, the memory cap) marks the instance broken
 //! and the worker replaces it.
@@ -79,6 +80,7 @@ impl Host for PluginState {
 
     fn config(&mut self, key: String) -> Option<String> {
         self.shared
+            .manifest
             .config
             .iter()
             .find(|(k, _)| *k == key)
@@ -93,7 +95,8 @@ impl Host for PluginState {
     }
 
     fn config_keys(&mut self) -> Vec<String> {
-        self.shared.config.iter().map(|(k, _)| k.clone()).collect()
+        let config = &self.shared.manifest.config;
+        config.iter().map(|(k, _)| k.clone()).collect()
     }
 
     fn budget_spend(&mut self) -> bool {
@@ -116,31 +119,32 @@ impl PluginInstance {
     /// itself, which is where it reads its configuration. That first call
     /// also pays for the instance's start-up (its memory is touched for the
     /// first time, many workers start at once), so it gets the longer
-    /// [`super::PluginLimits::startup`] deadline; hook calls get the normal one.
+    /// [`startup_deadline`]; hook calls get the manifest's.
     pub(crate) fn start(
         shared: Arc<PluginShared>,
         worker: u32,
     ) -> Result<(Self, PluginInfo), HookError> {
-        let limits = shared.limits();
+        let manifest = &shared.manifest;
+        let startup = startup_deadline(manifest.deadline());
         let mut wasi = WasiCtx::builder();
-        shared.grants.apply(&mut wasi);
+        wasi.envs(&manifest.env);
         let state = PluginState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory)
+                .memory_size(manifest.memory_cap())
                 .trap_on_grow_failure(true)
                 .build(),
             shared: Arc::clone(&shared),
             worker,
             call_started: Instant::now(),
             host_time: Duration::ZERO,
-            deadline: limits.startup(),
+            deadline: startup,
             last_error: None,
         };
         let mut store = Store::new(shared.runtime.engine(), state);
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(ticks(limits.startup()));
+        store.set_epoch_deadline(ticks(startup));
         store.epoch_deadline_callback(|store| {
             let state = store.data();
             let used = state.call_started.elapsed().saturating_sub(state.host_time);
@@ -152,14 +156,14 @@ impl PluginInstance {
         let bindings = shared
             .pre
             .instantiate(&mut store)
-            .map_err(|e| broken(&store, limits.startup(), e))?;
+            .map_err(|e| broken(&store, startup, e))?;
         let mut instance = PluginInstance {
             store,
             bindings,
-            deadline: limits.startup(),
+            deadline: startup,
         };
         let info = instance.call(|b, store| b.toolbelt_plugin_hooks().call_describe(store))?;
-        instance.deadline = limits.timeout;
+        instance.deadline = shared.manifest.deadline();
         Ok((instance, info))
     }
 
@@ -188,9 +192,16 @@ impl PluginInstance {
     }
 }
 
+/// The deadline of an instance's first call (`describe`), which also pays
+/// for its start-up: ten hook deadlines (`deadline` each), and at least a
+/// second.
+fn startup_deadline(deadline: Duration) -> Duration {
+    (deadline * 10).max(Duration::from_secs(1))
+}
+
 /// Describes a wasmtime error in the operator's terms.
 fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error) -> HookError {
-    let limits = store.data().shared.limits();
+    let memory_cap = store.data().shared.manifest.memory_cap();
     let what = match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "ran past its deadline of {} ms and was stopped",
@@ -198,7 +209,7 @@ fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error
         ),
         Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
         _ if format!("{error:#}").contains("growing memory") => {
-            format!("went past its memory cap of {} MiB", limits.memory >> 20)
+            format!("went past its memory cap of {} MiB", memory_cap >> 20)
         }
         // The trap alone: the error's own text carries a wasm backtrace of
         // numbered functions, no help to an operator.

@@ -2,39 +2,51 @@
 //!
 //! A plugin is a component of the `toolbelt:plugin` world (see `wit/`),
 //! usually written with `guest-sdk`. The host compiles each plugin once per
-//! run ([`PluginRuntime::load`]) or takes its compiled form from a
+//! run ([`PluginRuntime::load`], from its [`Manifest`]) or takes its compiled form from a
 //! [`PluginCache`], checks that it was built for this host's version of the
 //! contract ([`WIT_VERSION`]) and that its imports are what the host
 //! provides, asks it which hooks it implements, and then gives every worker
 //! its own instance in its own store, so calls never contend for a lock.
 //!
 //! The sandbox, per instance: clocks and random numbers, the plugin's own
-//! configuration and the host's log, and nothing else unless the operator
-//! [grants](Grants) it: no files, no environment variables, no sockets.
-//! Every call has a deadline
-//! ([`PluginLimits::timeout`], enforced by epoch interruption) and every
-//! instance a memory cap ([`PluginLimits::memory`]). A call that traps or
-//! breaks either limit fails the request it was made for, and the worker
-//! makes a fresh instance for the next one.
+//! configuration and the host's log, and nothing else unless its
+//! [`Manifest`] grants it: no files, no environment variables, no
+//! sockets. Every call has a deadline ([`Manifest::timeout`], enforced by
+//! epoch interruption) and every instance a memory cap
+//! ([`Manifest::memory`]). A call that traps or breaks either limit fails
+//! the request it was made for, and the worker makes a fresh instance for
+//! the next one.
+//!
+//! ```no_run
+//! use tb_host::plugin::{Manifest, PluginRuntime};
+//!
+//! let runtime = PluginRuntime::new()?;
+//! let bearer = runtime.load(Manifest {
+//!     config: vec![("token".into(), "t0k3n".into())],
+//!     ..Manifest::new("bearer_auth.wasm")
+//! })?;
+//! println!("{} {}", bearer.name(), bearer.version());
+//! # Ok::<(), tb_host::plugin::PluginError>(())
+//! ```
 
 pub mod bindings;
 mod cache;
 mod compile;
 mod contract;
 mod fetch;
-mod grants;
 mod inspect;
 mod instance;
+pub mod manifest;
 mod runtime;
 mod secrets;
 
 pub use cache::PluginCache;
 pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
 pub use fetch::{AllowedHost, FETCH_BODY_MAX, FETCH_TIMEOUT};
-pub use grants::Grants;
 pub use inspect::Inspection;
 pub use instance::PluginInstance;
-pub use runtime::{PluginLimits, PluginRuntime};
+pub use manifest::{Manifest, ManifestError};
+pub use runtime::PluginRuntime;
 pub use secrets::{REDACTED, SECRET_MIN_LEN, Secrets};
 
 use std::path::PathBuf;
@@ -141,25 +153,15 @@ pub struct Plugin {
 /// What every instance of one plugin shares.
 pub(crate) struct PluginShared {
     pub(crate) name: String,
-    pub(crate) config: Vec<(String, String)>,
-    pub(crate) grants: Grants,
-    /// The values of `config` and `grants` that never leave the sandbox
-    /// as text.
+    /// What the plugin is given and may do.
+    pub(crate) manifest: Manifest,
+    /// The values of the manifest that never leave the sandbox as text.
     pub(crate) secrets: Secrets,
     pub(crate) fetcher: Fetcher,
     pub(crate) pre: PluginPre<PluginState>,
     pub(crate) runtime: PluginRuntime,
     /// The retry budget the plugin asked for, shared by all its instances.
     pub(crate) budget: Option<Arc<RetryBudget>>,
-}
-
-impl PluginShared {
-    /// The limits of this plugin's instances: its own, or the runtime's.
-    pub(crate) fn limits(&self) -> PluginLimits {
-        self.grants
-            .own_limits()
-            .unwrap_or_else(|| self.runtime.limits())
-    }
 }
 
 impl Plugin {
@@ -193,14 +195,14 @@ impl Plugin {
 
     /// Checks the compiled `component` against the contract, links it, and
     /// makes a first instance to ask it what it is (which also runs its
-    /// check of `config`). `path` names the plugin in messages.
+    /// check of its configuration). The manifest's path names the plugin
+    /// in messages.
     pub(crate) fn start(
         runtime: &PluginRuntime,
-        path: PathBuf,
         component: &Component,
-        config: Vec<(String, String)>,
-        grants: Grants,
+        manifest: Manifest,
     ) -> Result<Plugin, PluginError> {
+        let path = manifest.path.clone();
         let interfaces = Interfaces::of(runtime.engine(), component);
         interfaces.check(&path)?;
         let link_error = |e: wasmtime::Error| {
@@ -228,10 +230,9 @@ impl Plugin {
             .unwrap_or_default();
         let shared = Arc::new(PluginShared {
             name: stem,
-            secrets: Secrets::of_plugin(&config, &grants),
-            config,
-            fetcher: Fetcher::new(grants.hosts().to_vec()),
-            grants,
+            secrets: Secrets::of_manifests([&manifest]),
+            fetcher: Fetcher::new(manifest.allowed_hosts.clone()),
+            manifest,
             pre,
             runtime: runtime.clone(),
             budget: None,
@@ -305,7 +306,7 @@ impl HookFactory for Plugin {
     /// The origins the operator granted this plugin (`--plugin-allow-host`):
     /// it may fetch from them, and send the jobs it authorizes there.
     fn may_send_to(&self, from: &reqwest::Url, to: &reqwest::Url) -> bool {
-        let hosts = self.shared.grants.hosts();
+        let hosts = &self.shared.manifest.allowed_hosts;
         hosts.iter().any(|host| host.admits_switch(from, to))
     }
 }

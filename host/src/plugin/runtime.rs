@@ -18,40 +18,11 @@ use wasmtime::{Config, Engine};
 
 use super::cache::{Origin, PluginCache};
 use super::instance::PluginState;
-use super::{Grants, Plugin, PluginError};
+use super::{Manifest, Plugin, PluginError};
 use super::{bindings, compile};
 
 /// How often the engine's epoch advances: the granularity of deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
-
-/// What one plugin instance may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PluginLimits {
-    /// The longest one hook call may run before it traps (default 100 ms).
-    /// Rounded up to the runtime's tick of 5 ms.
-    pub timeout: Duration,
-    /// The most linear memory one instance may have, in bytes (default
-    /// 64 MiB). Growing past it traps.
-    pub memory: usize,
-}
-
-impl Default for PluginLimits {
-    fn default() -> Self {
-        PluginLimits {
-            timeout: Duration::from_millis(100),
-            memory: 64 << 20,
-        }
-    }
-}
-
-impl PluginLimits {
-    /// The deadline of one call, in epoch ticks.
-    /// The deadline of an instance's first call (`describe`), which also
-    /// pays for its start-up: ten hook deadlines, and at least a second.
-    pub fn startup(&self) -> Duration {
-        (self.timeout * 10).max(Duration::from_secs(1))
-    }
-}
 
 /// How many ticks of the epoch make `deadline`, rounded up.
 pub(crate) fn ticks(deadline: Duration) -> u64 {
@@ -59,8 +30,9 @@ pub(crate) fn ticks(deadline: Duration) -> u64 {
     u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
 }
 
-/// The engine, linker and limits shared by every plugin of a run. Cheap to
-/// clone.
+/// The engine and linker shared by every plugin of a run, and the cache of
+/// compiled plugins. Cheap to clone. What each plugin may do is its own,
+/// in its [`Manifest`].
 #[derive(Clone)]
 pub struct PluginRuntime {
     inner: Arc<RuntimeInner>,
@@ -69,30 +41,22 @@ pub struct PluginRuntime {
 struct RuntimeInner {
     engine: Engine,
     linker: Linker<PluginState>,
-    limits: PluginLimits,
     cache: Option<PluginCache>,
 }
 
 impl PluginRuntime {
-    /// A runtime whose instances have `limits`, compiling every plugin it
-    /// loads.
-    pub fn new(limits: PluginLimits) -> Result<PluginRuntime, PluginError> {
-        Self::with_cache(limits, None)
+    /// A runtime that compiles every plugin it loads.
+    pub fn new() -> Result<PluginRuntime, PluginError> {
+        Self::with_cache(None)
     }
 
-    /// A runtime whose instances have `limits`, keeping compiled plugins in
-    /// `cache` (if any) for the next run.
-    pub fn with_cache(
-        limits: PluginLimits,
-        cache: Option<PluginCache>,
-    ) -> Result<PluginRuntime, PluginError> {
-        Self::with_engine(limits, cache).map_err(|e| PluginError::Runtime(format!("{e:#}")))
+    /// A runtime that keeps compiled plugins in `cache` (if any) for the
+    /// next run.
+    pub fn with_cache(cache: Option<PluginCache>) -> Result<PluginRuntime, PluginError> {
+        Self::with_engine(cache).map_err(|e| PluginError::Runtime(format!("{e:#}")))
     }
 
-    fn with_engine(
-        limits: PluginLimits,
-        cache: Option<PluginCache>,
-    ) -> wasmtime::Result<PluginRuntime> {
+    fn with_engine(cache: Option<PluginCache>) -> wasmtime::Result<PluginRuntime> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
@@ -105,38 +69,26 @@ impl PluginRuntime {
             inner: Arc::new(RuntimeInner {
                 engine,
                 linker,
-                limits,
                 cache,
             }),
         })
     }
 
-    /// Compiles (or takes from the cache) and checks the plugin in `path`,
-    /// giving it `config` as its configuration and `grants` beyond the bare
-    /// sandbox. Fails with a message naming the file if it cannot be read,
-    /// compiled, was built for another version of the contract, does not
-    /// link, or refuses the configuration.
-    pub fn load(
-        &self,
-        path: &Path,
-        config: Vec<(String, String)>,
-        grants: Grants,
-    ) -> Result<Plugin, PluginError> {
-        let wasm = read(path)?;
-        self.load_bytes(path, &wasm, config, grants)
+    /// Compiles (or takes from the cache) and checks the plugin `manifest`
+    /// names, which gets what the manifest gives it and nothing else (see
+    /// [`Manifest`] for an example). Fails with a message naming the file
+    /// if it cannot be read, compiled, was built for another version of the
+    /// contract, does not link, or refuses its configuration.
+    pub fn load(&self, manifest: Manifest) -> Result<Plugin, PluginError> {
+        let wasm = read(&manifest.path)?;
+        self.load_bytes(manifest, &wasm)
     }
 
     /// Like [`PluginRuntime::load`], for a component already in memory;
-    /// `label` stands for the file in messages.
-    pub fn load_bytes(
-        &self,
-        label: &Path,
-        wasm: &[u8],
-        config: Vec<(String, String)>,
-        grants: Grants,
-    ) -> Result<Plugin, PluginError> {
-        let component = self.compile(label, wasm)?;
-        Plugin::start(self, label.to_owned(), &component, config, grants)
+    /// the manifest's path stands for the file in messages.
+    pub fn load_bytes(&self, manifest: Manifest, wasm: &[u8]) -> Result<Plugin, PluginError> {
+        let component = self.compile(&manifest.path, wasm)?;
+        Plugin::start(self, &component, manifest)
     }
 
     /// The compiled `wasm`, through the cache if the runtime has one.
@@ -155,11 +107,6 @@ impl PluginRuntime {
             started.elapsed().as_secs_f64() * 1000.0
         );
         Ok(component)
-    }
-
-    /// The limits every instance gets.
-    pub fn limits(&self) -> PluginLimits {
-        self.inner.limits
     }
 
     pub(crate) fn engine(&self) -> &Engine {

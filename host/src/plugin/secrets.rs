@@ -2,8 +2,11 @@
 //! writes.
 //!
 //! A plugin's configuration and the environment variables granted to it
-//! are where credentials live (`token=@file`, `--plugin-env API_KEY`). The
-//! plugin may do what it likes with them inside its sandbox, but whatever
+//! are where credentials live (`token=@file`, `--plugin-env API_KEY`);
+//! its [`Manifest`] says which of them are secret (see [`super::manifest`]
+//! for the rule), and the rest, such as a token endpoint's URL, may be
+//! shown. The plugin may do what it likes with the secrets inside its
+//! sandbox, but whatever
 //! comes back out as text (its log lines, its error messages, the message
 //! of a trap) passes through [`Secrets::redact`] first, and the command
 //! line sends every log line through the same filter, so a careless or
@@ -20,7 +23,7 @@ mod percent;
 
 use std::borrow::Cow;
 
-use super::Grants;
+use super::Manifest;
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[redacted]";
@@ -29,10 +32,6 @@ pub const REDACTED: &str = "[redacted]";
 /// small numbers (`retries=3`, `mode=query`) whose every occurrence would
 /// otherwise be blotted out of messages, and no credential is this short.
 pub const SECRET_MIN_LEN: usize = 6;
-
-/// The suffix of a configuration key whose value is the name of an
-/// environment variable, not a secret.
-const NAMES_A_VARIABLE: &str = "-env";
 
 /// A set of secret values to hide from text, in every form text may hold
 /// them: as given; percent-encoded, whichever characters were encoded,
@@ -68,29 +67,15 @@ impl Secrets {
         secrets
     }
 
-    /// The secrets handed to one plugin: its configuration's values and
-    /// the values of the environment variables granted to it. A key
-    /// ending in `-env` is the exception: by guest-sdk's convention
-    /// (`key-env=API_KEY`) its value names a variable, which messages must
-    /// be able to show; the variable's value is a secret.
-    pub fn of_plugin(config: &[(String, String)], grants: &Grants) -> Secrets {
-        Secrets::of_plugins([(config, grants)])
-    }
-
-    /// The secrets handed to any of `plugins`, given as (configuration,
-    /// grants): everything a run must hide.
-    pub fn of_plugins<'a>(
-        plugins: impl IntoIterator<Item = (&'a [(String, String)], &'a Grants)>,
-    ) -> Secrets {
+    /// Everything `manifests` hand to their plugins that must never be
+    /// shown: their secret config values and the values of the variables
+    /// granted to them (see [`super::manifest`] for which values are
+    /// secret). Of one manifest for that plugin's own messages; of every
+    /// manifest of a run for the log.
+    pub fn of_manifests<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> Secrets {
         let mut secrets = Secrets::default();
-        for (config, grants) in plugins {
-            secrets.extend(
-                config
-                    .iter()
-                    .filter(|(key, _)| !key.ends_with(NAMES_A_VARIABLE))
-                    .map(|(_, value)| value.as_str())
-                    .chain(grants.env_values()),
-            );
+        for manifest in manifests {
+            secrets.extend(manifest.secret_values());
         }
         secrets
     }
@@ -209,16 +194,30 @@ mod tests {
     }
 
     #[test]
-    fn a_key_env_value_names_a_variable_and_is_shown() {
-        let config = [
-            ("key-env".to_owned(), "WEATHER_KEY".to_owned()),
-            ("token".to_owned(), "t0k3n-value".to_owned()),
-        ];
-        let grants = Grants::default().env("WEATHER_KEY", "k3y-value");
-        let secrets = Secrets::of_plugin(&config, &grants);
+    fn a_run_hides_the_secrets_of_every_manifest_and_shows_the_rest() {
+        let api = Manifest {
+            config: vec![
+                ("key-env".to_owned(), "WEATHER_KEY".to_owned()),
+                ("token".to_owned(), "t0k3n-value".to_owned()),
+                (
+                    "token-url".to_owned(),
+                    "https://idp.example/token".to_owned(),
+                ),
+            ],
+            env: vec![("WEATHER_KEY".to_owned(), "k3y-value".to_owned())],
+            ..Manifest::new("api.wasm")
+        };
+        let other = Manifest {
+            config: vec![("decoy".to_owned(), "declared-secret".to_owned())],
+            secrets: vec!["decoy".to_owned()],
+            ..Manifest::new("other.wasm")
+        };
+        let secrets = Secrets::of_manifests([&api, &other]);
         assert_eq!(
-            secrets.redact("WEATHER_KEY=k3y-value token=t0k3n-value"),
-            "WEATHER_KEY=[redacted] token=[redacted]"
+            secrets.redact(
+                "WEATHER_KEY=k3y-value token=t0k3n-value at https://idp.example/token, declared-secret"
+            ),
+            "WEATHER_KEY=[redacted] token=[redacted] at https://idp.example/token, [redacted]"
         );
     }
 

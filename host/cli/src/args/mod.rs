@@ -18,7 +18,7 @@ pub use completions::CompletionsArgs;
 pub use input::InputArgs;
 pub use output::{Order, OutputArgs};
 pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
-pub use plugins::{PluginArgs, PluginSpec, Scoped};
+pub use plugins::{PluginArgs, PluginFlags, PluginSource, Scoped};
 pub use request::RequestArgs;
 pub use schedule::{ScheduleArgs, Shard};
 
@@ -82,10 +82,27 @@ Examples:
   tb-host run --plugin bearer_auth.wasm --plugin retry_backoff.wasm \\
       --plugin-config bearer_auth:token=@token.txt --plugin-config retry_backoff:base-ms=50 urls.txt
   tb-host run --plugin retry_backoff.wasm --max-attempts 5 --failures failed.jsonl urls.txt
+  tb-host run --plugin-manifest idp.toml --plugin retry_backoff.wasm urls.txt
   tb-host run --failures again.jsonl failed.jsonl  # run the failures again
   tb-host run -X POST --json '{\"a\":1}' urls.txt
   tb-host run jobs.jsonl       # one JSON job per line: {\"url\": ..., \"method\": ..., ...}
   cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
+
+A plugin manifest (--plugin-manifest idp.toml), TOML; `secrets` names config
+keys that are secret whatever their names say (see README, Plugins):
+  name = \"idp\"
+  path = \"oauth2_client_credentials.wasm\"
+  allowed_hosts = [\"https://idp.example.com\"]
+  env = []
+  timeout_ms = 200
+  memory_mib = 32
+  secrets = []
+  [config]
+  token-url = \"https://idp.example.com/oauth/token\"
+  client-id = \"my-app\"
+  client-secret = \"@client-secret.txt\"
+  audience = \"env:IDP_AUDIENCE\"
+  scope = \"read write\"
 
 Exit status: 0 when every job got an HTTP response (any status), 1 when some
 job failed, 2 on a usage or set-up error, 3 when a file the run writes failed a

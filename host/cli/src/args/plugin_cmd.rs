@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 
 use super::plugins::parse_key_value;
 
@@ -11,9 +11,10 @@ use super::plugins::parse_key_value;
 pub enum PluginCommand {
     /// Show what a plugin component is: its name, version and hooks, the
     /// contract version it was built for, what it imports, its size and
-    /// how long it takes to compile.
+    /// how long it takes to compile; and its manifest: its configuration
+    /// (secret values left out), grants and limits.
     #[command(
-        after_help = "Examples:\n  tb-host plugin inspect target/wasm32-wasip2/release/bearer_auth.wasm"
+        after_help = "Examples:\n  tb-host plugin inspect target/wasm32-wasip2/release/bearer_auth.wasm\n  tb-host plugin inspect --plugin-manifest idp.toml"
     )]
     Inspect(InspectArgs),
     /// Write a new plugin crate, ready to test natively and to build for
@@ -24,14 +25,21 @@ pub enum PluginCommand {
     New(NewArgs),
 }
 
-/// `tb-host plugin inspect`.
+/// `tb-host plugin inspect`: a component, or a manifest naming one.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("plugin").required(true).args(["file", "plugin_manifest"])))]
 pub struct InspectArgs {
     /// The plugin component (.wasm).
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
+
+    /// The plugin's manifest (TOML), as `run --plugin-manifest` reads it,
+    /// instead of FILE.
+    #[arg(long, value_name = "MANIFEST")]
+    pub plugin_manifest: Option<PathBuf>,
 
     /// Configuration the plugin needs to describe itself, KEY=VALUE (or
-    /// KEY=@FILE); repeat for more. Values are never shown.
+    /// KEY=@FILE), added to its manifest; repeat for more. Secret values
+    /// (see `run --plugin-config`) are never shown.
     #[arg(long = "plugin-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub plugin_config: Vec<(String, String)>,
 }

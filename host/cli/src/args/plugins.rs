@@ -1,31 +1,111 @@
 //! `run`'s flags for plugins: which to load, their configuration, what
-//! each is granted, their limits and the cache of compiled plugins.
+//! each is granted, their limits and the cache of compiled plugins; each
+//! plugin's flags make its manifest (see `cli/plugins.rs`).
 //!
 //! Configuration and grants are scoped: `NAME:KEY=VALUE` and `NAME:VAR`
-//! reach plugin NAME only (see `cli/plugins.rs` for how names resolve).
+//! reach plugin NAME only (see `cli/plugins/names.rs` for how names
+//! resolve).
 
-use clap::Args;
+use clap::{ArgMatches, Args, Command, FromArgMatches};
 
 use std::path::PathBuf;
 
 use tb_host::plugin::AllowedHost;
+use tb_host::plugin::manifest::is_plugin_name;
 
-/// Which plugins to load, and what they get.
+/// Which plugins to load, in command-line order, and what they get.
+///
+/// `--plugin` and `--plugin-manifest` are two flags, which clap's derive
+/// keeps in two lists; their order among each other, the order hooks run
+/// in, is read from where each value stood on the command line.
+#[derive(Debug)]
+pub struct PluginArgs {
+    /// Every `--plugin` and `--plugin-manifest`, in command-line order.
+    pub sources: Vec<PluginSource>,
+    /// The flags.
+    pub flags: PluginFlags,
+}
+
+/// Where a plugin's manifest comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginSource {
+    /// `--plugin [NAME=]PATH`: a manifest of the flags alone.
+    Component(PluginSpec),
+    /// `--plugin-manifest FILE`: the manifest in FILE, and the flags
+    /// scoped to its name.
+    Manifest(PathBuf),
+}
+
+impl FromArgMatches for PluginArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = PluginFlags::from_arg_matches(matches)?;
+        let at = |id: &str| matches.indices_of(id).into_iter().flatten();
+        let components = at("plugins").zip(
+            std::mem::take(&mut flags.plugins)
+                .into_iter()
+                .map(PluginSource::Component),
+        );
+        let manifests = at("plugin_manifests").zip(
+            std::mem::take(&mut flags.plugin_manifests)
+                .into_iter()
+                .map(PluginSource::Manifest),
+        );
+        let mut sources: Vec<(usize, PluginSource)> = components.chain(manifests).collect();
+        sources.sort_by_key(|(index, _)| *index);
+        Ok(PluginArgs {
+            sources: sources.into_iter().map(|(_, source)| source).collect(),
+            flags,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = PluginArgs::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for PluginArgs {
+    fn augment_args(command: Command) -> Command {
+        PluginFlags::augment_args(command)
+    }
+
+    fn augment_args_for_update(command: Command) -> Command {
+        PluginFlags::augment_args_for_update(command)
+    }
+}
+
+/// The plugin flags as clap defines them; [`PluginArgs`] puts `--plugin`
+/// and `--plugin-manifest` in order.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Plugins")]
-pub struct PluginArgs {
+pub struct PluginFlags {
     /// A plugin component (.wasm) to load; repeat for more. Sessions and
-    /// requests pass through plugins in this order; the first retry
-    /// decision that is not `defer` wins. NAME=PATH names it for
-    /// --plugin-config and --plugin-env; otherwise its name is the file's
-    /// stem (`bearer_auth`, or `bearer-auth`).
+    /// requests pass through plugins in the order of --plugin and
+    /// --plugin-manifest; the first retry decision that is not `defer`
+    /// wins. NAME=PATH names it for --plugin-config and --plugin-env;
+    /// otherwise its name is the file's stem (`bearer_auth`, or
+    /// `bearer-auth`).
     #[arg(long = "plugin", value_name = "[NAME=]PATH", value_parser = parse_plugin)]
     pub plugins: Vec<PluginSpec>,
+
+    /// A plugin from a manifest file (TOML): its component, name,
+    /// configuration, which values are secret, grants and limits in one
+    /// reviewed file (example below); repeat for more, in order among
+    /// --plugin. Its path and @FILE values are relative to the manifest's
+    /// directory; `env:VAR` values are tb-host's variable VAR. An unknown
+    /// key is an error. Flags scoped to its name (--plugin-config
+    /// NAME:KEY=VALUE, --plugin-env NAME:VAR, ...) add to it, and
+    /// --plugin-timeout NAME:MS and --plugin-memory NAME:MIB override its
+    /// limits.
+    #[arg(long = "plugin-manifest", value_name = "FILE")]
+    pub plugin_manifests: Vec<PathBuf>,
 
     /// Configuration for plugin NAME only, which it reads as KEY; repeat
     /// for more. NAME: may be left out when one plugin is loaded. A VALUE
     /// of @FILE is the file's contents, trailing newline trimmed (@@ for a
-    /// value that starts with @).
+    /// value that starts with @), and secret. Secret values (of keys such
+    /// as `token`, `client-secret`, `api-key`, or read from a file) are
+    /// hidden from every log line and message; the others are shown.
     #[arg(
         long = "plugin-config",
         value_name = "[NAME:]KEY=VALUE",
@@ -92,14 +172,6 @@ pub struct Scoped<T> {
     pub plugin: Option<String>,
     /// What the plugin gets.
     pub item: T,
-}
-
-/// Whether `text` can name a plugin: letters, digits, `-` and `_`.
-fn is_plugin_name(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// `[NAME=]PATH`. A path that itself contains `=` after a plain name can

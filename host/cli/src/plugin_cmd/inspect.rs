@@ -1,7 +1,10 @@
 //! `tb-host plugin inspect FILE`: what a plugin component is, for an
 //! operator deciding whether to run it: its name, version and hooks, the
 //! contract version it was built for, everything it imports (what it could
-//! ask the host for), its size and how long it takes to compile.
+//! ask the host for), its size and how long it takes to compile; and the
+//! manifest it was given (`--plugin-manifest`, `--plugin-config`): its
+//! configuration keys with the values that are not secret, its grants and
+//! its limits.
 //!
 //! A file that is not a component, or a component built for another
 //! version of the contract, is a set-up error (exit status 2). A plugin
@@ -9,43 +12,48 @@
 //! its own message in place of its name.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use tb_host::hooks::{HookName, RetryInterest};
-use tb_host::plugin::{
-    Inspection, PluginError, PluginLimits, PluginRuntime, WIT_PACKAGE, WIT_VERSION,
-};
+use tb_host::plugin::manifest::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
+use tb_host::plugin::{Inspection, Manifest, PluginError, PluginRuntime, WIT_PACKAGE, WIT_VERSION};
 
-use crate::SetupError;
 use crate::args::InspectArgs;
-use crate::plugins::config_value;
+use crate::plugins::add_config;
+use crate::{SetupError, logging};
 
 /// The width of the report's labels, colon included.
-const LABEL_WIDTH: usize = 13;
+const LABEL_WIDTH: usize = 14;
 
 /// Runs `tb-host plugin inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let config = args
-        .plugin_config
-        .into_iter()
-        .map(|(key, raw)| match config_value(&raw) {
-            Ok(value) => Ok((key, value)),
-            Err(why) => Err(SetupError::new(format!("--plugin-config {key}: {why}"))),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let runtime = PluginRuntime::new(PluginLimits::default())?;
+    let mut manifest = match (&args.plugin_manifest, args.file) {
+        (Some(file), _) => Manifest::read(file).map_err(|e| SetupError::new(e.to_string()))?,
+        (None, Some(file)) => Manifest::new(file),
+        (None, None) => unreachable!("clap requires FILE or --plugin-manifest"),
+    };
+    for (key, raw) in &args.plugin_config {
+        add_config(&mut manifest, key, raw)
+            .map_err(|why| SetupError::new(format!("--plugin-config {key}: {why}")))?;
+    }
+    logging::hide_in_logs(std::slice::from_ref(&manifest));
+    let runtime = PluginRuntime::new()?;
     let inspection = runtime
-        .inspect(&args.file, config)
+        .inspect(manifest.clone())
         .map_err(|e| SetupError::new(e.to_string()))?;
-    print!("{}", report(&args.file.display().to_string(), &inspection));
+    print!(
+        "{}",
+        report(&manifest, args.plugin_manifest.as_deref(), &inspection)
+    );
     match inspection.plugin {
         Err(error @ PluginError::Link { .. }) => Err(SetupError::new(error.to_string()).into()),
         _ => Ok(()),
     }
 }
 
-/// The report on `inspection` of the file `file`, one `label: value` per
-/// line.
-fn report(file: &str, inspection: &Inspection) -> String {
+/// The report on `inspection` of the plugin of `manifest` (read from the
+/// file `from`, if any), one `label: value` per line.
+fn report(manifest: &Manifest, from: Option<&Path>, inspection: &Inspection) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(out, "{:<LABEL_WIDTH$} {value}", format!("{label}:"));
@@ -81,7 +89,10 @@ fn report(file: &str, inspection: &Inspection) -> String {
         "built for",
         &format!("{built_for} (this host speaks {WIT_PACKAGE}@{WIT_VERSION})"),
     );
-    line("file", file);
+    line("file", &manifest.path.display().to_string());
+    if let Some(from) = from {
+        line("manifest", &from.display().to_string());
+    }
     line(
         "size",
         &format!(
@@ -96,7 +107,48 @@ fn report(file: &str, inspection: &Inspection) -> String {
     );
     line("imports", &listed(&inspection.interfaces.imports, "none"));
     line("exports", &listed(&inspection.interfaces.exports, "none"));
+    let config: Vec<String> = manifest
+        .shown_config()
+        .map(|(key, value)| match value {
+            Some(value) => format!("{key} = {value}"),
+            None => format!("{key} (secret, not shown)"),
+        })
+        .collect();
+    line("config", &listed(&config, "none"));
+    let env: Vec<String> = manifest
+        .env
+        .iter()
+        .map(|(name, _)| format!("{name} (value secret, not shown)"))
+        .collect();
+    line("env", &listed(&env, "none"));
+    let hosts: Vec<String> = manifest
+        .allowed_hosts
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    line("allowed hosts", &listed(&hosts, "none"));
+    line(
+        "timeout",
+        &format!(
+            "{} ms per call{}",
+            manifest.deadline().as_millis(),
+            default_if(manifest.deadline() == DEFAULT_TIMEOUT)
+        ),
+    );
+    line(
+        "memory",
+        &format!(
+            "{} MiB per instance{}",
+            manifest.memory_cap() >> 20,
+            default_if(manifest.memory_cap() == DEFAULT_MEMORY)
+        ),
+    );
     out
+}
+
+/// ` (the default)` when `default`, for a limit.
+fn default_if(default: bool) -> &'static str {
+    if default { " (the default)" } else { "" }
 }
 
 /// What a plugin's `decide-retry` is asked about, in an operator's words:

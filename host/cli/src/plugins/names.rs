@@ -2,8 +2,8 @@
 //! scoped flag (`--plugin-config NAME:KEY=VALUE`, `--plugin-env NAME:VAR`)
 //! is for.
 //!
-//! A plugin given as `--plugin NAME=PATH` is NAME and nothing else. Any
-//! other plugin is its file's stem (`bearer_auth` for `bearer_auth.wasm`)
+//! A plugin given as `--plugin NAME=PATH`, or by a manifest with a `name`,
+//! is NAME and nothing else. Any other plugin is its component file's stem (`bearer_auth` for `bearer_auth.wasm`)
 //! and that stem with `-` for `_` (`bearer-auth`): cargo names a component
 //! after its package with `_` for `-`, and guest-sdk plugins describe
 //! themselves by their package name, so the second form is the name the
@@ -12,28 +12,28 @@
 //! that fits none.
 
 use crate::SetupError;
-use crate::args::PluginSpec;
+use tb_host::plugin::Manifest;
 
 /// The names of the plugins of one run, in command-line order.
 pub struct PluginNames {
     plugins: Vec<Names>,
 }
 
-/// The names of one plugin: the name given with `--plugin NAME=PATH`, or
-/// the file's stem and its form with `-` for `_` if different. The first
+/// The names of one plugin: the name its manifest gives it, or the
+/// component file's stem and its form with `-` for `_` if different. The first
 /// is the one shown in messages.
 struct Names(Vec<String>);
 
 impl PluginNames {
-    /// The names of the plugins `specs`.
-    pub fn of(specs: &[PluginSpec]) -> PluginNames {
-        let plugins = specs
+    /// The names of the plugins of `manifests`.
+    pub fn of(manifests: &[Manifest]) -> PluginNames {
+        let plugins = manifests
             .iter()
-            .map(|spec| {
-                if let Some(alias) = &spec.alias {
-                    return Names(vec![alias.clone()]);
+            .map(|manifest| {
+                if let Some(name) = &manifest.name {
+                    return Names(vec![name.clone()]);
                 }
-                let stem = spec
+                let stem = manifest
                     .path
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
@@ -113,19 +113,17 @@ impl PluginNames {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
-    fn names(specs: &[(Option<&str>, &str)]) -> PluginNames {
-        let specs: Vec<PluginSpec> = specs
+    fn names(plugins: &[(Option<&str>, &str)]) -> PluginNames {
+        let manifests: Vec<Manifest> = plugins
             .iter()
-            .map(|(alias, path)| PluginSpec {
-                alias: alias.map(str::to_owned),
-                path: PathBuf::from(path),
+            .map(|(name, path)| Manifest {
+                name: name.map(str::to_owned),
+                ..Manifest::new(path)
             })
             .collect();
-        PluginNames::of(&specs)
+        PluginNames::of(&manifests)
     }
 
     #[test]
