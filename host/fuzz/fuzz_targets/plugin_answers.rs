@@ -439,7 +439,10 @@ fn request_valid(request: &Request, given: &Request, spec: &HookSpec) -> bool {
         .iter()
         .filter(|(name, _)| is_host_only(name))
         .all(|(name, value)| {
-            given.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
+            given
+                .headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
                 || (name.eq_ignore_ascii_case("host") && names_authority(value, &sent))
         });
     if !host_only_ok {
@@ -478,12 +481,7 @@ fn kept(decision: Decision) -> Decision {
 /// Checks a failure against the log: it names the last hook asked, and the
 /// call it was asked; its error is the one that hook gave, or its answer
 /// was invalid.
-fn check_failure(
-    failure: &HookFailure,
-    call: HookName,
-    log: &[Call],
-    specs: &[Arc<HookSpec>],
-) {
+fn check_failure(failure: &HookFailure, call: HookName, log: &[Call], specs: &[Arc<HookSpec>]) {
     let last = log.last().expect("a failure comes from a hook asked");
     assert_eq!(failure.hook, format!("hook-{}", last.hook));
     assert_eq!(failure.call, call);
@@ -588,7 +586,11 @@ fuzz_target!(|case: Case| {
         match &authorized {
             Ok((request, url)) => {
                 check_all_answered(&asked, &specs);
-                assert_eq!(url.as_str(), request.url, "the URL returned is the one parsed");
+                assert_eq!(
+                    url.as_str(),
+                    request.url,
+                    "the URL returned is the one parsed"
+                );
                 // What the worker does with it before sending.
                 assert!(reqwest::Method::from_bytes(request.method.as_bytes()).is_ok());
                 let url = Url::parse(&request.url).expect("an authorized URL parses");
