@@ -7,9 +7,12 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+#[path = "support/plugins.rs"]
+mod plugins;
+use plugins::plugin_file;
 use tb_host::hooks::{
     Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
 };
@@ -37,33 +40,6 @@ fn unavailable(headers: usize, prefix: usize) -> AttemptOutcome {
         body_prefix: vec![b'x'; prefix],
         elapsed_ms: 1,
     })
-}
-
-/// The release build of the plugin crate `package` (built now if it is
-/// not yet), under the workspace's `target/wasm`.
-fn plugin_file(package: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = root.join("target/wasm");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .current_dir(&root)
-        .args([
-            "build",
-            "-q",
-            "--profile",
-            "plugin",
-            "--target",
-            "wasm32-wasip2",
-        ])
-        .arg("--target-dir")
-        .arg(&target)
-        .args(["-p", package])
-        .status()
-        .expect("run cargo to build the plugin");
-    assert!(status.success(), "building plugin {package} failed");
-    target
-        .join("wasm32-wasip2/plugin")
-        .join(format!("{}.wasm", package.replace('-', "_")))
 }
 
 /// The plugin crate `package`, built and loaded with `config`.

@@ -7,8 +7,17 @@ use std::process::Command;
 
 use tb_loopback::Server;
 
+#[path = "../benches/support/plugins.rs"]
+mod plugins;
+
 /// Runs example `name` with the server's base URL and returns its stdout.
 fn run_example(name: &str, server: &Server) -> String {
+    run_example_with(name, server, &[], &[])
+}
+
+/// Runs example `name` with the server's base URL, then `args`, with the
+/// variables `env` set, and returns its stdout.
+fn run_example_with(name: &str, server: &Server, args: &[&str], env: &[(&str, &str)]) -> String {
     let exe = std::env::current_exe().expect("the test's own path");
     let profile = exe
         .parent()
@@ -23,6 +32,8 @@ fn run_example(name: &str, server: &Server) -> String {
     );
     let output = Command::new(&example)
         .arg(server.base_url())
+        .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run the example");
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");
@@ -86,4 +97,32 @@ fn threaded_map_returns_responses_and_failures() {
     assert!(out.ends_with("2 responses, 0 failures\n"), "{out}");
     let posted = server.requests_to("/echo/posted");
     assert_eq!(posted[0].body, br#"{"report":true}"#);
+}
+
+#[test]
+fn plugins_from_manifest_loads_the_plugin_and_its_secret() {
+    let server = Server::start().unwrap();
+    let dir = std::env::temp_dir().join(format!("tb-host-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("bearer.toml");
+    let component = plugins::plugin_file("bearer-auth");
+    let toml = format!(
+        "path = {:?}\n[config]\ntoken = \"env:EXAMPLE_TOKEN\"\n",
+        component
+    );
+    std::fs::write(&manifest, toml).unwrap();
+    let out = run_example_with(
+        "plugins_from_manifest",
+        &server,
+        &[manifest.to_str().unwrap()],
+        &[("EXAMPLE_TOKEN", "t0k3n-from-env")],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.starts_with("loaded bearer-auth "), "{out}");
+    assert!(out.contains("sent \"Bearer t0k3n-from-env\""), "{out}");
+    let seen = server.requests_to("/echo/manifest");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some("Bearer t0k3n-from-env")
+    );
 }
