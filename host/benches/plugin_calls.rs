@@ -6,7 +6,6 @@
 //! are built first, into `target/wasm` as the tests build them.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
