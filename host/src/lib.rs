@@ -30,6 +30,7 @@ pub mod pool;
 pub mod response;
 pub mod session;
 pub mod threaded;
+pub mod wire;
 
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
