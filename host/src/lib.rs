@@ -19,7 +19,8 @@
 //! The data flow follows the modules: [`input`] and [`job`] make jobs, the
 //! [`pool`] runs them on workers with a [`session`] and [`hooks`] each
 //! (plugins come from [`plugin`]), and each job ends as exactly one
-//! [`Response`] or [`Failure`].
+//! [`Response`] or [`Failure`]. What may go on the wire, URLs and header
+//! fields, is checked in one place, [`wire`], wherever it comes from.
 
 pub mod failure;
 pub mod hooks;
