@@ -74,11 +74,11 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `guest-sdk` directory next to the `host` crate this binary was
-/// built from.
+/// The `guest-sdk` directory of the workspace this binary was built from:
+/// next to `host`, whose `cli` this crate is.
 fn guest_sdk_dir() -> PathBuf {
-    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
-    host.parent().unwrap_or(host).join("guest-sdk")
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR"));
+    cli.ancestors().nth(2).unwrap_or(cli).join("guest-sdk")
 }
 
 /// Whether cargo and Rust accept `name` as the package (and, with `_` for
