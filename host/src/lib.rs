@@ -50,7 +50,9 @@
 //! runs them on workers with a [`session`] and [`hooks`] each (plugins
 //! come from [`plugin`]), and each job ends as exactly one [`Response`] or
 //! [`Failure`], which [`Pool::results`] hands out as they come. The
-//! programs in `host/examples/` show each of these whole.
+//! programs in `host/examples/` show each of these whole. What may go on
+//! the wire, URLs and header fields, is checked in one place, [`wire`],
+//! wherever it comes from.
 
 mod failure;
 pub mod hooks;
@@ -61,6 +63,7 @@ mod pool;
 mod response;
 pub mod session;
 pub mod threaded;
+pub mod wire;
 
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;

@@ -17,11 +17,12 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 use reqwest::{Certificate, Client, ClientBuilder};
 
 use crate::hooks::SessionSettings;
+use crate::wire;
 
 /// Makes the client builder every worker's session starts from (Python's
 /// `session=` argument). Settings from [`SessionSettings`] are applied on
@@ -115,7 +116,7 @@ impl Session {
     ) -> Result<Session, String> {
         Ok(Session {
             client: build_client(constructor, settings, proxy)?,
-            headers: session_headers(settings)?,
+            headers: wire::header_map(&settings.headers).map_err(|e| format!("session {e}"))?,
             timeout: settings.timeout_ms.map(Duration::from_millis),
             max_redirects: settings.max_redirects,
         })
@@ -140,19 +141,6 @@ impl Session {
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
-}
-
-/// The session's headers, parsed once for all its requests.
-fn session_headers(settings: &SessionSettings) -> Result<HeaderMap, String> {
-    let mut headers = HeaderMap::with_capacity(settings.headers.len());
-    for (name, value) in &settings.headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("session header name {name:?} is not valid HTTP"))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| format!("session header {name} has a value that is not valid HTTP"))?;
-        headers.append(name, value);
-    }
-    Ok(headers)
 }
 
 /// Builds a worker's client from its final settings. The client follows

@@ -26,7 +26,7 @@ pub fn map(jobs: Vec<Job>) -> Result<(Vec<Response>, Vec<Failure>), PoolError> {
     map_with(Pool::builder(), jobs)
 }
 
-/// Like [`map`], on a pool set up by `builder` (threads, hooks, session).
+/// Like [`map`], on a pool set up by `builder` (workers, hooks, session).
 pub fn map_with(
     builder: PoolBuilder,
     jobs: Vec<Job>,

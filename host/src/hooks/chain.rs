@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::header::HeaderName;
 
 use super::{
     Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookName, Hooks, Request,
     RetryBudget, RetryInterest, SessionSettings,
 };
 use super::{framing, origin};
+use crate::wire;
 
 /// The most header fields a hook may return in one request or session.
 /// Servers refuse far fewer (often 100); the limit is there so that a
@@ -35,9 +35,6 @@ pub const MAX_HEADER_BYTES: usize = 256 << 10;
 /// a clock can add), so a job asked to wait longer ends with the attempt
 /// it has, as if the hook had said `done`.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// The longest header name shown in a message about it.
-const NAME_SHOWN: usize = 64;
 
 /// A hook call that failed: which hook, which call, and why.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -309,18 +306,7 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
         )));
     }
     for (name, value) in headers {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(HookError::Invalid(format!(
-                "header name {:?} is not valid HTTP (a name is one or more of the \
-                 letters, digits and !#$%&'*+-.^_`|~)",
-                shown(name)
-            )));
-        }
-        if let Some((at, byte)) = value.bytes().enumerate().find(|(_, b)| !is_value_byte(*b)) {
-            return Err(HookError::Invalid(format!(
-                "header {name} has a value that is not valid HTTP (byte {byte:#04x} at {at})"
-            )));
-        }
+        wire::check_header(name, value).map_err(invalid)?;
     }
     Ok(())
 }
@@ -332,27 +318,15 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
 fn check_session(session: &SessionSettings) -> Result<(), HookError> {
     check_headers(&session.headers)?;
     framing::check_session(&session.headers)?;
-    let agent = session.user_agent.as_deref().unwrap_or_default();
-    if let Some((at, byte)) = agent.bytes().enumerate().find(|(_, b)| !is_value_byte(*b)) {
-        return Err(HookError::Invalid(format!(
-            "the user agent is not a valid header value (byte {byte:#04x} at {at})"
-        )));
+    if let Some(agent) = &session.user_agent {
+        wire::check_header("User-Agent", agent).map_err(invalid)?;
     }
     Ok(())
 }
 
-/// Whether `byte` may appear in a header value: tab, and anything from
-/// space up but DEL (the rule of the `http` crate the client uses).
-fn is_value_byte(byte: u8) -> bool {
-    byte == b'\t' || (byte >= b' ' && byte != 0x7f)
-}
-
-/// `name` cut to [`NAME_SHOWN`] characters, for a message.
-fn shown(name: &str) -> String {
-    match name.char_indices().nth(NAME_SHOWN) {
-        Some((end, _)) => format!("{}...", &name[..end]),
-        None => name.to_owned(),
-    }
+/// A check's error as the hook's answer being invalid.
+fn invalid(error: impl std::fmt::Display) -> HookError {
+    HookError::Invalid(error.to_string())
 }
 
 /// Checks the method and headers of a request a hook returned.
@@ -367,23 +341,18 @@ fn check_request(request: &Request) -> Result<(), HookError> {
     Ok(())
 }
 
-/// Parses a URL a hook returned; it must be `http` or `https`, and in
+/// Parses a URL a hook returned (see [`wire::parse_url`]); it must be in
 /// the form it is sent in: what a hook signed is what the server gets.
 fn check_url(url: &str) -> Result<Url, HookError> {
-    crate::input::check_url_length(url).map_err(HookError::Invalid)?;
-    match Url::parse(url) {
-        Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => Err(HookError::Invalid(
-            format!("URL scheme {:?} is not http or https", parsed.scheme()),
-        )),
-        // The URL is not shown: a plugin may have signed it.
+    // The URL is not shown: a plugin may have signed it.
+    match wire::parse_url(url) {
         Ok(parsed) if parsed.as_str() != url => Err(HookError::Invalid(
             "the URL is not in the form it is sent in, so the server would get another \
              one than the hook signed: return it as the URL standard serialises it \
              (percent-encoded, no `.` or `..` segments, host in lower case)"
                 .to_owned(),
         )),
-        Ok(parsed) => Ok(parsed),
-        Err(e) => Err(HookError::Invalid(format!("URL does not parse: {e}"))),
+        parsed => parsed.map_err(invalid),
     }
 }
 
@@ -461,7 +430,12 @@ mod tests {
         assert_eq!(failure.hook, "agent");
         assert_eq!(failure.call, HookName::InitSession);
         assert!(matches!(failure.error, HookError::Invalid(_)), "{failure}");
-        assert!(failure.to_string().contains("user agent"), "{failure}");
+        assert!(
+            failure
+                .to_string()
+                .contains("header User-Agent has a value that is not valid HTTP"),
+            "{failure}"
+        );
     }
 
     #[test]

@@ -30,10 +30,11 @@ use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::{Map, Value};
 
 use super::{
-    InputError, LineReader, add_json_content_type, check_header, check_url, check_url_length,
-    parse_method, shorten, timeout_from_secs,
+    InputError, LineReader, add_json_content_type, check_url, parse_method, shorten,
+    timeout_from_secs,
 };
 use crate::job::{Job, RequestDefaults};
+use crate::wire::check_header;
 
 /// Every field a job line may have.
 const FIELDS: [&str; 8] = [
@@ -99,8 +100,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     let url = match fields.get::<Map<String, Value>>("params")? {
         Some(params) => {
             let url = with_params(&url, &params).map_err(in_field("params"))?;
-            check_url_length(&url).map_err(in_field("params"))?;
-            url
+            check_url(&url).map_err(in_field("params"))?
         }
         None => url,
     };
@@ -242,7 +242,7 @@ fn parse_headers(value: &Value) -> Result<Vec<(String, String)>, String> {
     }
     .map_err(|e| format!("{e}; expected an object of strings or [name, value] pairs"))?;
     for (name, value) in &headers {
-        check_header(name, value)?;
+        check_header(name, value).map_err(|e| e.to_string())?;
     }
     Ok(headers)
 }
@@ -380,7 +380,7 @@ mod tests {
             (r#"{"method":"GET"}"#, r#"field "url" is missing"#),
             (
                 r#"{"url":"ftp://h/"}"#,
-                r#"field "url": "ftp://h/" has scheme"#,
+                r#"field "url": "ftp://h/": the URL has scheme "ftp""#,
             ),
             (r#"{"url":5}"#, r#"field "url": invalid type: integer"#),
             (
@@ -393,7 +393,7 @@ mod tests {
             ),
             (
                 r#"{"url":"http://h/","headers":{"a b":"1"}}"#,
-                "not a valid header name",
+                r#"field "headers": header name "a b" is not valid HTTP"#,
             ),
             (
                 r#"{"url":"http://h/","headers":[["a"]]}"#,

@@ -29,6 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::job::{Job, RequestDefaults};
+use crate::wire;
 
 /// Longest line read. A longer one is an input error and the rest of it is
 /// skipped, so an input without newlines cannot take all memory.
@@ -38,10 +39,6 @@ pub const MAX_LINE: usize = 64 << 20;
 /// with no newline there either is not lines of text (`/dev/zero`, a binary
 /// stream): it is read no further, so it cannot keep a run reading forever.
 pub const MAX_SKIPPED: usize = 64 << 20;
-
-/// Longest URL sent: the HTTP client takes none longer (its `Uri` holds at
-/// most this many bytes), so a longer one fails at once, with this said.
-pub const MAX_URL: usize = 65_534;
 
 /// Most bytes of a line shown in an [`InputError`]; the rest is cut off.
 const SHOWN: usize = 1024;
@@ -116,55 +113,14 @@ impl FromStr for Format {
     }
 }
 
-/// Checks that `url` is an absolute `http` or `https` URL with a host, and
-/// returns it in the form it is sent in: serialised as the URL standard
-/// says (percent-encoding, `.` and `..` segments resolved, host in lower
-/// case and IDNA). A job's URL is normalised once, here, so that the URL a
-/// hook sees, signs and returns is the URL the server gets, byte for byte,
-/// and the record shows that same form.
+/// Checks a job's URL (see [`wire::parse_url`]) and returns it in the
+/// form it is sent in. A job's URL is normalised once, here, so that the
+/// URL a hook sees, signs and returns is the URL the server gets, byte for
+/// byte, and the record shows that same form. The message names the URL.
 pub fn check_url(url: &str) -> Result<String, String> {
-    let shown = || shorten(url);
-    check_url_length(url)?;
-    match reqwest::Url::parse(url) {
-        Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => Err(format!(
-            "{:?} has scheme {:?}; only http and https are fetched",
-            shown(),
-            parsed.scheme()
-        )),
-        Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => {
-            Err(format!("{:?} has no host", shown()))
-        }
-        Ok(parsed) => {
-            let sent = String::from(parsed);
-            check_url_length(&sent)?;
-            Ok(sent)
-        }
-        Err(e) => Err(format!("{:?} is not a valid URL: {e}", shown())),
-    }
-}
-
-/// Checks that `url` is at most [`MAX_URL`] bytes long.
-pub fn check_url_length(url: &str) -> Result<(), String> {
-    if url.len() > MAX_URL {
-        return Err(format!(
-            "the URL is {} bytes long; at most {MAX_URL} can be sent",
-            url.len()
-        ));
-    }
-    Ok(())
-}
-
-/// Checks that `name: value` is a valid HTTP header field.
-pub fn check_header(name: &str, value: &str) -> Result<(), String> {
-    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Err(format!("{:?} is not a valid header name", shorten(name)));
-    }
-    if reqwest::header::HeaderValue::from_str(value).is_err() {
-        return Err(format!(
-            "the value of header {name} is not valid (control characters or non-ASCII text)"
-        ));
-    }
-    Ok(())
+    wire::parse_url(url)
+        .map(String::from)
+        .map_err(|error| format!("{:?}: {error}", shorten(url)))
 }
 
 /// Checks that `method` is an HTTP method and returns it in upper case.
@@ -442,9 +398,6 @@ mod tests {
     fn checks_share_their_wording() {
         assert_eq!(parse_method("post"), Ok("POST".to_owned()));
         assert!(parse_method("GE T").is_err());
-        assert!(check_header("X-A", "1").is_ok());
-        assert!(check_header("X A", "1").is_err());
-        assert!(check_header("X-A", "a\nb").is_err());
         assert!(timeout_from_secs(0.0).is_err());
         assert!(timeout_from_secs(f64::NAN).is_err());
         let too_large = timeout_from_secs(1e20).unwrap_err();

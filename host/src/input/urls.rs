@@ -63,7 +63,10 @@ mod tests {
             errors.iter().map(|e| e.line).collect::<Vec<_>>(),
             [2, 3, 4, 5]
         );
-        assert!(errors[0].message.contains("not a valid URL"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("the URL does not parse"),
+            "{errors:?}"
+        );
         assert!(errors[1].message.contains("only http and https"));
         assert!(errors[2].message.contains("UTF-8"));
         assert_eq!(

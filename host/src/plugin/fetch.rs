@@ -13,7 +13,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::blocking::Client;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::redirect::{Attempt, Policy};
 
 use super::bindings::toolbelt::plugin::types::{Fetched, Request};
@@ -193,14 +192,8 @@ impl Fetcher {
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("fetch: {:?} is not an HTTP method", request.method))?;
-        let mut headers = HeaderMap::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("fetch: header name {name:?} is not valid HTTP"))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| format!("fetch: the value of header {name} is not valid HTTP"))?;
-            headers.append(name, value);
-        }
+        let headers =
+            crate::wire::header_map(&request.headers).map_err(|e| format!("fetch: {e}"))?;
         let client = self
             .client
             .get_or_init(|| build_client(Arc::clone(&self.allowed)))

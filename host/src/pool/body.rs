@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::body_dir;
-use super::worker::error_chain;
-use crate::failure::FailureKind;
+use crate::failure::{FailureKind, error_chain};
 
 /// What the pool does with bodies; see [`crate::PoolBuilder::keep_bodies`],
 /// [`crate::PoolBuilder::body_limit`] and [`crate::PoolBuilder::save_bodies`].

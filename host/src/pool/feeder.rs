@@ -1,19 +1,19 @@
 //! The feeder: reads the job source as the workers need jobs.
 //!
 //! It numbers every entry of the source and admits each (waiting for a
-//! permit, so memory stays bounded). A bad entry goes to the workers marked
-//! rejected, and a worker ends it as a failure of kind `input` without
+//! permit, so memory stays bounded). A bad entry goes to the workers as
+//! [`Entry::Rejected`], and a worker ends it as a failure of kind `input` without
 //! sending anything: every result comes from a worker.
 
 use std::sync::Arc;
 
-use super::flow::{Task, ToScheduler, Tracker, send_task};
+use super::flow::{Entry, Task, ToScheduler, Tracker, send_entry};
 use super::{Selector, Source};
 
 pub(crate) struct Feeder {
     pub source: Source,
     pub select: Option<Selector>,
-    pub jobs: async_channel::Sender<Task>,
+    pub jobs: async_channel::Sender<Entry>,
     pub scheduler: crossbeam_channel::Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
 }
@@ -34,19 +34,17 @@ impl Feeder {
                 self.tracker.release();
                 break;
             }
-            let (job, rejected) = match entry {
-                Ok(job) => (job, None),
-                Err(error) => (error.job(), Some(error.to_string())),
+            let entry = match entry {
+                Ok(job) => Entry::Job(Task {
+                    index,
+                    job,
+                    attempts: 0,
+                    started: None,
+                    last: None,
+                }),
+                Err(error) => Entry::Rejected { index, error },
             };
-            let task = Task {
-                index,
-                job,
-                attempts: 0,
-                started: None,
-                rejected,
-                last: None,
-            };
-            if !send_task(&self.jobs, task) {
+            if !send_entry(&self.jobs, entry) {
                 self.tracker.release();
                 break;
             }

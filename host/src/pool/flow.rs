@@ -1,7 +1,8 @@
-//! What moves between the pool's threads, and how the pool knows it is done.
+//! What moves between the feeder, the workers and the scheduler, and how
+//! the pool knows it is done.
 //!
 //! ```text
-//! feeder --Task--> jobs channel --> workers --Finished--> results channel
+//! feeder --Entry--> jobs channel --> workers --Finished--> results channel
 //!                      ^               |
 //!                      |   (retry) ToScheduler
 //!                  scheduler <---------+
@@ -35,6 +36,7 @@ use tokio::sync::Notify;
 
 use super::body::Body;
 use crate::failure::{Failure, FailureKind};
+use crate::input::InputError;
 use crate::job::Job;
 use crate::response::Response;
 
@@ -46,14 +48,21 @@ pub(crate) struct Task {
     pub attempts: u32,
     /// When the first attempt started.
     pub started: Option<Instant>,
-    /// Why the input entry of this job is not a job that can be sent: it
-    /// ends as a failure of kind `input` without an attempt.
-    pub rejected: Option<String>,
     /// What the last attempt got, while the job waits for the next one:
     /// if the run is stopped before that one is sent, the job ends with
     /// this (a 429 stays the job's response), not as cancelled. Boxed:
     /// tasks move through channels, and most have none.
     pub last: Option<Box<Ended>>,
+}
+
+/// What the jobs channel carries to the workers.
+pub(crate) enum Entry {
+    /// A job to make an attempt of: new from the feeder, or a retry from
+    /// the scheduler.
+    Job(Task),
+    /// An input entry that is not a job, at `index`: a worker ends it as a
+    /// failure of kind `input` without sending anything.
+    Rejected { index: u64, error: InputError },
 }
 
 /// How a job ended, or ends if it is tried no more.
@@ -107,13 +116,13 @@ pub(crate) fn next_result(results: &Receiver<Finished>) -> Option<Finished> {
     results.recv_blocking().ok()
 }
 
-/// Sends `task` to the workers, lingering while the channel is full;
+/// Sends `entry` to the workers, lingering while the channel is full;
 /// false if the channel is closed (the run is over).
-pub(crate) fn send_task(jobs: &Sender<Task>, mut task: Task) -> bool {
+pub(crate) fn send_entry(jobs: &Sender<Entry>, mut entry: Entry) -> bool {
     loop {
-        match jobs.try_send(task) {
+        match jobs.try_send(entry) {
             Ok(()) => return true,
-            Err(TrySendError::Full(back)) => task = back,
+            Err(TrySendError::Full(back)) => entry = back,
             Err(TrySendError::Closed(_)) => return false,
         }
         std::thread::sleep(LINGER);
@@ -135,7 +144,8 @@ pub(crate) fn cancel(tracker: &Tracker, scheduler: &crossbeam_channel::Sender<To
     let _ = scheduler.send(ToScheduler::Check);
 }
 
-/// The run's accounting, shared by all of its threads.
+/// The run's accounting, shared by the feeder, the workers, the scheduler
+/// and the taker of results.
 pub(crate) struct Tracker {
     permits_tx: crossbeam_channel::Sender<()>,
     permits_rx: crossbeam_channel::Receiver<()>,

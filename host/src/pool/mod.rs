@@ -38,7 +38,7 @@ pub use body_dir::BodyDirError;
 /// Why a pool could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    /// A pool needs at least one thread.
+    /// A pool needs at least one worker ([`PoolBuilder::threads`]).
     #[error("the number of threads must be at least 1")]
     ZeroThreads,
     /// `map` was given no job.
@@ -72,7 +72,7 @@ pub(crate) struct PoolSettings {
     pub proxy: Option<Proxy>,
 }
 
-/// Sets up a [`Pool`]: threads, session, hooks, limits; then starts it on a
+/// Sets up a [`Pool`]: workers, session, hooks, limits; then starts it on a
 /// source of jobs.
 ///
 /// ```no_run
@@ -291,13 +291,13 @@ impl PoolBuilder {
     }
 
     /// The most jobs the pool will have in flight: [`PoolBuilder::max_in_flight`],
-    /// or its default for the number of threads.
+    /// or its default for the number of workers.
     pub fn in_flight_limit(&self) -> usize {
         self.max_in_flight
             .unwrap_or_else(|| (self.thread_count() * 64).max(1024))
     }
 
-    /// The number of threads set, or the number of CPUs.
+    /// The number of workers set, or the number of CPUs.
     fn thread_count(&self) -> usize {
         self.threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -17,6 +17,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderMap, LOCATION};
 
 use crate::input::shorten;
+use crate::wire;
 
 /// The statuses whose `Location` is followed.
 const FOLLOWED: [u16; 5] = [301, 302, 303, 307, 308];
@@ -49,17 +50,12 @@ fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
             shorten(text)
         )
     })?;
-    if !matches!(next.scheme(), "http" | "https") {
-        return Err(format!(
-            "a redirect to {:?} is not followed: only http and https are",
+    wire::parse_url(next.as_str()).map_err(|error| {
+        format!(
+            "the redirect to {:?} is not followed: {error}",
             shorten(next.as_str())
-        ));
-    }
-    if next.host_str().is_none_or(str::is_empty) {
-        return Err("the redirect's Location has no host".to_owned());
-    }
-    crate::input::check_url_length(next.as_str())?;
-    Ok(next)
+        )
+    })
 }
 
 /// The request of one hop before the hooks see it: the job's own, or what

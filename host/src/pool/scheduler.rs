@@ -18,7 +18,7 @@ use std::time::Instant;
 use async_channel::Sender;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::flow::{Task, ToScheduler, Tracker};
+use super::flow::{Entry, Task, ToScheduler, Tracker};
 
 /// A task and when it is due; ordered by due time, then by arrival.
 struct Waiting {
@@ -45,7 +45,7 @@ impl Ord for Waiting {
 }
 
 /// Runs the scheduler until the run is over.
-pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc<Tracker>) {
+pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Entry>, tracker: Arc<Tracker>) {
     let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
     let mut seq = 0;
     // When the last waiting job is due: the heap gives only the first, and
@@ -61,7 +61,7 @@ pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Task>, tracker: Arc
         {
             let Reverse(due) = waiting.pop().expect("peeked above");
             publish(&tracker, &waiting, &mut last_due);
-            if jobs.send_blocking(due.task).is_err() {
+            if jobs.send_blocking(Entry::Job(due.task)).is_err() {
                 return;
             }
         }

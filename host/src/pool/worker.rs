@@ -21,25 +21,26 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 
 use super::PoolSettings;
 use super::body;
 use super::carrier::Outside;
-use super::flow::{self, Arrived, Ended, Finished, Reply, Task, ToScheduler, Tracker};
+use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
 use super::redirect::{self, Hop};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, FailureKind, error_chain};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
     same_origin,
 };
 use crate::response::Response;
 use crate::session::Session;
+use crate::wire;
 
 /// The channels a worker works between.
 pub(crate) struct Lines {
     /// Closed by the scheduler when the run is over.
-    pub jobs: async_channel::Receiver<Task>,
+    pub jobs: async_channel::Receiver<Entry>,
     pub results: async_channel::Sender<Finished>,
     pub scheduler: crossbeam_channel::Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
@@ -127,10 +128,23 @@ impl Worker {
     pub async fn run(mut self) {
         // The run is only over when no job is left, so none is lost when
         // the channel closes.
-        while let Ok(mut task) = self.lines.jobs.recv().await {
-            let next = if let Some(message) = task.rejected.take() {
-                Next::Done(Ended::Failure(FailureKind::Input, message))
-            } else if self.lines.tracker.is_cancelled() {
+        while let Ok(entry) = self.lines.jobs.recv().await {
+            let mut task = match entry {
+                Entry::Job(task) => task,
+                Entry::Rejected { index, error } => {
+                    self.deliver(Err(Failure {
+                        index,
+                        job: error.job(),
+                        kind: FailureKind::Input,
+                        message: error.to_string(),
+                        attempts: 0,
+                        elapsed: Duration::ZERO,
+                    }))
+                    .await;
+                    continue;
+                }
+            };
+            let next = if self.lines.tracker.is_cancelled() {
                 Next::Done(stopped(&mut task))
             } else {
                 let attempt = AssertUnwindSafe(self.attempt(&mut task))
@@ -166,7 +180,7 @@ impl Worker {
         }
     }
 
-    /// Sends the job's one result and gives back its permit.
+    /// Ends `task` as `ended`: its body placed, its result delivered.
     async fn finish(&self, task: Task, ended: Ended) {
         let elapsed = task.started.map(|t| t.elapsed()).unwrap_or_default();
         // Only now does a saved body get its final name: a response dropped
@@ -214,6 +228,11 @@ impl Worker {
                 elapsed,
             }),
         };
+        self.deliver(result).await;
+    }
+
+    /// Sends a job's one result and gives back its permit.
+    async fn deliver(&self, result: Finished) {
         self.chain.borrow().job_ended();
         let _ = self.lines.results.send(result).await;
         self.lines.tracker.release();
@@ -459,22 +478,8 @@ impl Worker {
                 format!("{:?} is not an HTTP method", request.method),
             )
         })?;
-        let mut headers = HeaderMap::with_capacity(request.headers.len());
-        for (name, value) in request.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                (
-                    FailureKind::Input,
-                    format!("header name {name:?} is not valid"),
-                )
-            })?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                (
-                    FailureKind::Input,
-                    format!("header {name} has an invalid value"),
-                )
-            })?;
-            headers.append(name, value);
-        }
+        let mut headers = wire::header_map(request.headers)
+            .map_err(|error| (FailureKind::Input, error.to_string()))?;
         if request.session_headers {
             for (name, value) in session.headers() {
                 if !headers.contains_key(name) {
@@ -552,11 +557,12 @@ impl Worker {
     }
 }
 
-/// The job's URL, parsed. A job read from input is in the form it is sent
-/// in already; one given to the library is put in that form here, once,
-/// so that hooks and records see what the server gets.
+/// The job's URL, parsed and checked (see [`wire::parse_url`]). A job read
+/// from input is in the form it is sent in already; one given to the
+/// library is put in that form here, once, so that hooks and records see
+/// what the server gets.
 fn job_url(job: &mut crate::job::Job) -> Result<Url, String> {
-    let url = Url::parse(&job.url).map_err(|e| format!("the URL is not valid: {e}"))?;
+    let url = wire::parse_url(&job.url).map_err(|e| e.to_string())?;
     if url.as_str() != job.url {
         job.url = url.as_str().to_owned();
     }
@@ -620,22 +626,6 @@ fn client_error(
         _ => error,
     };
     error_chain(&error)
-}
-
-/// An error and its causes on one line: reqwest's own message alone rarely
-/// says what happened.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {

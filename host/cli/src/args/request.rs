@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use tb_host::input::{check_header, check_url, parse_method, timeout_from_secs};
+use tb_host::input::{check_url, parse_method, timeout_from_secs};
+use tb_host::wire::check_header;
 
 /// What every request is, unless a job says otherwise (a JSON-lines job's
 /// fields win).
@@ -69,7 +70,7 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected 'Name: value', got {text:?}"))?;
     let name = name.trim();
     let value = value.trim();
-    check_header(name, value)?;
+    check_header(name, value).map_err(|e| e.to_string())?;
     Ok((name.to_owned(), value.to_owned()))
 }
 
@@ -93,7 +94,7 @@ fn parse_proxy(text: &str) -> Result<String, String> {
 }
 
 fn parse_user_agent(text: &str) -> Result<String, String> {
-    check_header("User-Agent", text)?;
+    check_header("User-Agent", text).map_err(|e| e.to_string())?;
     Ok(text.to_owned())
 }
 

@@ -1,0 +1,166 @@
+//! What may go on the wire: the one check of URLs and of header fields,
+//! for every place that takes them (input lines and flags, hook answers,
+//! sessions, redirects, the worker's requests, `host.fetch`).
+//!
+//! A URL or header the HTTP client would refuse is refused here first,
+//! with a message that says which and why, so that the same mistake reads
+//! the same wherever it was made. Each caller puts its own context in
+//! front (the input line, the hook, `session`, `fetch`).
+
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// Longest URL sent: the HTTP client takes none longer (its `Uri` holds at
+/// most this many bytes), so a longer one fails at once, with this said.
+pub const MAX_URL: usize = 65_534;
+
+/// The longest header name shown in a message about it.
+const NAME_SHOWN: usize = 64;
+
+/// Why a URL is not one that is sent. The message does not show the URL:
+/// a hook may have put a secret in it, so the caller decides whether to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Longer than [`MAX_URL`] bytes, as given or as sent.
+    #[error("the URL is {0} bytes long; at most {MAX_URL} can be sent")]
+    TooLong(usize),
+    /// Not a URL at all (relative, bad characters, bad port...).
+    #[error("the URL does not parse: {0}")]
+    Unparsable(String),
+    /// A scheme other than `http` and `https`.
+    #[error("the URL has scheme {0:?}; only http and https are fetched")]
+    Scheme(String),
+    /// No host, or an empty one.
+    #[error("the URL has no host")]
+    NoHost,
+}
+
+/// Parses `url` and checks that it is an absolute `http` or `https` URL
+/// with a host, at most [`MAX_URL`] bytes long both as given and in the
+/// form it is sent in: serialised as the URL standard says
+/// (percent-encoding, `.` and `..` segments resolved, host in lower case
+/// and IDNA), which is what the returned URL's `as_str` is.
+pub fn parse_url(url: &str) -> Result<Url, UrlError> {
+    check_length(url)?;
+    let parsed = Url::parse(url).map_err(|e| UrlError::Unparsable(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(UrlError::Scheme(parsed.scheme().to_owned()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(UrlError::NoHost);
+    }
+    check_length(parsed.as_str())?;
+    Ok(parsed)
+}
+
+fn check_length(url: &str) -> Result<(), UrlError> {
+    match url.len() {
+        len if len > MAX_URL => Err(UrlError::TooLong(len)),
+        _ => Ok(()),
+    }
+}
+
+/// Why a header field is not one that is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// The name (cut to 64 characters) is not an HTTP token.
+    #[error(
+        "header name {0:?} is not valid HTTP (a name is one or more of the \
+         letters, digits and !#$%&'*+-.^_`|~)"
+    )]
+    Name(String),
+    /// The value of header `name` has a byte no header value may have
+    /// (a control character other than tab, or DEL), the first at `at`.
+    #[error("header {name} has a value that is not valid HTTP (byte {byte:#04x} at {at})")]
+    Value {
+        /// The header's name (cut to 64 characters).
+        name: String,
+        /// The first byte that may not be there.
+        byte: u8,
+        /// Its offset in the value.
+        at: usize,
+    },
+}
+
+/// Checks that `name: value` is a header field the HTTP client sends.
+pub fn check_header(name: &str, value: &str) -> Result<(), HeaderError> {
+    parse_header(name, value).map(drop)
+}
+
+/// The header fields `pairs` as the HTTP client takes them, in order,
+/// repeated names kept; the first that is not valid HTTP is refused.
+pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, HeaderError> {
+    let mut headers = HeaderMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        let (name, value) = parse_header(name, value)?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
+    let parsed_name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeaderError::Name(shown(name)))?;
+    let parsed_value = HeaderValue::from_str(value).map_err(|_| {
+        // The rule of the `http` crate: tab, and anything from space up
+        // but DEL.
+        let (at, byte) = value
+            .bytes()
+            .enumerate()
+            .find(|&(_, b)| b != b'\t' && (b < b' ' || b == 0x7f))
+            .expect("a value the client refuses has a byte it refuses");
+        HeaderError::Value {
+            name: shown(name),
+            byte,
+            at,
+        }
+    })?;
+    Ok((parsed_name, parsed_value))
+}
+
+/// `name` cut to [`NAME_SHOWN`] characters, for a message.
+fn shown(name: &str) -> String {
+    match name.char_indices().nth(NAME_SHOWN) {
+        Some((end, _)) => format!("{}...", &name[..end]),
+        None => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_put_in_the_form_they_are_sent_in() {
+        let sent = parse_url("HTTP://Example.COM/a/../b c").unwrap();
+        assert_eq!(sent.as_str(), "http://example.com/b%20c");
+        assert_eq!(
+            parse_url("ftp://h/"),
+            Err(UrlError::Scheme("ftp".to_owned()))
+        );
+        assert!(matches!(
+            parse_url("/relative"),
+            Err(UrlError::Unparsable(_))
+        ));
+        let long = format!("http://h/{}", "a".repeat(MAX_URL));
+        assert_eq!(parse_url(&long), Err(UrlError::TooLong(long.len())));
+    }
+
+    #[test]
+    fn headers_are_refused_naming_the_header_and_the_byte() {
+        assert!(check_header("X-A", "1\tü").is_ok());
+        assert_eq!(
+            check_header("X A", "1"),
+            Err(HeaderError::Name("X A".into()))
+        );
+        assert_eq!(
+            check_header("X-A", "a\nb").unwrap_err().to_string(),
+            "header X-A has a value that is not valid HTTP (byte 0x0a at 1)"
+        );
+        let pairs = [
+            ("a".to_owned(), "1".to_owned()),
+            ("A".to_owned(), "2".to_owned()),
+        ];
+        assert_eq!(header_map(&pairs).unwrap().get_all("a").iter().count(), 2);
+    }
+}
