@@ -29,7 +29,7 @@
 //! # Ok::<(), tb_host::plugin::PluginError>(())
 //! ```
 
-pub mod bindings;
+pub(crate) mod bindings;
 mod cache;
 mod compile;
 mod contract;
