@@ -23,7 +23,7 @@ pub struct Response {
     pub(crate) attempts: u32,
     pub(crate) elapsed: Duration,
     pub(crate) redirects: u32,
-    pub(crate) final_url: String,
+    pub(crate) final_url: Option<String>,
 }
 
 impl Response {
@@ -115,7 +115,7 @@ impl Response {
     /// The URL that gave this response: the job's, or where its redirects
     /// led (before any hook saw it, so without what a plugin signed in).
     pub fn final_url(&self) -> &str {
-        &self.final_url
+        self.final_url.as_deref().unwrap_or(&self.job.url)
     }
 
     /// Gives up the response for the job it came from.

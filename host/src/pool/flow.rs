@@ -86,8 +86,9 @@ pub(crate) struct Arrived {
     pub reply: Reply,
     /// The redirects followed to get it.
     pub redirects: u32,
-    /// The URL of the last hop, before the hooks saw it.
-    pub url: Url,
+    /// The URL of the last hop, before the hooks saw it, when redirects
+    /// took the job elsewhere (else it is the job's own).
+    pub url: Option<Url>,
 }
 
 /// How a job ended: exactly one of these is sent for every job.

@@ -216,7 +216,7 @@ impl Worker {
                     attempts: task.attempts,
                     elapsed,
                     redirects,
-                    final_url: url.into(),
+                    final_url: url.map(String::from),
                 })
             }
             Ended::Failure(kind, message) => Err(Failure {
@@ -256,7 +256,8 @@ impl Worker {
             Ok(url) => url,
             Err(message) => return Next::Done(Ended::Failure(FailureKind::Input, message)),
         };
-        let (received, request) = self.hops(task, &job_url).await;
+        let job_url = Rc::new(job_url);
+        let (received, sent) = self.hops(task, &job_url).await;
         match &received {
             Err(fault) if fault.unsent => {
                 task.attempts -= 1;
@@ -289,6 +290,7 @@ impl Worker {
                     message: fault.message.clone(),
                 }),
             };
+            let request = sent.into_request(&task.job);
             let chain = Rc::clone(&self.chain);
             let decision = self
                 .outside
@@ -323,8 +325,9 @@ impl Worker {
 
     /// Sends the hops of one attempt of `task`, whose URL is `job_url`,
     /// following redirects (see `redirect.rs`). Returns what the last hop
-    /// got and the request it sent, as `decide-retry` sees it.
-    async fn hops(&self, task: &Task, job_url: &Url) -> (Result<Arrived, Fault>, Request) {
+    /// got and the request it sent, made into what `decide-retry` sees only
+    /// if it is asked.
+    async fn hops(&self, task: &Task, job_url: &Rc<Url>) -> (Result<Arrived, Fault>, Sent) {
         let job = &task.job;
         let session = self.client.as_ref().expect("session opened before sending");
         let deadline = job
@@ -333,7 +336,7 @@ impl Worker {
             .map(|t| Instant::now() + t);
         // The first hop is the job itself, not copied unless hooks run.
         let mut redirected: Option<Hop> = None;
-        let mut url = job_url.clone();
+        let mut url = Url::clone(job_url);
         let mut redirects = 0;
         loop {
             let to_job_origin = same_origin(&url, job_url);
@@ -351,7 +354,7 @@ impl Worker {
             };
             let authorized = if self.chain.borrow().has(HookName::Authorize) {
                 let request = hop_request(&redirected, job, &url);
-                let (chain, given, own) = (Rc::clone(&self.chain), url.clone(), job_url.clone());
+                let (chain, given, own) = (Rc::clone(&self.chain), url.clone(), Rc::clone(job_url));
                 let answer = self
                     .outside
                     .call(move || chain.borrow_mut().authorize(request, given, &own))
@@ -365,8 +368,7 @@ impl Worker {
                             retryable: false,
                             unsent: false,
                         };
-                        let request = hop_request(&redirected, job, &url);
-                        return (Err(fault), request);
+                        return (Err(fault), Sent::Plain(redirected, url));
                     }
                 }
             } else {
@@ -392,13 +394,9 @@ impl Worker {
             };
             let sent = Instant::now();
             let received = self.send(&sending, deadline, redirects == 0).await;
-            let request = || match &authorized {
-                Some((request, _)) => request.clone(),
-                None => hop_request(&redirected, job, &url),
-            };
             let mut response = match received {
                 Ok(response) => response,
-                Err(fault) => return (Err(fault), request()),
+                Err(fault) => return (Err(fault), Sent::of(authorized, redirected, url)),
             };
             let status = response.status().as_u16();
             let next = match session.max_redirects() {
@@ -411,19 +409,21 @@ impl Worker {
                     let arrived = reply.map(|reply| Arrived {
                         reply,
                         redirects,
-                        url: url.clone(),
+                        url: (redirects > 0).then(|| url.clone()),
                     });
-                    return (arrived, request());
+                    return (arrived, Sent::of(authorized, redirected, url));
                 }
                 Some(Err(message)) => {
-                    return (Err((FailureKind::Redirect, message).into()), request());
+                    let fault = (FailureKind::Redirect, message).into();
+                    return (Err(fault), Sent::of(authorized, redirected, url));
                 }
                 Some(Ok(_)) if redirects >= session.max_redirects() => {
                     let message = format!(
                         "more than {} redirects; stopped there (--max-redirects)",
                         session.max_redirects()
                     );
-                    return (Err((FailureKind::Redirect, message).into()), request());
+                    let fault = (FailureKind::Redirect, message).into();
+                    return (Err(fault), Sent::of(authorized, redirected, url));
                 }
                 Some(Ok(next)) => {
                     let base = redirected.as_ref().map_or_else(
@@ -567,6 +567,34 @@ fn job_url(job: &mut crate::job::Job) -> Result<Url, String> {
         job.url = url.as_str().to_owned();
     }
     Ok(url)
+}
+
+/// The request the last hop of an attempt sent, kept as it was until
+/// `decide-retry` asks for it (most attempts are never asked about).
+enum Sent {
+    /// What the `authorize` hooks answered.
+    Authorized(Request),
+    /// The hop's own request to its URL, as no hook changed it: the job's
+    /// (no hop), or the one a redirect made of it.
+    Plain(Option<Hop>, Url),
+}
+
+impl Sent {
+    /// What was sent: `authorized` if hooks answered, else the hop's own.
+    fn of(authorized: Option<(Request, Url)>, hop: Option<Hop>, url: Url) -> Sent {
+        match authorized {
+            Some((request, _)) => Sent::Authorized(request),
+            None => Sent::Plain(hop, url),
+        }
+    }
+
+    /// The request as `decide-retry` sees it, for `job`.
+    fn into_request(self, job: &crate::job::Job) -> Request {
+        match self {
+            Sent::Authorized(request) => request,
+            Sent::Plain(hop, url) => hop_request(&hop, job, &url),
+        }
+    }
 }
 
 /// The request of the hop to `url` as the hooks would see it: the job's
