@@ -45,6 +45,14 @@ fn landed(path: &str) -> Recorded {
     seen.into_iter().next().unwrap()
 }
 
+/// Checks that the one job of `run` failed as `plugin`, saying `says`.
+fn assert_plugin_failure(run: &Run, says: &str) {
+    let failed = record(run);
+    assert_eq!(failed["error"]["kind"], "plugin", "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.contains(says), "{message}");
+}
+
 /// The record of the one job of `run`.
 fn record(run: &Run) -> &Value {
     run.by_index(1)[&0]
@@ -307,14 +315,7 @@ fn a_port_80_grant_grants_port_80_only() {
         ],
         &job,
     );
-    let failed = record(&run);
-    assert_eq!(failed["error"]["kind"], "plugin", "{failed}");
-    assert!(
-        failed["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not granted")
-    );
+    assert_plugin_failure(&run, "not granted");
     assert_eq!(server().hits("/echo/origins/port-80"), 0);
 
     let moved = server().url("/echo/origins/port-80-moved?authorize=port");
@@ -329,14 +330,7 @@ fn a_port_80_grant_grants_port_80_only() {
         ],
         &moved,
     );
-    let failed = record(&run);
-    assert_eq!(failed["error"]["kind"], "plugin", "{failed}");
-    assert!(
-        failed["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1:1")
-    );
+    assert_plugin_failure(&run, "127.0.0.1:1");
 }
 
 #[test]
@@ -347,10 +341,7 @@ fn a_grant_without_a_scheme_does_not_let_a_plugin_switch_it() {
         &["--plugin", fixtures::HOSTILE, "--plugin-allow-host", &grant],
         &url,
     );
-    let failed = record(&run);
-    assert_eq!(failed["error"]["kind"], "plugin", "{failed}");
-    let message = failed["error"]["message"].as_str().unwrap();
-    assert!(message.contains("https://127.0.0.1"), "{message}");
+    assert_plugin_failure(&run, "https://127.0.0.1");
     // Granted with its scheme, the switch is the operator's choice: the
     // job goes out as https (and fails the handshake with a plain server).
     let named = format!("https://127.0.0.1:{}", server().port());
@@ -375,14 +366,7 @@ fn a_plugin_cannot_reroute_a_job_with_a_host_header() {
         ],
         &server().url("/echo/origins/host-session"),
     );
-    let failed = record(&run);
-    assert_eq!(failed["error"]["kind"], "plugin", "{failed}");
-    assert!(
-        failed["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Host")
-    );
+    assert_plugin_failure(&run, "Host");
     assert_eq!(
         server().hits("/echo/origins/host-session"),
         0,
@@ -414,14 +398,7 @@ fn a_plugin_cannot_cut_a_body_short_with_content_length() {
         ],
         &url,
     );
-    let failed = record(&run);
-    assert_eq!(failed["error"]["kind"], "plugin", "{failed}");
-    assert!(
-        failed["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Content-Length")
-    );
+    assert_plugin_failure(&run, "Content-Length");
     assert_eq!(server().hits("/echo/origins/length"), 0);
 }
 
