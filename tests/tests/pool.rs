@@ -230,6 +230,48 @@ fn results_stream_while_the_pool_runs_and_each_job_ends_once() {
 }
 
 #[test]
+fn in_input_order_results_wait_for_a_slow_job_and_skip_what_select_skips() {
+    // Job 0 answers after 300 ms; the others at once. With 8 jobs in
+    // flight at most, 7 may finish behind it and wait; the rest wait to
+    // be admitted. Every third index is not selected and never waited for.
+    let jobs = 200;
+    let urls = (0..jobs).map(|i| match i {
+        0 => server().url("/slow/300?input-order-lib"),
+        i => server().url(&format!("/echo/input-order-lib/{i}")),
+    });
+    let mut pool = Pool::builder()
+        .threads(4)
+        .max_in_flight(8)
+        .keep_bodies(false)
+        .select(|index| index % 3 != 2)
+        .in_input_order()
+        .from_urls(urls, &RequestDefaults::default())
+        .unwrap();
+    let count_sent = || {
+        (1..jobs)
+            .filter(|i| server().hits(&format!("/echo/input-order-lib/{i}")) > 0)
+            .count()
+    };
+    let (handed_out, sent_while_slow) = std::thread::scope(|scope| {
+        let taking = scope.spawn(|| {
+            pool.results()
+                .map(|result| result.map(|r| r.index()).unwrap_or_else(|f| f.index()))
+                .collect::<Vec<u64>>()
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        let sent = count_sent();
+        (taking.join().unwrap(), sent)
+    });
+    let expected: Vec<u64> = (0..jobs).filter(|index| index % 3 != 2).collect();
+    assert_eq!(handed_out, expected);
+    assert!(
+        sent_while_slow <= 7,
+        "{sent_while_slow} jobs were sent while job 0 held the results back"
+    );
+    assert_eq!(count_sent(), expected.len() - 1, "all sent in the end");
+}
+
+#[test]
 fn native_retry_policy_is_scheduled_and_capped() {
     let path = "/flaky/native-policy/100/503";
     let mut pool = Pool::builder()

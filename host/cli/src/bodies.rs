@@ -1,13 +1,14 @@
-//! `--save-bodies` and `--body-limit` applied to the pool.
+//! The output flags that reach the pool: `--save-bodies`, `--body-limit`
+//! and `--order`.
 
 use std::fs::DirBuilder;
 use std::path::Path;
 
 use super::SetupError;
-use super::args::OutputArgs;
+use super::args::{Order, OutputArgs};
 use tb_host::PoolBuilder;
 
-/// Applies the body flags of `args` to `builder`, creating the
+/// Applies the output flags of `args` to `builder`, creating the
 /// `--save-bodies` directory if need be. Whether bodies may be saved there
 /// is the pool's to check when it starts (see
 /// [`PoolBuilder::save_bodies`]): a set-up error too.
@@ -24,6 +25,9 @@ pub fn apply(builder: PoolBuilder, args: &OutputArgs) -> Result<PoolBuilder, Set
             ))
         })?;
         builder = builder.save_bodies(dir);
+    }
+    if args.order == Order::Input {
+        builder = builder.in_input_order();
     }
     Ok(builder)
 }

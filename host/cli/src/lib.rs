@@ -16,7 +16,6 @@ mod failures;
 mod files;
 mod lock;
 mod logging;
-mod order;
 mod output;
 mod outputs;
 mod plugin_cmd;

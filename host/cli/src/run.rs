@@ -13,7 +13,6 @@ use super::SetupError;
 use super::args::RunArgs;
 use super::failures::FailureWriter;
 use super::files::{FileId, InputFile, OutputFiles};
-use super::order::{self, Reorder};
 use super::output::RecordWriter;
 use super::outputs::{Outputs, WriteError};
 use super::progress::Progress;
@@ -61,7 +60,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let (records, failures) = files.empty()?;
         (records, failures, builder)
     };
-    let (builder, order) = order::apply(builder, output.order);
     let records = match (records, &output.output) {
         (Some(file), Some(path)) => {
             RecordWriter::new(file, format!("the output file {}", path.display()))
@@ -82,7 +80,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let sinks = Sinks {
         records,
         failures,
-        order,
         progress: Progress::start(!output.quiet, count, pool.retry_waits()),
         // `--resume` goes on in the output file: with none, there is no
         // command to show.
@@ -103,8 +100,6 @@ pub struct Sinks {
     pub records: RecordWriter,
     /// The failures file, when asked for.
     pub failures: Option<FailureWriter>,
-    /// The reorder buffer of `--order input`; none writes in finish order.
-    pub order: Option<Reorder>,
     /// The progress bar, cleared when the results end.
     pub progress: Progress,
     /// The command that runs what is left of a run that stops early.
@@ -112,12 +107,11 @@ pub struct Sinks {
 }
 
 impl Sinks {
-    /// Records only, in finish order, without a progress bar.
+    /// Records only, without a progress bar.
     pub fn records_only(records: RecordWriter) -> Sinks {
         Sinks {
             records,
             failures: None,
-            order: None,
             progress: Progress::hidden(),
             resume: None,
         }
@@ -132,7 +126,6 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     let Sinks {
         records,
         failures,
-        mut order,
         mut progress,
         resume,
     } = sinks;
@@ -159,24 +152,12 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
             stopper.write_failed(failure.message().to_owned());
         }
         let caught_up = results.caught_up();
-        match order.as_mut() {
-            Some(order) => {
-                for result in order.push(result) {
-                    stop_on(outputs.write(&result));
-                }
-            }
-            None => stop_on(outputs.write(&result)),
-        }
+        stop_on(outputs.write(&result));
         if caught_up {
             stop_on(outputs.flush());
         }
     }
     pool.join_all();
-    if let Some(order) = order {
-        for result in order.finish() {
-            stop_on(outputs.write(&result));
-        }
-    }
     stop_on(outputs.flush());
     summary.finish(stopper.stopped(resume));
     Ok(summary)

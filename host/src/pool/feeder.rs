@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use super::flow::{Entry, Task, ToScheduler, Tracker, send_entry};
+use super::taker::Admitted;
 use super::{Selector, Source};
 
 pub(crate) struct Feeder {
@@ -16,6 +17,9 @@ pub(crate) struct Feeder {
     pub jobs: async_channel::Sender<Entry>,
     pub scheduler: crossbeam_channel::Sender<ToScheduler>,
     pub tracker: Arc<Tracker>,
+    /// Where admitted indexes are noted, in input order: only for results
+    /// in input order.
+    pub admitted: Option<Arc<Admitted>>,
 }
 
 impl Feeder {
@@ -44,7 +48,13 @@ impl Feeder {
                 }),
                 Err(error) => Entry::Rejected { index, error },
             };
+            if let Some(admitted) = &self.admitted {
+                admitted.note(index);
+            }
             if !send_entry(&self.jobs, entry) {
+                if let Some(admitted) = &self.admitted {
+                    admitted.unnote_last();
+                }
                 self.tracker.release();
                 break;
             }

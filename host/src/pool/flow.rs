@@ -8,11 +8,12 @@
 //!                  scheduler <---------+
 //! ```
 //!
-//! A job holds one permit from the moment the feeder admits it until a
-//! worker sends its result; bad input lines too, so that every result comes
-//! from a worker. Permits bound the jobs in flight (memory stays flat on
-//! endless input), and "input finished (or the run cancelled) and no permit
-//! held" is the one condition under which the run is over. The scheduler
+//! A job holds one permit from the moment the feeder admits it until its
+//! result is taken from the pool (`taker`); bad input lines too, so that
+//! every result comes from a worker. Permits bound the jobs in flight and
+//! the results not yet taken (memory stays flat on endless input, and in
+//! input order on a slow job), and "input finished (or the run cancelled)
+//! and no permit held" is the one condition under which the run is over. The scheduler
 //! sees it last and then closes the jobs channel, which ends the workers
 //! once it is empty, even when the feeder is still blocked on a read.
 //!
@@ -181,7 +182,7 @@ impl Tracker {
             .expect("the tracker holds both ends of its permits");
     }
 
-    /// One job has finished.
+    /// One job's result was taken.
     pub fn release(&self) {
         let _ = self.permits_rx.try_recv();
     }

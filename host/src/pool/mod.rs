@@ -5,7 +5,8 @@
 //! here follow a job: `feeder` reads the input, `flow` carries jobs and
 //! results between threads, `carrier` runs the workers (`worker`), which
 //! follow redirects (`redirect`), read bodies (`body`, `body_dir`) and wait
-//! for the send limits (`limits`); `scheduler` holds the retries waiting.
+//! for the send limits (`limits`); `scheduler` holds the retries waiting,
+//! and `taker` hands the results out.
 
 mod body;
 mod body_dir;
@@ -15,6 +16,7 @@ mod flow;
 mod limits;
 mod redirect;
 mod scheduler;
+mod taker;
 mod worker;
 
 use std::collections::VecDeque;
@@ -31,7 +33,8 @@ use crate::input::InputError;
 use crate::job::{Job, RequestDefaults};
 use crate::response::Response;
 use crate::session::{Proxy, SessionConstructor, default_constructor, default_settings};
-use flow::{Finished, ToScheduler, Tracker, next_result};
+use flow::{Finished, ToScheduler, Tracker};
+use taker::{Admitted, Taker};
 
 pub use body_dir::BodyDirError;
 
@@ -103,6 +106,7 @@ pub struct PoolBuilder {
     per_host: Option<usize>,
     proxy: Option<Proxy>,
     select: Option<Selector>,
+    in_input_order: bool,
 }
 
 /// Which input indexes a pool runs; see [`PoolBuilder::select`].
@@ -126,6 +130,7 @@ impl Default for PoolBuilder {
             per_host: None,
             proxy: None,
             select: None,
+            in_input_order: false,
         }
     }
 }
@@ -234,9 +239,11 @@ impl PoolBuilder {
         self
     }
 
-    /// The most jobs admitted and not yet finished, retries waiting
-    /// included (default: 64 per worker, at least 1024). Bounds memory on
-    /// long inputs.
+    /// The most jobs admitted whose results are not yet taken, retries
+    /// waiting included (default: 64 per worker, at least 1024). Bounds
+    /// memory on long inputs, and in input order
+    /// ([`PoolBuilder::in_input_order`]) how far the pool runs ahead of a
+    /// slow job.
     pub fn max_in_flight(mut self, jobs: usize) -> Self {
         self.max_in_flight = Some(jobs.max(1));
         self
@@ -278,10 +285,8 @@ impl PoolBuilder {
     /// Calling it again narrows the selection: a job runs only if every
     /// selector accepts it, and a selector is asked only about the indexes
     /// the ones before it accepted. Selectors are called on the thread
-    /// that reads the input, once per entry, in input order, before the
-    /// job waits for room among the jobs in flight; one that blocks holds
-    /// back the reading of the input (`--order input` uses this to bound
-    /// its reorder buffer).
+    /// that reads the input, once per entry, in input order, and should
+    /// return at once: one that blocks holds back the reading of the input.
     pub fn select(mut self, keep: impl Fn(u64) -> bool + Send + 'static) -> Self {
         self.select = Some(match self.select.take() {
             Some(before) => Box::new(move |index| before(index) && keep(index)),
@@ -290,9 +295,20 @@ impl PoolBuilder {
         self
     }
 
+    /// Hands results out in input order (by [`Response::index`] and
+    /// [`Failure::index`]) rather than as jobs finish: a result waits for
+    /// every job before it. Indexes that [`PoolBuilder::select`] skips are
+    /// not waited for. The results held back count among the jobs in
+    /// flight ([`PoolBuilder::max_in_flight`]), so memory stays bounded
+    /// and one slow job holds back at most that many others.
+    pub fn in_input_order(mut self) -> Self {
+        self.in_input_order = true;
+        self
+    }
+
     /// The most jobs the pool will have in flight: [`PoolBuilder::max_in_flight`],
     /// or its default for the number of workers.
-    pub fn in_flight_limit(&self) -> usize {
+    fn in_flight_limit(&self) -> usize {
         self.max_in_flight
             .unwrap_or_else(|| (self.thread_count() * 64).max(1024))
     }
@@ -367,6 +383,7 @@ impl PoolBuilder {
             settings,
             Box::new(input.into_iter()),
             self.select,
+            self.in_input_order.then(Arc::default),
         )
     }
 }
@@ -375,7 +392,7 @@ impl PoolBuilder {
 /// [`Pool::join_all`] or streamed by [`Pool::results`]. Dropping a pool
 /// cancels it (see [`Canceller`]).
 pub struct Pool {
-    results: async_channel::Receiver<Finished>,
+    results: Taker,
     responses: VecDeque<Response>,
     failures: VecDeque<Failure>,
     /// The carriers and the scheduler. The feeder is not joined: after a
@@ -426,10 +443,11 @@ impl RetryWaits {
     }
 }
 
-/// The results of a pool as they finish; see [`Pool::results`].
+/// The results of a pool as they finish (or in input order); see
+/// [`Pool::results`].
 pub struct Results<'a> {
     kept: std::vec::IntoIter<Finished>,
-    results: &'a async_channel::Receiver<Finished>,
+    results: &'a mut Taker,
 }
 
 impl Results<'_> {
@@ -438,7 +456,7 @@ impl Results<'_> {
     /// records) writes it out then, rather than once per result: as often
     /// as a reader needs to see every job promptly, and no more.
     pub fn caught_up(&self) -> bool {
-        self.kept.len() == 0 && self.results.is_empty()
+        self.kept.len() == 0 && self.results.caught_up()
     }
 }
 
@@ -446,7 +464,7 @@ impl Iterator for Results<'_> {
     type Item = Result<Response, Failure>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.kept.next().or_else(|| next_result(self.results))
+        self.kept.next().or_else(|| self.results.next())
     }
 }
 
@@ -486,6 +504,7 @@ impl Pool {
         settings: Arc<PoolSettings>,
         source: Source,
         select: Option<Selector>,
+        admitted: Option<Arc<Admitted>>,
     ) -> Result<Pool, PoolError> {
         let tracker = Arc::new(Tracker::new(max_in_flight));
         let (jobs_tx, jobs_rx) = async_channel::bounded(threads * 4);
@@ -518,6 +537,7 @@ impl Pool {
             jobs: jobs_tx.clone(),
             scheduler: scheduler_tx.clone(),
             tracker: Arc::clone(&tracker),
+            admitted: admitted.clone(),
         };
         spawn("tb-feeder".into(), move || feeder.run())?;
         let scheduler_tracker = Arc::clone(&tracker);
@@ -525,7 +545,12 @@ impl Pool {
             scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker)
         })?);
         Ok(Pool {
-            results: results_rx,
+            results: Taker::new(
+                results_rx,
+                Arc::clone(&tracker),
+                scheduler_tx.clone(),
+                admitted,
+            ),
             responses: VecDeque::new(),
             failures: VecDeque::new(),
             threads: handles,
@@ -552,7 +577,7 @@ impl Pool {
     /// Waits until every job has finished, keeping the results for
     /// [`Pool::responses`] and [`Pool::exceptions`] (Python's `join_all`).
     pub fn join_all(&mut self) {
-        while let Some(result) = next_result(&self.results) {
+        while let Some(result) = self.results.next() {
             self.keep(result);
         }
         for handle in self.threads.drain(..) {
@@ -591,20 +616,23 @@ impl Pool {
     /// Every result not yet taken, as jobs finish, until the last one:
     /// consume while the pool runs, in bounded memory.
     pub fn results(&mut self) -> Results<'_> {
-        let kept: Vec<Finished> = self
+        let mut kept: Vec<Finished> = self
             .responses
             .drain(..)
             .map(Ok)
             .chain(self.failures.drain(..).map(Err))
             .collect();
+        if self.results.in_input_order() {
+            kept.sort_by_key(taker::index_of);
+        }
         Results {
             kept: kept.into_iter(),
-            results: &self.results,
+            results: &mut self.results,
         }
     }
 
     fn collect_ready(&mut self) {
-        while let Ok(result) = self.results.try_recv() {
+        while let Some(result) = self.results.try_next() {
             self.keep(result);
         }
     }

@@ -231,14 +231,11 @@ impl Worker {
         self.deliver(result).await;
     }
 
-    /// Sends a job's one result and gives back its permit.
+    /// Sends a job's one result; its permit goes back when the result is
+    /// taken (see `taker`).
     async fn deliver(&self, result: Finished) {
         self.chain.borrow().job_ended();
         let _ = self.lines.results.send(result).await;
-        self.lines.tracker.release();
-        if self.lines.tracker.all_done() {
-            let _ = self.lines.scheduler.send(ToScheduler::Check);
-        }
     }
 
     /// Makes one attempt of `task`: its hops, redirects followed, then the
