@@ -58,7 +58,8 @@ impl Reorder {
     /// that finished after one that never ran (none does, but nothing is
     /// kept back for it).
     fn leftover(&mut self) -> Option<Finished> {
-        self.waiting.pop_first().map(|(_, result)| result)
+        let (_, result) = self.waiting.pop_first()?;
+        Some(result)
     }
 }
 
@@ -187,9 +188,10 @@ mod tests {
         }
     }
 
-    fn finished(index: u64) -> Finished {
+    /// The result of job `index`: a failure, the smaller of the two.
+    fn failed(index: u64) -> Failure {
         let job = Job::get(format!("http://127.0.0.1/{index}"));
-        Err(Failure::new(index, job, FailureKind::Input, ""))
+        Failure::new(index, job, FailureKind::Input, "")
     }
 
     fn ready(taker: &mut Taker) -> Vec<u64> {
@@ -202,15 +204,15 @@ mod tests {
     fn hands_out_in_input_order_whatever_the_finish_order() {
         let mut setup = in_input_order(0..6);
         for index in [2, 1, 5] {
-            setup.results.send_blocking(finished(index)).unwrap();
+            setup.results.send_blocking(Err(failed(index))).unwrap();
         }
         assert_eq!(ready(&mut setup.taker), Vec::<u64>::new());
         assert!(setup.taker.caught_up(), "nothing is next in line");
-        setup.results.send_blocking(finished(0)).unwrap();
+        setup.results.send_blocking(Err(failed(0))).unwrap();
         assert!(!setup.taker.caught_up());
         assert_eq!(ready(&mut setup.taker), [0, 1, 2]);
-        setup.results.send_blocking(finished(3)).unwrap();
-        setup.results.send_blocking(finished(4)).unwrap();
+        setup.results.send_blocking(Err(failed(3))).unwrap();
+        setup.results.send_blocking(Err(failed(4))).unwrap();
         assert_eq!(ready(&mut setup.taker), [3, 4, 5]);
     }
 
@@ -218,10 +220,10 @@ mod tests {
     fn a_result_held_back_keeps_its_permit() {
         let mut setup = in_input_order(0..2);
         setup.tracker.finish_input();
-        setup.results.send_blocking(finished(1)).unwrap();
+        setup.results.send_blocking(Err(failed(1))).unwrap();
         assert_eq!(ready(&mut setup.taker), Vec::<u64>::new());
         assert!(!setup.tracker.all_done(), "job 1 waits for job 0");
-        setup.results.send_blocking(finished(0)).unwrap();
+        setup.results.send_blocking(Err(failed(0))).unwrap();
         assert_eq!(ready(&mut setup.taker), [0, 1]);
         assert!(setup.tracker.all_done(), "every permit is back");
     }
@@ -229,10 +231,10 @@ mod tests {
     #[test]
     fn indexes_never_noted_are_not_waited_for() {
         let mut setup = in_input_order([1, 4, 7]);
-        setup.results.send_blocking(finished(7)).unwrap();
-        setup.results.send_blocking(finished(1)).unwrap();
+        setup.results.send_blocking(Err(failed(7))).unwrap();
+        setup.results.send_blocking(Err(failed(1))).unwrap();
         assert_eq!(ready(&mut setup.taker), [1]);
-        setup.results.send_blocking(finished(4)).unwrap();
+        setup.results.send_blocking(Err(failed(4))).unwrap();
         assert_eq!(ready(&mut setup.taker), [4, 7]);
     }
 
@@ -241,8 +243,8 @@ mod tests {
         let Setup {
             mut taker, results, ..
         } = in_input_order(0..4);
-        results.send_blocking(finished(3)).unwrap();
-        results.send_blocking(finished(1)).unwrap();
+        results.send_blocking(Err(failed(3))).unwrap();
+        results.send_blocking(Err(failed(1))).unwrap();
         drop(results);
         let left: Vec<u64> = std::iter::from_fn(|| taker.next())
             .map(|result| index_of(&result))
