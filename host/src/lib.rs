@@ -64,6 +64,7 @@ mod response;
 pub mod session;
 pub mod threaded;
 pub mod wire;
+mod wit;
 
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;

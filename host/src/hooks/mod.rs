@@ -48,7 +48,7 @@ pub use chain::{HookChain, HookFailure, MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY
 pub use native::NativeHook;
 pub(crate) use origin::same_origin;
 
-pub use crate::plugin::bindings::toolbelt::plugin::types::{
+pub use crate::wit::toolbelt::plugin::types::{
     Attempt, Decision, Failure as AttemptFailure, FailureKind as AttemptFailureKind, HookSet,
     Outcome as AttemptOutcome, Request, Response as ResponseHead, Session as SessionSettings,
 };

@@ -15,7 +15,7 @@ use std::time::Duration;
 use reqwest::blocking::Client;
 use reqwest::redirect::{Attempt, Policy};
 
-use super::bindings::toolbelt::plugin::types::{Fetched, Request};
+use crate::wit::toolbelt::plugin::types::{Fetched, Request};
 
 /// How long one fetch may take, redirects included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);

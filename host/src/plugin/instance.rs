@@ -15,10 +15,10 @@ use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
-use super::bindings::toolbelt::plugin::host::{Host, Level};
-use super::bindings::toolbelt::plugin::types::{Fetched, PluginInfo};
 use super::runtime::ticks;
 use crate::hooks::{Attempt, AttemptOutcome, Decision, HookError, Hooks, Request, SessionSettings};
+use crate::wit::toolbelt::plugin::host::{Host, Level};
+use crate::wit::toolbelt::plugin::types::{Fetched, PluginInfo};
 
 /// The longest message of a plugin's that is kept to explain a trap.
 const LAST_ERROR_MAX: usize = 1024;
@@ -51,7 +51,7 @@ impl WasiView for PluginState {
 }
 
 /// `toolbelt:plugin/types` has no functions; its trait is empty.
-impl super::bindings::toolbelt::plugin::types::Host for PluginState {}
+impl crate::wit::toolbelt::plugin::types::Host for PluginState {}
 
 impl Host for PluginState {
     fn log(&mut self, level: Level, message: String) {
@@ -110,7 +110,7 @@ impl Host for PluginState {
 /// A plugin instantiated for one worker.
 pub struct PluginInstance {
     store: Store<PluginState>,
-    bindings: super::bindings::Plugin,
+    bindings: crate::wit::Plugin,
     deadline: Duration,
 }
 
@@ -172,7 +172,7 @@ impl PluginInstance {
     fn call<T>(
         &mut self,
         f: impl FnOnce(
-            &super::bindings::Plugin,
+            &crate::wit::Plugin,
             &mut Store<PluginState>,
         ) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<T, HookError> {

@@ -29,7 +29,6 @@
 //! # Ok::<(), tb_host::plugin::PluginError>(())
 //! ```
 
-pub(crate) mod bindings;
 mod cache;
 mod compile;
 mod contract;
@@ -55,7 +54,7 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 
 use crate::hooks::{HookError, HookFactory, HookSet, Hooks, RetryBudget, RetryInterest};
-use bindings::PluginPre;
+use crate::wit::PluginPre;
 use fetch::Fetcher;
 use instance::PluginState;
 

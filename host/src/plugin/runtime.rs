@@ -17,9 +17,10 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use super::cache::{Origin, PluginCache};
+use super::compile;
 use super::instance::PluginState;
 use super::{Manifest, Plugin, PluginError};
-use super::{bindings, compile};
+use crate::wit;
 
 /// How often the engine's epoch advances: the granularity of deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -63,7 +64,7 @@ impl PluginRuntime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        wit::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         start_ticker(&engine);
         Ok(PluginRuntime {
             inner: Arc::new(RuntimeInner {
