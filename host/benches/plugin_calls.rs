@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 mod plugins;
 use plugins::plugin_file;
 use tb_host::hooks::{
-    Attempt, AttemptOutcome, HookFactory, Hooks, Request, ResponseHead, SessionSettings,
+    Attempt, AttemptOutcome, HookFactory, Request, ResponseHead, SessionSettings,
 };
 use tb_host::plugin::{Manifest, Plugin, PluginRuntime};
 
@@ -58,7 +58,7 @@ fn load_built(runtime: &PluginRuntime, package: &str, config: &[(&str, &str)]) -
 /// `authorize` of `plugin` (called `package`) on a request with no
 /// headers and with 20.
 fn bench_authorize(c: &mut Criterion, package: &str, plugin: &Plugin) {
-    let mut instance = plugin.instantiate(0).unwrap();
+    let mut instance = HookFactory::instantiate(plugin, 0).unwrap();
     for headers in [0, 20] {
         let req = request(headers);
         c.bench_function(&format!("authorize/{package}/{headers}-headers"), |b| {
@@ -107,7 +107,7 @@ fn hook_calls(c: &mut Criterion) {
     );
     bench_authorize(c, "aws-sigv4", &sigv4);
 
-    let mut instance = retry.instantiate(0).unwrap();
+    let mut instance = HookFactory::instantiate(&retry, 0).unwrap();
     let attempt = Attempt {
         number: 1,
         since_first_ms: 1,
@@ -133,7 +133,7 @@ fn hook_calls(c: &mut Criterion) {
             &std::fs::read(plugin_file("session-headers")).unwrap(),
         )
         .unwrap();
-    let mut instance = headers.instantiate(0).unwrap();
+    let mut instance = HookFactory::instantiate(&headers, 0).unwrap();
     let session = SessionSettings {
         worker: 0,
         headers: Vec::new(),

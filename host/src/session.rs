@@ -28,7 +28,7 @@ use crate::wire;
 /// `session=` argument). Settings from [`SessionSettings`] are applied on
 /// top, so use it for what the settings do not cover: TLS roots, proxies,
 /// HTTP versions.
-pub type SessionConstructor = Arc<dyn Fn() -> ClientBuilder + Send + Sync>;
+pub(crate) type SessionConstructor = Arc<dyn Fn() -> ClientBuilder + Send + Sync>;
 
 /// The settings sessions start from before hooks see them: a 30 s timeout,
 /// up to 10 redirects, and a `tb-host/VERSION` user agent.
@@ -46,7 +46,7 @@ pub fn default_settings() -> SessionSettings {
 /// The constructor used when none is given: reqwest's defaults with
 /// `TCP_NODELAY`, no system proxy lookup, and the system's trusted roots
 /// read once for all sessions.
-pub fn default_constructor() -> SessionConstructor {
+pub(crate) fn default_constructor() -> SessionConstructor {
     Arc::new(|| {
         Client::builder()
             .tcp_nodelay(true)

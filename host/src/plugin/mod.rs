@@ -43,7 +43,6 @@ pub use cache::PluginCache;
 pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
 pub use fetch::{AllowedHost, FETCH_BODY_MAX, FETCH_TIMEOUT};
 pub use inspect::Inspection;
-pub use instance::PluginInstance;
 pub use manifest::{Manifest, ManifestError};
 pub use runtime::PluginRuntime;
 pub use secrets::{REDACTED, SECRET_MIN_LEN, Secrets};
@@ -56,7 +55,7 @@ use wasmtime::component::Component;
 use crate::hooks::{HookError, HookFactory, HookSet, Hooks, RetryBudget, RetryInterest};
 use crate::wit::PluginPre;
 use fetch::Fetcher;
-use instance::PluginState;
+use instance::{PluginInstance, PluginState};
 
 /// Why the plugin runtime or a plugin could not be loaded. Each message
 /// about a plugin names its file.
@@ -186,12 +185,6 @@ impl Plugin {
         &self.interest
     }
 
-    /// A new instance in a store of its own, for `worker`, configured
-    /// (its `describe` has run).
-    pub fn instantiate(&self, worker: u32) -> Result<PluginInstance, HookError> {
-        PluginInstance::start(Arc::clone(&self.shared), worker).map(|(instance, _)| instance)
-    }
-
     /// Checks the compiled `component` against the contract, links it, and
     /// makes a first instance to ask it what it is (which also runs its
     /// check of its configuration). The manifest's path names the plugin
@@ -299,7 +292,8 @@ impl HookFactory for Plugin {
     }
 
     fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError> {
-        Ok(Box::new(Plugin::instantiate(self, worker)?))
+        let (instance, _) = PluginInstance::start(Arc::clone(&self.shared), worker)?;
+        Ok(Box::new(instance))
     }
 
     /// The origins the operator granted this plugin (`--plugin-allow-host`):
