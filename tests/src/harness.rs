@@ -1,14 +1,17 @@
 //! What every end-to-end test shares: one loopback server (and fault
 //! servers of the same crate, `tb_loopback`), a URL whose connection is
-//! refused, the real `tb-host` binary, and the check that every job ended
-//! exactly once.
+//! refused, the real `tb-host` binary (run to its end, or in the
+//! background: [`Running`]), and the check that every job ended exactly
+//! once.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -224,6 +227,202 @@ pub fn tb_host_env(
         stderr,
     } = child.wait_with_output().expect("wait for tb-host");
     Run::parse(args, status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// A run of the binary in the background, for a test that acts on it
+/// while it runs (a signal): its input written on a thread of its own, its
+/// stdout and stderr read on threads of their own as they come, so a full
+/// pipe never blocks it unless the test wants that
+/// ([`Running::start_stalled`]).
+pub struct Running {
+    child: Child,
+    /// Writes the input, then holds stdin open until the run has exited,
+    /// unless it is to be closed.
+    stdin: JoinHandle<Option<ChildStdin>>,
+    /// None when nobody reads stdout.
+    stdout: Option<Collected>,
+    stderr: Collected,
+    /// The arguments it was started with.
+    args: Vec<String>,
+}
+
+impl Running {
+    /// Starts `tb-host` with `args` and writes `input` to its stdin, which
+    /// stays open: the run waits for more input when the test acts.
+    pub fn start(args: &[&str], input: &str) -> Running {
+        Running::spawn(args, input, StdinEnd::KeptOpen, true)
+    }
+
+    /// Like [`Running::start`], with stdin closed once `input` is written:
+    /// the run has its whole input.
+    pub fn start_closing_stdin(args: &[&str], input: &str) -> Running {
+        Running::spawn(args, input, StdinEnd::Closed, true)
+    }
+
+    /// Like [`Running::start`], and nobody reads stdout: a stalled reader,
+    /// whose pipe fills up.
+    pub fn start_stalled(args: &[&str], input: &str) -> Running {
+        Running::spawn(args, input, StdinEnd::KeptOpen, false)
+    }
+
+    fn spawn(args: &[&str], input: &str, end: StdinEnd, read_stdout: bool) -> Running {
+        let mut child = Command::new(binary())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tb-host");
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let input = input.to_owned();
+        // On a thread: a run that stalls stops reading its input too.
+        let stdin = std::thread::spawn(move || {
+            // A run that exits before reading it all breaks the pipe.
+            let _ = stdin.write_all(input.as_bytes());
+            match end {
+                StdinEnd::KeptOpen => Some(stdin),
+                StdinEnd::Closed => None,
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdout = if read_stdout {
+            Some(Collected::start(stdout))
+        } else {
+            // Kept open and never read.
+            std::mem::forget(stdout);
+            None
+        };
+        let stderr = Collected::start(child.stderr.take().expect("stderr is piped"));
+        Running {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+        }
+    }
+
+    /// Sends `signal` (`libc::SIGINT`, ...) to the run.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits an i32");
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {pid}");
+    }
+
+    /// Waits until the run has written `lines` whole lines to stdout, at
+    /// most `limit`; panics if it does not, or if stdout ends first.
+    pub fn wait_for_stdout_lines(&self, lines: usize, limit: Duration) {
+        let stdout = self.stdout.as_ref().expect("stdout is read");
+        let deadline = Instant::now() + limit;
+        let mut pipe = stdout.lock();
+        while pipe.bytes.iter().filter(|&&b| b == b'\n').count() < lines {
+            assert!(!pipe.ended, "stdout ended before {lines} lines");
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_else(|| panic!("fewer than {lines} lines on stdout after {limit:?}"));
+            pipe = stdout
+                .shared
+                .grew
+                .wait_timeout(pipe, left)
+                .expect("the lock")
+                .0;
+        }
+    }
+
+    /// Waits for the run to exit, at most `limit`; panics (after killing
+    /// it) if it does not. Returns the run and how long it took to exit.
+    pub fn finish_within(mut self, limit: Duration) -> (Run, Duration) {
+        let waiting = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for tb-host") {
+                break status;
+            }
+            if waiting.elapsed() > limit {
+                self.child.kill().expect("kill tb-host");
+                self.child.wait().expect("wait for tb-host");
+                let stderr = String::from_utf8_lossy(&self.stderr.finish()).into_owned();
+                panic!("tb-host did not exit within {limit:?}; stderr: {stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = waiting.elapsed();
+        drop(self.stdin.join().expect("the stdin thread"));
+        let stdout = self.stdout.map(Collected::finish).unwrap_or_default();
+        let stderr = self.stderr.finish();
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let code = status.code().unwrap_or(-1);
+        (Run::parse(&args, code, stdout, stderr), took)
+    }
+}
+
+/// What becomes of a [`Running`]'s stdin once its input is written.
+#[derive(Clone, Copy)]
+enum StdinEnd {
+    /// Held open until the run has exited.
+    KeptOpen,
+    /// Closed.
+    Closed,
+}
+
+/// What a child wrote to one of its pipes so far, read on a thread of its
+/// own as it comes.
+struct Collected {
+    shared: Arc<Shared>,
+    reader: JoinHandle<()>,
+}
+
+/// What a [`Collected`] shares with its reader.
+struct Shared {
+    pipe: Mutex<Pipe>,
+    /// Notified whenever the pipe gains bytes or ends.
+    grew: Condvar,
+}
+
+/// The bytes read from a pipe, and whether it has ended.
+#[derive(Default)]
+struct Pipe {
+    bytes: Vec<u8>,
+    ended: bool,
+}
+
+impl Collected {
+    /// Reads `from` to its end on a thread of its own.
+    fn start(mut from: impl Read + Send + 'static) -> Collected {
+        let shared = Arc::new(Shared {
+            pipe: Mutex::new(Pipe::default()),
+            grew: Condvar::new(),
+        });
+        let filled = Arc::clone(&shared);
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0; 8192];
+            loop {
+                let read = match from.read(&mut buffer) {
+                    Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                    Ok(0) | Err(_) => 0,
+                    Ok(read) => read,
+                };
+                let mut pipe = filled.pipe.lock().expect("the lock");
+                pipe.bytes.extend_from_slice(&buffer[..read]);
+                pipe.ended = read == 0;
+                filled.grew.notify_all();
+                if pipe.ended {
+                    break;
+                }
+            }
+        });
+        Collected { shared, reader }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pipe> {
+        self.shared.pipe.lock().expect("the lock")
+    }
+
+    /// Everything read, once the pipe has ended.
+    fn finish(self) -> Vec<u8> {
+        let Collected { shared, reader } = self;
+        reader.join().expect("the reader thread");
+        let mut pipe = shared.pipe.lock().expect("the lock");
+        std::mem::take(&mut pipe.bytes)
+    }
 }
 
 impl Run {

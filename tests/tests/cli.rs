@@ -1,7 +1,9 @@
 //! `tb-host run` as an operator uses it: input files, stdin, bad lines,
 //! the failures file, headers and methods, exit statuses.
 
-use tb_host_tests::harness::{self, Scratch, server, tb_host};
+use std::time::Duration;
+
+use tb_host_tests::harness::{self, Running, Scratch, read_records, server, tb_host};
 
 #[test]
 fn reads_a_url_file_and_writes_one_record_per_job() {
@@ -160,59 +162,31 @@ fn demo_fetches_through_the_bundled_plugins() {
     );
 }
 
-/// Starts a run on an open stdin, sends `signal` once two records are out,
-/// and checks the documented stop: exit 130, every job read recorded
-/// exactly once, the jobs not sent recorded as `cancelled` and listed in
-/// the failures file.
-fn interrupted_run(signal: &str) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::{Command, Stdio};
-
-    let scratch = Scratch::new(&format!("signal-{signal}"));
+/// Starts a run on an open stdin, sends `signal` (named `name`) once two
+/// records are out, and checks the documented stop: exit 130, every job
+/// read recorded exactly once, the jobs not sent recorded as `cancelled`
+/// and listed in the failures file.
+fn interrupted_run(signal: i32, name: &str) {
+    let scratch = Scratch::new(&format!("signal-{name}"));
     let failures = scratch.path("failures.jsonl");
-    let args = [
-        "run",
-        "--threads",
-        "2",
-        "--failures",
-        failures.to_str().unwrap(),
-        "-",
-    ];
-    let mut child = Command::new(harness::binary())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let input: String = (0..40)
+        .map(|i| server().url(&format!("/slow/50?signal-{name}={i}")) + "\n")
+        .collect();
     // stdin stays open: tb-host is blocked reading it when the signal comes.
-    let mut stdin = child.stdin.take().unwrap();
-    for i in 0..40 {
-        let url = server().url(&format!("/slow/50?signal-{signal}={i}"));
-        writeln!(stdin, "{url}").unwrap();
-    }
-    stdin.flush().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut head = String::new();
-    for _ in 0..2 {
-        stdout.read_line(&mut head).unwrap();
-    }
-    let kill = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    let output = child.wait_with_output().unwrap();
-    drop(stdin);
-    let stdout = head + &rest;
-    let run = harness::Run::parse(
-        &args,
-        output.status.code().unwrap_or(-1),
-        stdout.into_bytes(),
-        output.stderr,
+    let running = Running::start(
+        &[
+            "run",
+            "--threads",
+            "2",
+            "--failures",
+            failures.to_str().unwrap(),
+            "-",
+        ],
+        &input,
     );
+    running.wait_for_stdout_lines(2, Duration::from_secs(30));
+    running.signal(signal);
+    let (run, _) = running.finish_within(Duration::from_secs(30));
     assert_eq!(run.code, 130, "{}", run.stderr);
     assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
     // Every line read before the signal (the pool reads only as far ahead
@@ -229,11 +203,7 @@ fn interrupted_run(signal: &str) {
         "some jobs had not started: {}",
         run.stdout
     );
-    let listed: Vec<serde_json::Value> = std::fs::read_to_string(&failures)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let listed = read_records(&failures);
     let mut listed: Vec<&str> = listed
         .iter()
         .map(|job| job["url"].as_str().unwrap())
@@ -245,12 +215,12 @@ fn interrupted_run(signal: &str) {
 
 #[test]
 fn ctrl_c_finishes_every_job_read_and_exits_130() {
-    interrupted_run("INT");
+    interrupted_run(libc::SIGINT, "INT");
 }
 
 #[test]
 fn sigterm_stops_like_ctrl_c() {
-    interrupted_run("TERM");
+    interrupted_run(libc::SIGTERM, "TERM");
 }
 
 #[test]

@@ -2,39 +2,25 @@
 //! message names what went wrong and what to do, says nothing untrue, and
 //! is coloured only on a terminal.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
-use tb_host_tests::harness::{self, Scratch, server, tb_host};
+use tb_host_tests::harness::{self, Running, Scratch, server, tb_host};
 
 #[test]
 fn an_interrupt_names_its_signal_and_the_resume_command_not_unread_input() {
     let scratch = Scratch::new("messages-interrupt");
     let output = scratch.path("out.jsonl");
-    let mut child = Command::new(harness::binary())
-        .args(["run", "-j", "1", "-o"])
-        .arg(&output)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // The whole input is read (and stdin closed) before the signal.
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", server().url("/slow/800?messages-interrupt")).unwrap();
-    drop(stdin);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(
-        unsafe { libc::kill(child.id() as i32, libc::SIGINT) },
-        0,
-        "kill"
+    let running = Running::start_closing_stdin(
+        &["run", "-j", "1", "-o", output.to_str().unwrap(), "-"],
+        &format!("{}\n", server().url("/slow/800?messages-interrupt")),
     );
-    let mut text = String::new();
-    while stderr.read_line(&mut text).unwrap() > 0 {}
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{text}");
+    std::thread::sleep(Duration::from_millis(300));
+    running.signal(libc::SIGINT);
+    let (run, _) = running.finish_within(Duration::from_secs(30));
+    let text = &run.stderr;
+    assert_eq!(run.code, 130, "{text}");
     assert!(!text.contains("not read to its end"), "{text}");
     assert!(text.contains("SIGINT"), "names the signal: {text}");
     assert!(

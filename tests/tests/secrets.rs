@@ -5,8 +5,6 @@
 //! or the failures file. They do reach the server, which shows the run
 //! really used them; and a value that is not secret is shown.
 
-use std::process::Command;
-
 use tb_host::plugin::REDACTED;
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{self, Run, Scratch, exactly_once, read_records, server};
@@ -32,22 +30,51 @@ fn warm_the_plugin_cache() {
     static WARM: std::sync::Once = std::sync::Once::new();
     WARM.call_once(|| {
         let plugins = [
-            (fixtures::API_KEY, "key=warm"),
-            (fixtures::BEARER_AUTH, "token=warm"),
-            (fixtures::HOSTILE, "unused=1"),
+            plugin("api", fixtures::API_KEY, &[], &[("key", "warm")]),
+            plugin("bearer", fixtures::BEARER_AUTH, &[], &[("token", "warm")]),
+            plugin("hostile", fixtures::HOSTILE, &[], &[("unused", "1")]),
         ];
-        for (plugin, config) in plugins {
-            let args = ["run", "--plugin", plugin, "--plugin-config", config];
+        for plugin in plugins {
+            let mut args = vec!["run"];
+            args.extend(plugin.iter().map(String::as_str));
             let run = harness::tb_host(&args, "");
             assert_eq!(run.code, 0, "{}", run.stderr);
         }
     });
 }
 
+/// `--plugin NAME=PATH` and the flags scoped to it: `--plugin-env
+/// NAME:VAR` for each of `env`, `--plugin-config NAME:KEY=VALUE` for each
+/// of `config`.
+fn plugin(name: &str, path: &str, env: &[&str], config: &[(&str, &str)]) -> Vec<String> {
+    let mut args = vec!["--plugin".to_owned(), format!("{name}={path}")];
+    for var in env {
+        args.extend(["--plugin-env".to_owned(), format!("{name}:{var}")]);
+    }
+    for (key, value) in config {
+        args.extend([
+            "--plugin-config".to_owned(),
+            format!("{name}:{key}={value}"),
+        ]);
+    }
+    args
+}
+
+/// The `api` plugin (api_key), granted `TB_SECRET_KEY` and told to send
+/// its value as the query parameter `query`.
+fn api_key_plugin(query: &str) -> Vec<String> {
+    plugin(
+        "api",
+        fixtures::API_KEY,
+        &["TB_SECRET_KEY"],
+        &[("key-env", "TB_SECRET_KEY"), ("query", query)],
+    )
+}
+
 /// Runs tb-host at trace level (`-vvv` and `RUST_LOG=trace`, so the
 /// HTTP client's own logs show too), output and failures to files, with
 /// [`FROM_ENV`] in `TB_SECRET_KEY`.
-fn run_traced(scratch: &Scratch, args: &[&str], urls: &[String]) -> (Run, String, String) {
+fn run_traced(scratch: &Scratch, args: &[String], urls: &[String]) -> (Run, String, String) {
     run_traced_with_key(scratch, FROM_ENV, args, urls)
 }
 
@@ -55,7 +82,7 @@ fn run_traced(scratch: &Scratch, args: &[&str], urls: &[String]) -> (Run, String
 fn run_traced_with_key(
     scratch: &Scratch,
     key: &str,
-    args: &[&str],
+    args: &[String],
     urls: &[String],
 ) -> (Run, String, String) {
     warm_the_plugin_cache();
@@ -63,21 +90,11 @@ fn run_traced_with_key(
     let output = scratch.path("out.jsonl");
     let failures = scratch.path("failures.jsonl");
     let mut all = vec!["run", "-vvv", "-j", "2", "--max-attempts", "2"];
-    all.extend_from_slice(args);
+    all.extend(args.iter().map(String::as_str));
     let paths = [&input, &output, &failures].map(|path| path.to_str().unwrap());
     all.extend([paths[0], "-o", paths[1], "--failures", paths[2]]);
-    let out = Command::new(harness::binary())
-        .args(&all)
-        .env("RUST_LOG", "trace")
-        .env("TB_SECRET_KEY", key)
-        .output()
-        .expect("run tb-host");
-    let run = Run::parse(
-        &all,
-        out.status.code().unwrap_or(-1),
-        out.stdout,
-        out.stderr,
-    );
+    let env = [("RUST_LOG", "trace"), ("TB_SECRET_KEY", key)];
+    let run = harness::tb_host_env(&all, &env, "");
     let output = std::fs::read_to_string(&output).unwrap_or_default();
     let failures = std::fs::read_to_string(&failures).unwrap_or_default();
     (run, output, failures)
@@ -93,7 +110,7 @@ fn assert_hidden(what: &str, text: &str) {
 fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
     let scratch = Scratch::new("secrets");
     let token = scratch.write_lines("token.txt", &[FROM_FILE]);
-    let token = format!("bearer:token=@{}", token.display());
+    let token = format!("@{}", token.display());
     // The hostile plugin's manifest declares `decoy` secret, reads a value
     // from a file beside it and one from a variable; `scope` is shown.
     let manifest = scratch.write_lines(
@@ -123,24 +140,22 @@ fn secrets_never_show_in_stdout_stderr_output_or_failures_at_trace_level() {
         server().url("/echo/secrets/panic?authorize=leak-panic"),
         server().url("/status/503?decide-retry=leak"),
     ];
-    let args = [
-        "--plugin",
-        &format!("api={}", fixtures::API_KEY),
-        "--plugin-env",
-        "api:TB_SECRET_KEY",
-        "--plugin-config",
-        "api:key-env=TB_SECRET_KEY",
-        "--plugin-config",
-        "api:query=apikey",
-        "--plugin",
-        &format!("bearer={}", fixtures::BEARER_AUTH),
-        "--plugin-config",
-        &token,
-        "--plugin-manifest",
-        manifest.to_str().unwrap(),
-        "--plugin-env",
-        "hostile:TB_SECRET_KEY",
-    ];
+    let mut args = api_key_plugin("apikey");
+    args.extend(plugin(
+        "bearer",
+        fixtures::BEARER_AUTH,
+        &[],
+        &[("token", &token)],
+    ));
+    args.extend(
+        [
+            "--plugin-manifest",
+            manifest.to_str().unwrap(),
+            "--plugin-env",
+            "hostile:TB_SECRET_KEY",
+        ]
+        .map(str::to_owned),
+    );
     let (run, output, failures) = run_traced(&scratch, &args, &urls);
     assert_eq!(run.code, 1, "some jobs fail: {}", run.stderr);
 
@@ -250,22 +265,13 @@ fn a_secret_with_awkward_characters_shows_in_no_encoding_at_trace_level() {
         server().url("/echo/secrets-encoded/leak?authorize=leak-encoded"),
         server().url("/status/503?decide-retry=leak-encoded"),
     ];
-    let args = [
-        "--plugin",
-        &format!("api={}", fixtures::API_KEY),
-        "--plugin-env",
-        "api:TB_SECRET_KEY",
-        "--plugin-config",
-        "api:key-env=TB_SECRET_KEY",
-        "--plugin-config",
-        "api:query=appid",
-        "--plugin",
-        &format!("hostile={}", fixtures::HOSTILE),
-        "--plugin-config",
-        &format!("hostile:password={AWKWARD_CONFIG}"),
-        "--plugin-env",
-        "hostile:TB_SECRET_KEY",
-    ];
+    let mut args = api_key_plugin("appid");
+    args.extend(plugin(
+        "hostile",
+        fixtures::HOSTILE,
+        &["TB_SECRET_KEY"],
+        &[("password", AWKWARD_CONFIG)],
+    ));
     let (run, output, failures) = run_traced_with_key(&scratch, AWKWARD_KEY, &args, &urls);
     assert_eq!(run.code, 1, "some jobs fail: {}", run.stderr);
 
@@ -335,14 +341,12 @@ fn read_failures(scratch: &Scratch) -> Vec<serde_json::Value> {
 #[test]
 fn a_plugin_refusing_its_secret_config_does_not_echo_it() {
     let scratch = Scratch::new("secrets-refused");
-    let args = [
-        "--plugin",
-        &format!("hostile={}", fixtures::HOSTILE),
-        "--plugin-config",
-        "hostile:configure=leak",
-        "--plugin-config",
-        &format!("hostile:decoy-token={FROM_CONFIG}"),
-    ];
+    let args = plugin(
+        "hostile",
+        fixtures::HOSTILE,
+        &[],
+        &[("configure", "leak"), ("decoy-token", FROM_CONFIG)],
+    );
     let (run, output, failures) = run_traced(&scratch, &args, &[server().url("/echo/x")]);
     assert_eq!(
         run.code, 2,

@@ -5,111 +5,12 @@
 //! `--failures`, `--save-bodies`) stops the run like Ctrl-C, exit status 3;
 //! a reader of stdout that stalls cannot keep an interrupted run alive.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{self, Run, Scratch, read_records, server, tb_host};
-
-/// A run of the binary whose stdin stays open, its output read on threads
-/// of its own (so a full pipe never blocks it unless a test wants that).
-struct Running {
-    child: Child,
-    /// Writes the input, then holds stdin open until the run has exited.
-    stdin: JoinHandle<std::process::ChildStdin>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr: JoinHandle<Vec<u8>>,
-    /// The arguments it was started with.
-    args: Vec<String>,
-}
-
-impl Running {
-    /// Starts `tb-host` with `args` and writes `input` to its stdin, which
-    /// stays open.
-    fn start(args: &[&str], input: &str) -> Running {
-        Running::start_with(args, input, true)
-    }
-
-    /// Like [`Running::start`]; with `read_stdout` false nobody reads
-    /// stdout: a stalled reader.
-    fn start_with(args: &[&str], input: &str, read_stdout: bool) -> Running {
-        let mut child = Command::new(harness::binary())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tb-host");
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let input = input.to_owned();
-        // On a thread: a run that stalls stops reading its input too.
-        let stdin = std::thread::spawn(move || {
-            // A run that exits before reading it all breaks the pipe.
-            let _ = stdin.write_all(input.as_bytes());
-            stdin
-        });
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stdout = if read_stdout {
-            Some(read_all(stdout))
-        } else {
-            // Kept open and never read.
-            std::mem::forget(stdout);
-            None
-        };
-        let stderr = read_all(child.stderr.take().expect("stderr is piped"));
-        Running {
-            child,
-            stdin,
-            stdout,
-            stderr,
-            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
-        }
-    }
-
-    /// Sends `signal` (`libc::SIGINT`, ...) to the run.
-    fn signal(&self, signal: i32) {
-        let pid = i32::try_from(self.child.id()).unwrap();
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {pid}");
-    }
-
-    /// Waits for the run to exit, at most `limit`; panics (after killing
-    /// it) if it does not. Returns the run and how long it took to exit.
-    fn finish_within(mut self, limit: Duration) -> (Run, Duration) {
-        let waiting = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if waiting.elapsed() > limit {
-                self.child.kill().unwrap();
-                self.child.wait().unwrap();
-                let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
-                panic!("tb-host did not exit within {limit:?}; stderr: {stderr}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let took = waiting.elapsed();
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        drop(self.stdin.join().unwrap());
-        let stdout = self.stdout.map(|t| t.join().unwrap()).unwrap_or_default();
-        let stderr = self.stderr.join().unwrap();
-        (
-            Run::parse(&args, status.code().unwrap_or(-1), stdout, stderr),
-            took,
-        )
-    }
-}
-
-fn read_all(mut from: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = from.read_to_end(&mut bytes);
-        bytes
-    })
-}
+use tb_host_tests::harness::{self, Run, Running, Scratch, read_records, server, tb_host};
 
 /// `count` URLs `/echo/<key>/<i>`, each recorded by the server on a path
 /// of its own.
@@ -502,7 +403,7 @@ fn ctrl_c_ends_a_run_whose_stdout_reader_stalled() {
     let urls: Vec<String> = (0..3000)
         .map(|i| server().url(&format!("/fast/stop-stalled/{i}")))
         .collect();
-    let running = Running::start_with(&["run", "-j", "4", "-"], &(urls.join("\n") + "\n"), false);
+    let running = Running::start_stalled(&["run", "-j", "4", "-"], &(urls.join("\n") + "\n"));
     std::thread::sleep(Duration::from_millis(1500));
     running.signal(libc::SIGINT);
     let (run, took) = running.finish_within(Duration::from_secs(30));

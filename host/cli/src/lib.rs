@@ -8,12 +8,13 @@
 //! is what only a command needs: flags, files, locks, progress, logs.
 
 mod args;
-mod bodies;
 mod bundled;
 mod completions;
 mod demo;
 mod failures;
 mod files;
+#[cfg(test)]
+mod flag_tests;
 mod lock;
 mod logging;
 mod output;
@@ -29,6 +30,7 @@ mod signals;
 mod stall;
 mod stop;
 mod summary;
+mod writers;
 
 use std::fmt;
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tb_host::PoolBuilder;
 use tb_host::hooks::{HookFactory, HookName};
 use tb_host::plugin::manifest::{self, variable};
 use tb_host::plugin::{Manifest, PluginCache, PluginRuntime};
@@ -22,8 +23,15 @@ use super::args::{PluginArgs, PluginFlags, PluginSource, Scoped};
 use super::{SetupError, logging};
 use names::PluginNames;
 
+/// Applies `args` to `builder`: every plugin loaded, in order, each from
+/// its own manifest ([`manifests`]), and added to the pool as a hook.
+pub fn apply(builder: PoolBuilder, args: &PluginArgs) -> anyhow::Result<PoolBuilder> {
+    let hooks = load(args)?;
+    Ok(hooks.into_iter().fold(builder, PoolBuilder::shared_hook))
+}
+
 /// Loads every plugin of `args`, in order, each from its own manifest.
-pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
+fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
     let manifests = manifests(args)?;
     logging::hide_in_logs(&manifests);
     if manifests.is_empty() {
@@ -172,4 +180,100 @@ fn cache(args: &PluginFlags) -> Option<PluginCache> {
         tracing::info!("no plugin cache: neither XDG_CACHE_HOME nor HOME is set");
     }
     dir.map(PluginCache::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::flag_tests::run_args;
+    use tb_host::plugin::AllowedHost;
+
+    fn pair(key: &str, value: &str) -> (String, String) {
+        (key.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn plugin_flags_reach_the_manifests_in_command_line_order() {
+        let dir = std::env::temp_dir().join(format!("tb-plugin-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let manifest = dir.join("idp.toml");
+        std::fs::write(
+            &manifest,
+            "name = \"idp\"\npath = \"idp.wasm\"\ntimeout_ms = 200\n[config]\nscope = \"read\"\n",
+        )
+        .unwrap();
+        let path = std::env::var("PATH").expect("PATH is set");
+        let args = run_args(&[
+            "--plugin",
+            "auth=/plugins/bearer_auth.wasm",
+            "--plugin-manifest",
+            manifest.to_str().unwrap(),
+            "--plugin",
+            "retry_backoff.wasm",
+            "--plugin-config",
+            "auth:token=s3cr3t",
+            "--plugin-config",
+            "retry-backoff:base-ms=50",
+            "--plugin-config",
+            "idp:audience=api",
+            "--plugin-env",
+            "auth:PATH",
+            "--plugin-allow-host",
+            "idp:https://idp.example",
+            "--plugin-timeout",
+            "250",
+            "--plugin-timeout",
+            "auth:80",
+            "--plugin-memory",
+            "retry_backoff:32",
+            "--plugin-cache",
+            dir.to_str().unwrap(),
+            "urls.txt",
+        ]);
+        let manifests = manifests(&args.plugins).unwrap();
+        let [auth, idp, retry] = &manifests[..] else {
+            panic!("three plugins: {manifests:?}");
+        };
+
+        assert_eq!(auth.name.as_deref(), Some("auth"));
+        assert_eq!(auth.path, PathBuf::from("/plugins/bearer_auth.wasm"));
+        assert_eq!(auth.config, [pair("token", "s3cr3t")]);
+        assert_eq!(auth.env, [pair("PATH", &path)]);
+        assert!(auth.allowed_hosts.is_empty());
+        assert_eq!(auth.timeout, Some(Duration::from_millis(80)));
+        assert_eq!(auth.memory, None);
+
+        assert_eq!(idp.name.as_deref(), Some("idp"));
+        assert_eq!(idp.path, dir.join("idp.wasm"));
+        assert_eq!(idp.config, [pair("scope", "read"), pair("audience", "api")]);
+        assert_eq!(
+            idp.allowed_hosts,
+            [AllowedHost::parse("https://idp.example").unwrap()]
+        );
+        assert_eq!(
+            idp.timeout,
+            Some(Duration::from_millis(200)),
+            "the manifest's own, over a bare --plugin-timeout"
+        );
+
+        assert_eq!(retry.name, None);
+        assert_eq!(retry.path, PathBuf::from("retry_backoff.wasm"));
+        assert_eq!(retry.config, [pair("base-ms", "50")]);
+        assert!(retry.env.is_empty());
+        assert_eq!(retry.timeout, Some(Duration::from_millis(250)));
+        assert_eq!(retry.memory, Some(manifest::mib(32)));
+
+        let cache = cache(&args.plugins.flags).expect("--plugin-cache");
+        assert_eq!(cache.dir(), dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn no_plugin_cache_means_none() {
+        let args = run_args(&["--no-plugin-cache", "--plugin", "a.wasm"]);
+        assert!(cache(&args.plugins.flags).is_none());
+        assert!(manifests(&run_args(&[]).plugins).unwrap().is_empty());
+    }
 }

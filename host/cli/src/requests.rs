@@ -59,3 +59,95 @@ pub fn apply(
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flag_tests::{assert_shows, run_args};
+    use tb_host::Pool;
+
+    fn pair(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn request_flags_reach_the_sessions_and_the_defaults_of_every_job() {
+        let args = run_args(&[
+            "-X",
+            "post",
+            "-H",
+            "X-Team: search",
+            "--header",
+            "Authorization: Bearer s3cr3t",
+            "--json",
+            r#"{"a":1}"#,
+            "--timeout",
+            "2.5",
+            "--connect-timeout",
+            "0.0001",
+            "--max-redirects",
+            "3",
+            "--proxy",
+            "http://user:pr0xy-pass@127.0.0.1:3128",
+            "--user-agent",
+            "bot/1",
+            "urls.txt",
+        ]);
+        let (builder, defaults) = apply(Pool::builder(), args.request).unwrap();
+        assert_shows(
+            &builder,
+            &[
+                "timeout_ms: Some(2500)",
+                "connect_timeout_ms: Some(1)",
+                "max_redirects: 3",
+                r#"user_agent: Some("bot/1")"#,
+                r#"proxy: Some("http://127.0.0.1:3128")"#,
+            ],
+        );
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("pr0xy-pass"), "{shown}");
+        assert_eq!(
+            defaults,
+            RequestDefaults {
+                method: "POST".to_owned(),
+                headers: vec![
+                    pair("X-Team", "search"),
+                    pair("Authorization", "Bearer s3cr3t"),
+                    pair("Content-Type", "application/json"),
+                ],
+                body: Some(br#"{"a":1}"#.to_vec()),
+                timeout: None,
+            }
+        );
+    }
+
+    #[test]
+    fn without_request_flags_sessions_keep_their_defaults() {
+        let (builder, defaults) = apply(Pool::builder(), run_args(&[]).request).unwrap();
+        assert_shows(
+            &builder,
+            &[
+                "timeout_ms: Some(30000)",
+                "connect_timeout_ms: None",
+                "max_redirects: 10",
+                concat!(r#"user_agent: Some("tb-host/"#, env!("CARGO_PKG_VERSION")),
+                "proxy: None",
+            ],
+        );
+        assert_eq!(defaults, RequestDefaults::default());
+    }
+
+    #[test]
+    fn a_body_comes_from_data_or_a_data_file_without_a_content_type() {
+        let (_, defaults) = apply(Pool::builder(), run_args(&["--data", "a=1"]).request).unwrap();
+        assert_eq!(defaults.body.as_deref(), Some(&b"a=1"[..]));
+        assert!(defaults.headers.is_empty(), "{:?}", defaults.headers);
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let (_, defaults) =
+            apply(Pool::builder(), run_args(&["--data-file", file]).request).unwrap();
+        assert_eq!(defaults.body, Some(std::fs::read(file).unwrap()));
+        let missing = run_args(&["--data-file", "/no/such/body"]).request;
+        let error = apply(Pool::builder(), missing).err().unwrap().to_string();
+        assert!(error.contains("--data-file /no/such/body"), "{error}");
+    }
+}

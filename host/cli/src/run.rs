@@ -6,19 +6,18 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use tb_host::input::Format;
-use tb_host::{FailureKind, Pool, PoolBuilder};
+use tb_host::{FailureKind, Pool};
 
 use super::SetupError;
 use super::args::RunArgs;
-use super::failures::FailureWriter;
-use super::files::{FileId, InputFile, OutputFiles};
+use super::files::{FileId, InputFile};
 use super::output::RecordWriter;
 use super::outputs::{Outputs, WriteError};
 use super::progress::Progress;
 use super::stop::{self, Stopper};
 use super::summary::Summary;
-use super::{bodies, requests, resume, scheduling, signals};
+use super::writers::{self, Writers};
+use super::{plugins, requests, resume, scheduling, signals};
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -31,45 +30,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         schedule,
     } = args;
     let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
-    let format = input_format
-        .format
-        .unwrap_or_else(|| Format::of_path(input_path.as_deref()));
-    let hooks = super::plugins::load(&plugins)?;
-    let (builder, defaults) = requests::apply(Pool::builder().keep_bodies(false), request)?;
-    let builder = hooks.into_iter().fold(builder, PoolBuilder::shared_hook);
+    let format = input_format.format(input_path.as_deref());
+    let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins)?;
+    let (builder, defaults) = requests::apply(builder, request)?;
     let (builder, shard) = scheduling::apply(builder, &schedule)?;
-    let builder = bodies::apply(builder, &output)?;
-    let files = OutputFiles::open(
-        output.output.as_deref(),
-        output.failures.as_deref(),
-        &input_file,
-    )?;
-    // Every check is done by now (for a resume, once its records are
-    // checked): only from here on are the files emptied or repaired.
-    let (records, failures, builder) = if schedule.resume {
-        let input = resume::Input {
-            path: input_path.as_deref().filter(|path| *path != Path::new("-")),
-            format,
-            defaults: &defaults,
-        };
-        let resumed = resume::prepare(files, input, shard)?;
-        let done = resumed.done;
-        let builder = builder.select(move |index| !done.contains(index));
-        (Some(resumed.records), resumed.failures, builder)
-    } else {
-        let (records, failures) = files.empty()?;
-        (records, failures, builder)
-    };
-    let records = match (records, &output.output) {
-        (Some(file), Some(path)) => {
-            RecordWriter::new(file, format!("the output file {}", path.display()))
-        }
-        _ => RecordWriter::new(io::stdout().lock(), "stdout".to_owned()),
-    }
-    .with_body_paths(output.save_bodies.is_some());
-    let failures = failures.zip(output.failures.as_ref()).map(|(file, path)| {
-        FailureWriter::new(file, format!("the failures file {}", path.display()))
+    let resume = schedule.resume.then(|| resume::Input {
+        path: input_path.as_deref().filter(|path| *path != Path::new("-")),
+        format,
+        defaults: &defaults,
+        shard,
     });
+    let (builder, writers) = writers::apply(builder, &output, &input_file, resume)?;
     let pool = builder
         .from_input(format.jobs(input, defaults))
         .context("cannot start the pool")?;
@@ -78,8 +49,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .filter(|path| path.is_file() && schedule.shard.is_none() && !schedule.resume)
         .map(|path| (path, format));
     let sinks = Sinks {
-        records,
-        failures,
+        writers,
         progress: Progress::start(!output.quiet, count, pool.retry_waits()),
         // `--resume` goes on in the output file: with none, there is no
         // command to show.
@@ -96,10 +66,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
 /// Where [`drive`] sends the results of a run.
 pub struct Sinks {
-    /// The JSON lines.
-    pub records: RecordWriter,
-    /// The failures file, when asked for.
-    pub failures: Option<FailureWriter>,
+    /// Where the records and failures are written.
+    pub writers: Writers,
     /// The progress bar, cleared when the results end.
     pub progress: Progress,
     /// The command that runs what is left of a run that stops early.
@@ -110,8 +78,10 @@ impl Sinks {
     /// Records only, without a progress bar.
     pub fn records_only(records: RecordWriter) -> Sinks {
         Sinks {
-            records,
-            failures: None,
+            writers: Writers {
+                records,
+                failures: None,
+            },
             progress: Progress::hidden(),
             resume: None,
         }
@@ -124,8 +94,7 @@ impl Sinks {
 /// [`super::stop`]); a second signal exits at once.
 pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     let Sinks {
-        records,
-        failures,
+        writers: Writers { records, failures },
         mut progress,
         resume,
     } = sinks;

@@ -1,6 +1,6 @@
 //! `run`'s scheduling flags applied to the pool: threads, attempts, rate,
 //! per-host cap, and which part of the input runs (`--shard`; `--resume`
-//! is [`super::resume`]).
+//! continues the output file, so [`super::writers::apply`] applies it).
 
 use super::SetupError;
 use super::args::{ScheduleArgs, Shard};
@@ -33,4 +33,65 @@ pub fn apply(
         builder = builder.select(move |index| shard.runs(index));
     }
     Ok((builder, shard))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flag_tests::{assert_shows, run_args};
+    use tb_host::Pool;
+
+    #[test]
+    fn schedule_flags_reach_the_builder() {
+        let args = run_args(&[
+            "-j",
+            "3",
+            "--max-attempts",
+            "4",
+            "--rate",
+            "2.5",
+            "--per-host",
+            "2",
+            "--shard",
+            "1/4",
+            "urls.txt",
+        ]);
+        let (builder, shard) = apply(Pool::builder(), &args.schedule).unwrap();
+        assert_shows(
+            &builder,
+            &[
+                "threads: Some(3)",
+                "max_attempts: 4",
+                "rate: Some(2.5)",
+                "per_host: Some(2)",
+                "selected: true",
+            ],
+        );
+        assert_eq!(
+            shard,
+            Some(Shard {
+                index: Some(1),
+                count: 4
+            })
+        );
+    }
+
+    #[test]
+    fn without_schedule_flags_the_defaults_are_set() {
+        let (builder, shard) = apply(Pool::builder(), &run_args(&[]).schedule).unwrap();
+        assert_shows(
+            &builder,
+            &[
+                "threads: Some(16)",
+                "max_attempts: 10",
+                "rate: None",
+                "per_host: None",
+                "selected: false",
+            ],
+        );
+        assert_eq!(shard, None);
+        let zero = apply(Pool::builder(), &run_args(&["-j", "0"]).schedule);
+        let error = zero.err().unwrap().to_string();
+        assert!(error.contains("--threads"), "{error}");
+    }
 }

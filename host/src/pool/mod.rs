@@ -135,6 +135,41 @@ impl Default for PoolBuilder {
     }
 }
 
+/// What is set, for a caller that wants to check its set-up (the command
+/// line's tests do). Nothing secret is shown: the session's headers by
+/// name only (a hook or `-H` may have put credentials in them), the proxy
+/// by its origin (its URL may hold credentials), hooks by name, and the
+/// session constructor and the selectors not at all, but for whether any
+/// selector is set.
+impl std::fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let session = &self.session;
+        let header_names: Vec<&str> = session
+            .headers
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let hooks: Vec<&str> = self.hooks.iter().map(|hook| hook.name()).collect();
+        f.debug_struct("PoolBuilder")
+            .field("threads", &self.threads)
+            .field("header_names", &header_names)
+            .field("timeout_ms", &session.timeout_ms)
+            .field("connect_timeout_ms", &session.connect_timeout_ms)
+            .field("max_redirects", &session.max_redirects)
+            .field("user_agent", &session.user_agent)
+            .field("hooks", &hooks)
+            .field("max_attempts", &self.max_attempts)
+            .field("body", &self.body)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("rate", &self.rate)
+            .field("per_host", &self.per_host)
+            .field("proxy", &self.proxy.as_ref().map(|proxy| &proxy.origin))
+            .field("selected", &self.select.is_some())
+            .field("in_input_order", &self.in_input_order)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PoolBuilder {
     /// How many workers, each with its own session and one request in
     /// flight at a time (Python's `num_processes`). Default: the number of

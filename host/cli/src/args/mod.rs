@@ -5,6 +5,21 @@
 //! and how jobs are scheduled
 //! ([`schedule`]). The other commands' flags: [`plugin_cmd`] and
 //! [`completions`].
+//!
+//! What a group's flags do is applied in one function, whose unit tests
+//! parse a real command line and check what the flags reached:
+//!
+//! | group | applied by | to |
+//! |---|---|---|
+//! | [`input`] | [`InputArgs::format`] | the input reader's format |
+//! | [`request`] | [`crate::requests::apply`] | the pool's sessions, every job's defaults |
+//! | [`output`] | [`crate::writers::apply`] | the pool's body options, the files and writers |
+//! | [`plugins`] | [`crate::plugins::apply`] | the plugin manifests, the pool's hooks |
+//! | [`schedule`] | [`crate::scheduling::apply`] | the pool's workers, limits and shard |
+//!
+//! `--resume`, a scheduling flag, continues the output file: `writers::apply`
+//! applies it, with the files. `--quiet` is applied where `run.rs` shows
+//! the progress bar and the summary.
 
 mod completions;
 mod input;

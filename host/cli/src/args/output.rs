@@ -1,5 +1,6 @@
 //! `run`'s flags for what it writes: records, failures, bodies, their
-//! order, the progress bar and the summary.
+//! order, the progress bar and the summary; applied by `writers::apply`
+//! (`--quiet` in `run.rs`).
 
 use clap::{Args, ValueEnum};
 

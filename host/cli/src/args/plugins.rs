@@ -1,6 +1,7 @@
 //! `run`'s flags for plugins: which to load, their configuration, what
 //! each is granted, their limits and the cache of compiled plugins; each
-//! plugin's flags make its manifest (see `cli/plugins.rs`).
+//! plugin's flags make its manifest, and the manifests the pool's hooks
+//! (`plugins::apply`).
 //!
 //! Configuration and grants are scoped: `NAME:KEY=VALUE` and `NAME:VAR`
 //! reach plugin NAME only (see `cli/plugins/names.rs` for how names

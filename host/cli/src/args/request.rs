@@ -1,7 +1,7 @@
 //! `run`'s flags for what each request is: method, headers, body,
 //! timeouts, redirects, proxy, user agent. Everything is checked here, as
 //! the flags are parsed, except `--data-file`, which is read when the run
-//! sets up.
+//! sets up (`requests::apply`, which applies the group).
 
 use std::path::PathBuf;
 use std::time::Duration;

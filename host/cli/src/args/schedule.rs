@@ -1,5 +1,6 @@
 //! `run`'s flags for how jobs are scheduled: workers, attempts, rate,
-//! sharding and resuming.
+//! sharding and resuming; applied by `scheduling::apply` (`--resume` by
+//! `writers::apply`, with the output file it continues).
 
 use clap::Args;
 

@@ -65,15 +65,14 @@ pub struct Input<'a> {
     pub format: Format,
     /// The request flags its jobs take.
     pub defaults: &'a RequestDefaults,
+    /// The part of the input this run runs (`--shard`), if not all of it:
+    /// a record of a job outside it is refused.
+    pub shard: Option<Shard>,
 }
 
 /// Reads and checks the records of `outputs.records`, then repairs it and
 /// rebuilds `outputs.failures` from it.
-pub fn prepare(
-    outputs: OutputFiles,
-    input: Input<'_>,
-    shard: Option<Shard>,
-) -> Result<Resumed, SetupError> {
+pub fn prepare(outputs: OutputFiles, input: Input<'_>) -> Result<Resumed, SetupError> {
     let OutputFiles {
         records: Some(out),
         failures,
@@ -92,7 +91,7 @@ pub fn prepare(
     }
     let reading = File::open(out.path())
         .map_err(|e| SetupError::new(format!("cannot read {}: {e}", out.path().display())))?;
-    let records = Records::read(&reading, out.path(), shard)?;
+    let records = Records::read(&reading, out.path(), input.shard)?;
     let rebuilt = failures
         .as_ref()
         .map(|failures| {
