@@ -29,7 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::job::{Job, RequestDefaults};
-use crate::wire;
+use crate::wire::{self, TEXT_SHOWN, shorten};
 
 /// Longest line read. A longer one is an input error and the rest of it is
 /// skipped, so an input without newlines cannot take all memory.
@@ -39,9 +39,6 @@ pub const MAX_LINE: usize = 64 << 20;
 /// with no newline there either is not lines of text (`/dev/zero`, a binary
 /// stream): it is read no further, so it cannot keep a run reading forever.
 pub const MAX_SKIPPED: usize = 64 << 20;
-
-/// Most bytes of a line shown in an [`InputError`]; the rest is cut off.
-const SHOWN: usize = 1024;
 
 /// An input line that is not a job.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,7 +117,7 @@ impl FromStr for Format {
 pub fn check_url(url: &str) -> Result<String, String> {
     wire::parse_url(url)
         .map(String::from)
-        .map_err(|error| format!("{:?}: {error}", shorten(url)))
+        .map_err(|error| format!("{:?}: {error}", shorten(url, TEXT_SHOWN)))
 }
 
 /// Checks that `method` is an HTTP method and returns it in upper case.
@@ -128,7 +125,10 @@ pub fn parse_method(method: &str) -> Result<String, String> {
     let upper = method.to_ascii_uppercase();
     match reqwest::Method::from_bytes(upper.as_bytes()) {
         Ok(_) => Ok(upper),
-        Err(_) => Err(format!("{:?} is not an HTTP method", shorten(method))),
+        Err(_) => Err(format!(
+            "{:?} is not an HTTP method",
+            shorten(method, TEXT_SHOWN)
+        )),
     }
 }
 
@@ -162,17 +162,6 @@ pub fn add_json_content_type(headers: &mut Vec<(String, String)>) {
     }
 }
 
-/// `text` cut off past 1 KiB (at a character boundary), saying
-/// so: how a message shows text it did not choose (an input line, a
-/// server's `Location`), whatever its length.
-pub fn shorten(text: &str) -> String {
-    if text.len() <= SHOWN {
-        return text.to_owned();
-    }
-    let end = text.floor_char_boundary(SHOWN);
-    format!("{}... (cut off at {SHOWN} bytes)", &text[..end])
-}
-
 /// One line of input that is not blank, without the ASCII white space
 /// around it.
 struct Line<'a> {
@@ -186,7 +175,7 @@ impl Line<'_> {
         InputError {
             line: self.number,
             message,
-            text: shorten(self.text),
+            text: shorten(self.text, TEXT_SHOWN),
         }
     }
 }
@@ -362,7 +351,10 @@ mod tests {
         let error = lines.next_line().unwrap().err().unwrap();
         assert_eq!(error.line, 1);
         assert!(error.message.contains("longer than"), "{error}");
-        assert!(error.text.len() < 2 * SHOWN, "the text shown is cut off");
+        assert!(
+            error.text.len() < 2 * TEXT_SHOWN,
+            "the text shown is cut off"
+        );
         assert!(error.text.ends_with("(cut off at 1024 bytes)"));
         assert_eq!(lines.next_line().unwrap().unwrap().text, "next");
         assert!(lines.next_line().is_none());
@@ -376,7 +368,10 @@ mod tests {
         let error = lines.next_line().unwrap().err().unwrap();
         assert_eq!(error.line, 1);
         assert!(error.message.contains("no end of line"), "{error}");
-        assert!(error.text.len() < 2 * SHOWN, "the text shown is cut off");
+        assert!(
+            error.text.len() < 2 * TEXT_SHOWN,
+            "the text shown is cut off"
+        );
         assert!(lines.next_line().is_none(), "read no further");
     }
 

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::super::SetupError;
 use super::super::args::Shard;
 use super::AFRESH;
-use tb_host::input::shorten;
+use tb_host::wire::{TEXT_SHOWN, shorten};
 
 /// Longest line read as a record; a longer one is not one. Far above any
 /// record: a URL is at most 64 KiB, a line of input text in one 1 KiB.
@@ -232,7 +232,7 @@ pub fn find(
     let mut lines = Lines::new(file)?;
     while let Some(line) = lines.next()? {
         if let Some(record) = RecordLine::parse(&line).filter(&wanted) {
-            let job = format!("{} {}", record.method, shorten(&record.url));
+            let job = format!("{} {}", record.method, shorten(&record.url, TEXT_SHOWN));
             return Ok(Some((line.number, job)));
         }
     }
