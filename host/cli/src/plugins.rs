@@ -18,14 +18,16 @@ use tb_host::hooks::{HookFactory, HookName};
 use tb_host::plugin::manifest::{self, variable};
 use tb_host::plugin::{Manifest, PluginCache, PluginRuntime};
 
+use super::SetupError;
 use super::args::{PluginArgs, PluginFlags, PluginSource, Scoped};
-use super::{SetupError, logging};
+use super::logging::Hidden;
 use names::PluginNames;
 
-/// Loads every plugin of `args`, in order, each from its own manifest.
-pub fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
+/// Loads every plugin of `args`, in order, each from its own manifest,
+/// their secrets put in `hidden` first.
+pub fn load(args: &PluginArgs, hidden: &Hidden) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
     let manifests = manifests(args)?;
-    logging::hide_in_logs(&manifests);
+    hidden.hide(&manifests);
     if manifests.is_empty() {
         return Ok(Vec::new());
     }

@@ -22,7 +22,7 @@ use super::summary::Summary;
 use super::{bodies, requests, resume, scheduling, signals};
 
 /// Runs `tb-host run`.
-pub fn run(args: RunArgs) -> anyhow::Result<()> {
+pub fn run(args: RunArgs, hidden: &super::logging::Hidden) -> anyhow::Result<()> {
     let RunArgs {
         input: input_path,
         input_format,
@@ -35,7 +35,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let format = input_format
         .format
         .unwrap_or_else(|| Format::of_path(input_path.as_deref()));
-    let hooks = super::plugins::load(&plugins)?;
+    let hooks = super::plugins::load(&plugins, hidden)?;
     let (builder, defaults) = requests::apply(Pool::builder().keep_bodies(false), request)?;
     let builder = hooks.into_iter().fold(builder, PoolBuilder::shared_hook);
     let (builder, shard) = scheduling::apply(builder, &schedule)?;
@@ -68,7 +68,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         _ => RecordWriter::new(io::stdout().lock(), "stdout".to_owned()),
     }
-    .with_body_paths(output.save_bodies.is_some());
+    .with_body_paths(output.save_bodies.is_some())
+    .hiding(hidden);
     let failures = failures.zip(output.failures.as_ref()).map(|(file, path)| {
         FailureWriter::new(file, format!("the failures file {}", path.display()))
     });
