@@ -262,6 +262,19 @@ mod tests {
         assert_eq!(lines.read_line(|_, _| {}).unwrap(), None);
     }
 
+    /// The error of the first line of `lines`, checked to say `what` and
+    /// to show the line cut off.
+    fn first_error<R: BufRead>(lines: &mut LineReader<R>, what: &str) -> InputError {
+        let error = lines.next_line().unwrap().err().unwrap();
+        assert_eq!(error.line, 1);
+        assert!(error.message.contains(what), "{error}");
+        assert!(
+            error.text.len() < 2 * TEXT_SHOWN,
+            "the text shown is cut off"
+        );
+        error
+    }
+
     #[test]
     fn lines_are_numbered_and_blank_ones_skipped() {
         let mut lines = LineReader::new(&b"a\n\n  \r\n b \r\nc"[..]);
@@ -279,13 +292,7 @@ mod tests {
         input.extend_from_slice(b"\nnext\n");
         // A small buffer, so the long line arrives in many chunks.
         let mut lines = LineReader::new(io::BufReader::with_capacity(4096, &input[..]));
-        let error = lines.next_line().unwrap().err().unwrap();
-        assert_eq!(error.line, 1);
-        assert!(error.message.contains("longer than"), "{error}");
-        assert!(
-            error.text.len() < 2 * TEXT_SHOWN,
-            "the text shown is cut off"
-        );
+        let error = first_error(&mut lines, "longer than");
         assert!(error.text.ends_with("(cut off at 1024 bytes)"));
         assert_eq!(lines.next_line().unwrap().unwrap().text, "next");
         assert!(lines.next_line().is_none());
@@ -296,13 +303,7 @@ mod tests {
         // `/dev/zero`: no newline, ever.
         let zeros = io::BufReader::with_capacity(64 << 10, io::repeat(0));
         let mut lines = LineReader::new(zeros);
-        let error = lines.next_line().unwrap().err().unwrap();
-        assert_eq!(error.line, 1);
-        assert!(error.message.contains("no end of line"), "{error}");
-        assert!(
-            error.text.len() < 2 * TEXT_SHOWN,
-            "the text shown is cut off"
-        );
+        first_error(&mut lines, "no end of line");
         assert!(lines.next_line().is_none(), "read no further");
     }
 
