@@ -16,7 +16,6 @@ use reqwest::blocking::Client;
 use reqwest::redirect::{Attempt, Policy};
 
 use super::bindings::toolbelt::plugin::types::{Fetched, Request};
-use crate::wire;
 
 /// How long one fetch may take, redirects included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -181,7 +180,7 @@ impl Fetcher {
     /// Sends `request` for the plugin and reads the response.
     pub fn fetch(&self, request: &Request) -> Result<Fetched, String> {
         // The URL is not shown: it may carry the plugin's credentials.
-        let url = wire::parse_url(&request.url).map_err(|e| format!("fetch: {e}"))?;
+        let url = crate::wire::parse_url(&request.url).map_err(|e| format!("fetch: {e}"))?;
         if !admitted(&self.allowed, &url) {
             return Err(format!(
                 "fetch: {} is not granted to this plugin (--plugin-allow-host NAME:HOST[:PORT])",
@@ -190,7 +189,8 @@ impl Fetcher {
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("fetch: {:?} is not an HTTP method", request.method))?;
-        let headers = wire::header_map(&request.headers).map_err(|e| format!("fetch: {e}"))?;
+        let headers =
+            crate::wire::header_map(&request.headers).map_err(|e| format!("fetch: {e}"))?;
         let client = self
             .client
             .get_or_init(|| build_client(Arc::clone(&self.allowed)))
@@ -385,7 +385,7 @@ mod tests {
             scheme,
             "fetch: the URL has scheme \"ftp\"; only http and https are fetched"
         );
-        let long = format!("http://allowed.test/{}", "a".repeat(wire::MAX_URL));
+        let long = format!("http://allowed.test/{}", "a".repeat(crate::wire::MAX_URL));
         assert!(fetch(&long).unwrap_err().contains("at most 65534"));
         assert!(
             fetch("/token")
