@@ -14,8 +14,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 /// most this many bytes), so a longer one fails at once, with this said.
 pub const MAX_URL: usize = 65_534;
 
-/// The longest header name shown in a message about it.
-const NAME_SHOWN: usize = 64;
+/// Most bytes of a header name shown in a message about it ([`shorten`]).
+pub const NAME_SHOWN: usize = 64;
+
+/// Most bytes shown of other text a message quotes ([`shorten`]): an
+/// input line, a URL, a server's `Location`.
+pub const TEXT_SHOWN: usize = 1024;
 
 /// Why a URL is not one that is sent. The message does not show the URL:
 /// a hook may have put a secret in it, so the caller decides whether to.
@@ -63,7 +67,7 @@ fn check_length(url: &str) -> Result<(), UrlError> {
 /// Why a header field is not one that is sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
-    /// The name (cut to 64 characters) is not an HTTP token.
+    /// The name (cut to [`NAME_SHOWN`] bytes) is not an HTTP token.
     #[error(
         "header name {0:?} is not valid HTTP (a name is one or more of the \
          letters, digits and !#$%&'*+-.^_`|~)"
@@ -73,7 +77,7 @@ pub enum HeaderError {
     /// (a control character other than tab, or DEL), the first at `at`.
     #[error("header {name} has a value that is not valid HTTP (byte {byte:#04x} at {at})")]
     Value {
-        /// The header's name (cut to 64 characters).
+        /// The header's name (cut to [`NAME_SHOWN`] bytes).
         name: String,
         /// The first byte that may not be there.
         byte: u8,
@@ -99,8 +103,8 @@ pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, HeaderError> 
 }
 
 fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
-    let parsed_name =
-        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeaderError::Name(shown(name)))?;
+    let parsed_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| HeaderError::Name(shorten(name, NAME_SHOWN)))?;
     let parsed_value = HeaderValue::from_str(value).map_err(|_| {
         // The rule of the `http` crate: tab, and anything from space up
         // but DEL.
@@ -110,7 +114,7 @@ fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), He
             .find(|&(_, b)| b != b'\t' && (b < b' ' || b == 0x7f))
             .expect("a value the client refuses has a byte it refuses");
         HeaderError::Value {
-            name: shown(name),
+            name: shorten(name, NAME_SHOWN),
             byte,
             at,
         }
@@ -118,12 +122,16 @@ fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), He
     Ok((parsed_name, parsed_value))
 }
 
-/// `name` cut to [`NAME_SHOWN`] characters, for a message.
-fn shown(name: &str) -> String {
-    match name.char_indices().nth(NAME_SHOWN) {
-        Some((end, _)) => format!("{}...", &name[..end]),
-        None => name.to_owned(),
+/// `text` cut off past `max` bytes (at a character boundary), saying so:
+/// how a message shows text it did not choose (an input line, a header
+/// name, a server's `Location`), whatever its length. Callers pass
+/// [`NAME_SHOWN`] or [`TEXT_SHOWN`].
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
     }
+    let end = text.floor_char_boundary(max);
+    format!("{}... (cut off at {max} bytes)", &text[..end])
 }
 
 #[cfg(test)]
@@ -162,5 +170,16 @@ mod tests {
             ("A".to_owned(), "2".to_owned()),
         ];
         assert_eq!(header_map(&pairs).unwrap().get_all("a").iter().count(), 2);
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_character_boundary_saying_so() {
+        assert_eq!(shorten("short", NAME_SHOWN), "short");
+        assert_eq!(shorten("aaü", 3), "aa... (cut off at 3 bytes)");
+        let name = "X ".repeat(NAME_SHOWN);
+        let Err(HeaderError::Name(shown)) = check_header(&name, "1") else {
+            panic!("a name with spaces is refused");
+        };
+        assert!(shown.ends_with("(cut off at 64 bytes)"), "{shown}");
     }
 }

@@ -106,11 +106,12 @@ impl std::error::Error for WriteFailed {}
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
+    let hidden = logging::Hidden::default();
+    logging::init(cli.verbose, &hidden);
     let result = match cli.command {
-        Command::Run(args) => run::run(*args),
+        Command::Run(args) => run::run(*args, &hidden),
         Command::Demo(args) => demo::run(args),
-        Command::Plugin { command } => plugin_cmd::run(command),
+        Command::Plugin { command } => plugin_cmd::run(command, &hidden),
         Command::Completions(args) => completions::run(args),
     };
     match result {
@@ -119,11 +120,11 @@ pub fn main() -> ExitCode {
         Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
         Err(e) if e.is::<WriteFailed>() => ExitCode::from(3),
         Err(e) if e.is::<SetupError>() => {
-            eprintln!("tb-host: {}", logging::shown_on_one_line(&e.to_string()));
+            eprintln!("tb-host: {}", hidden.shown_on_one_line(&e.to_string()));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("tb-host: {}", logging::shown_on_one_line(&format!("{e:#}")));
+            eprintln!("tb-host: {}", hidden.shown_on_one_line(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -5,7 +5,8 @@
 //! dependency's, goes out through one [`LogWriter`], which
 //!
 //! - hides the secrets of the run's plugins, computed from their
-//!   manifests ([`hide_in_logs`]): a line of a dependency's that shows a
+//!   manifests ([`Hidden`], which the run fills once it has read them and
+//!   the writer holds from the start): a line of a dependency's that shows a
 //!   URL a plugin signed with an API key shows `[redacted]` in its place;
 //! - escapes control characters (`\r`, `\n`, `\t`, `\x1b`, `\u{85}`, ...):
 //!   text a server or a plugin chose, such as the `error_description` of
@@ -24,22 +25,55 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 use super::progress;
 use tb_host::plugin::{Manifest, Secrets};
 
-/// The values no log line may show, once the plugins' manifests are
-/// made: the one set of secrets kept for the whole process, because the
-/// log writer is made by `tracing` and can be handed nothing.
-static HIDDEN: OnceLock<Secrets> = OnceLock::new();
+/// The values no log line, record or message of a run may show: the
+/// secrets of its plugins, derived from their manifests. Logging starts
+/// before the manifests are read, so the log writer is handed this, empty,
+/// and the run fills it once it knows them ([`Hidden::hide`]); clones
+/// share the one set.
+#[derive(Clone, Default)]
+pub struct Hidden(Arc<OnceLock<Secrets>>);
+
+impl Hidden {
+    /// From now on, log lines, records and messages show the secrets of
+    /// the run's plugins, whose `manifests` these are, as `[redacted]`
+    /// (see `plugin::manifest` for which values are secret). Called once,
+    /// before the plugins are loaded; a second call changes nothing.
+    pub fn hide(&self, manifests: &[Manifest]) {
+        let secrets = Secrets::of_manifests(manifests);
+        if !secrets.is_empty() {
+            let _ = self.0.set(secrets);
+        }
+    }
+
+    /// `text` with the secrets of [`Hidden::hide`] hidden: for anything
+    /// the host writes, records too.
+    pub fn shown<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.0.get() {
+            Some(secrets) => secrets.redact(text),
+            None => Cow::Borrowed(text),
+        }
+    }
+
+    /// `text`, for a line of its own on stderr outside the log (the
+    /// message of the error that ends the run): secrets hidden, control
+    /// characters escaped.
+    pub fn shown_on_one_line(&self, text: &str) -> String {
+        escaped(&self.shown(text), false).into_owned()
+    }
+}
 
 /// Sends `tracing`'s events to stderr through a [`LogWriter`], at the
 /// level `-v` asks for (`RUST_LOG` overrides it), coloured only when
-/// stderr is a terminal.
-pub fn init(verbose: u8) {
+/// stderr is a terminal, with the values of `hidden` hidden.
+pub fn init(verbose: u8, hidden: &Hidden) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -52,55 +86,51 @@ pub fn init(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours)
-        .with_writer(move || LogWriter { colours })
+        .with_writer(Stderr {
+            colours,
+            hidden: hidden.clone(),
+        })
         .with_target(false)
         .init();
 }
 
-/// From now on, log lines, records and messages show the secrets of the
-/// run's plugins, whose `manifests` these are, as `[redacted]` (see
-/// `plugin::manifest` for which values are secret). Set once, before the
-/// plugins are loaded; a second call changes nothing.
-pub fn hide_in_logs(manifests: &[Manifest]) {
-    let secrets = Secrets::of_manifests(manifests);
-    if !secrets.is_empty() {
-        let _ = HIDDEN.set(secrets);
-    }
+/// The log's `MakeWriter`: a [`LogWriter`] for every event.
+struct Stderr {
+    /// Whether the formatter colours its lines, whose SGR sequences pass.
+    colours: bool,
+    /// What no line may show.
+    hidden: Hidden,
 }
 
-/// `text` with the secrets of [`hide_in_logs`] hidden: for anything the
-/// host writes, records too.
-pub fn shown(text: &str) -> Cow<'_, str> {
-    match HIDDEN.get() {
-        Some(secrets) => secrets.redact(text),
-        None => Cow::Borrowed(text),
-    }
-}
+impl<'a> MakeWriter<'a> for Stderr {
+    type Writer = LogWriter<'a>;
 
-/// `text`, for a line of its own on stderr outside the log (the message
-/// of the error that ends the run): secrets hidden, control characters
-/// escaped.
-pub fn shown_on_one_line(text: &str) -> String {
-    escaped(&shown(text), false).into_owned()
+    fn make_writer(&'a self) -> LogWriter<'a> {
+        LogWriter {
+            colours: self.colours,
+            hidden: &self.hidden,
+        }
+    }
 }
 
 /// Stderr, written with the progress bar cleared, secrets hidden and
 /// control characters escaped: see the module's documentation. Made anew
-/// for every event (it is `tracing_subscriber`'s `MakeWriter`), which
-/// `tracing` writes with one `write_all`.
-pub struct LogWriter {
+/// for every event, which `tracing` writes with one `write_all`.
+pub struct LogWriter<'a> {
     /// Whether the formatter colours its lines, whose SGR sequences pass.
     colours: bool,
+    /// What no line may show.
+    hidden: &'a Hidden,
 }
 
-impl Write for LogWriter {
+impl Write for LogWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_all(buf).map(|()| buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let text = String::from_utf8_lossy(buf);
-        let text = shown(&text);
+        let text = self.hidden.shown(&text);
         let text = escaped(&text, self.colours);
         progress::suspend(|| io::stderr().write_all(text.as_bytes()))
     }

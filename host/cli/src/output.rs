@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::logging::Hidden;
 use super::stall::{Activity, Watched};
 use tb_host::{Failure, Response};
 
@@ -38,7 +39,7 @@ struct Record<'a> {
 #[derive(Serialize)]
 struct ErrorRecord<'a> {
     kind: &'static str,
-    /// With the run's secrets hidden ([`super::logging::shown`]): a
+    /// With the run's secrets hidden ([`Hidden::shown`]): a
     /// server's message may echo what a plugin sent it.
     message: Cow<'a, str>,
 }
@@ -52,6 +53,8 @@ pub struct RecordWriter {
     out: BufWriter<Watched<Box<dyn Write>>>,
     /// Whether records carry `body_path` (`--save-bodies`).
     body_paths: bool,
+    /// What no error message in a record may show.
+    hidden: Hidden,
 }
 
 impl RecordWriter {
@@ -62,12 +65,20 @@ impl RecordWriter {
         RecordWriter {
             out: BufWriter::new(Watched::new(out, name)),
             body_paths: false,
+            hidden: Hidden::default(),
         }
     }
 
     /// The writes in progress, for the watch of a stalled output.
     pub fn activity(&self) -> Arc<Activity> {
         self.out.get_ref().activity()
+    }
+
+    /// Hides the values of `hidden` (the run's secrets) in the error
+    /// messages of records; without, nothing is hidden.
+    pub fn hiding(mut self, hidden: &Hidden) -> RecordWriter {
+        self.hidden = hidden.clone();
+        self
     }
 
     /// Whether every record has a `body_path`: when the bodies are saved.
@@ -109,7 +120,7 @@ impl RecordWriter {
                 body_path: self.body_paths.then_some(None),
                 error: Some(ErrorRecord {
                     kind: f.kind().as_str(),
-                    message: super::logging::shown(f.message()),
+                    message: self.hidden.shown(f.message()),
                 }),
             },
         };

@@ -19,21 +19,27 @@ use tb_host::hooks::{HookFactory, HookName};
 use tb_host::plugin::manifest::{self, variable};
 use tb_host::plugin::{Manifest, PluginCache, PluginRuntime};
 
+use super::SetupError;
 use super::args::{PluginArgs, PluginFlags, PluginSource, Scoped};
-use super::{SetupError, logging};
+use super::logging::Hidden;
 use names::PluginNames;
 
 /// Applies `args` to `builder`: every plugin loaded, in order, each from
-/// its own manifest ([`manifests`]), and added to the pool as a hook.
-pub fn apply(builder: PoolBuilder, args: &PluginArgs) -> anyhow::Result<PoolBuilder> {
-    let hooks = load(args)?;
+/// its own manifest ([`manifests`]), and added to the pool as a hook; the
+/// manifests' secrets are put in `hidden` first.
+pub fn apply(
+    builder: PoolBuilder,
+    args: &PluginArgs,
+    hidden: &Hidden,
+) -> anyhow::Result<PoolBuilder> {
+    let hooks = load(args, hidden)?;
     Ok(hooks.into_iter().fold(builder, PoolBuilder::shared_hook))
 }
 
 /// Loads every plugin of `args`, in order, each from its own manifest.
-fn load(args: &PluginArgs) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
+fn load(args: &PluginArgs, hidden: &Hidden) -> anyhow::Result<Vec<Arc<dyn HookFactory>>> {
     let manifests = manifests(args)?;
-    logging::hide_in_logs(&manifests);
+    hidden.hide(&manifests);
     if manifests.is_empty() {
         return Ok(Vec::new());
     }

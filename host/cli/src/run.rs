@@ -11,6 +11,7 @@ use tb_host::{FailureKind, Pool};
 use super::SetupError;
 use super::args::RunArgs;
 use super::files::{FileId, InputFile};
+use super::logging::Hidden;
 use super::output::RecordWriter;
 use super::outputs::{Outputs, WriteError};
 use super::progress::Progress;
@@ -20,7 +21,7 @@ use super::writers::{self, Writers};
 use super::{plugins, requests, resume, scheduling, signals};
 
 /// Runs `tb-host run`.
-pub fn run(args: RunArgs) -> anyhow::Result<()> {
+pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
     let RunArgs {
         input: input_path,
         input_format,
@@ -31,7 +32,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     } = args;
     let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
     let format = input_format.format(input_path.as_deref());
-    let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins)?;
+    let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins, hidden)?;
     let (builder, defaults) = requests::apply(builder, request)?;
     let (builder, shard) = scheduling::apply(builder, &schedule)?;
     let resume = schedule.resume.then(|| resume::Input {
@@ -40,7 +41,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         defaults: &defaults,
         shard,
     });
-    let (builder, writers) = writers::apply(builder, &output, &input_file, resume)?;
+    let (builder, mut writers) = writers::apply(builder, &output, &input_file, resume)?;
+    writers.records = writers.records.hiding(hidden);
     let pool = builder
         .from_input(format.jobs(input, defaults))
         .context("cannot start the pool")?;

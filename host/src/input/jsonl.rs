@@ -30,11 +30,10 @@ use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::{Map, Value};
 
 use super::{
-    InputError, LineReader, add_json_content_type, check_url, parse_method, shorten,
-    timeout_from_secs,
+    InputError, LineReader, add_json_content_type, check_url, parse_method, timeout_from_secs,
 };
 use crate::job::{Job, RequestDefaults};
-use crate::wire::check_header;
+use crate::wire::{TEXT_SHOWN, check_header, shorten};
 
 /// Every field a job line may have.
 const FIELDS: [&str; 8] = [
@@ -88,7 +87,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!(
             "unknown field {:?}; the fields are {}",
-            shorten(unknown),
+            shorten(unknown, TEXT_SHOWN),
             FIELDS.join(", ")
         ));
     }
@@ -290,7 +289,7 @@ fn param_text(value: &Value) -> Option<Result<String, String>> {
         Value::Bool(flag) => Some(Ok(flag.to_string())),
         Value::Array(_) | Value::Object(_) => Some(Err(format!(
             "{} is not a string, number or boolean",
-            shorten(&value.to_string())
+            shorten(&value.to_string(), TEXT_SHOWN)
         ))),
     }
 }

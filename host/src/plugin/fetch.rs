@@ -179,11 +179,8 @@ impl Fetcher {
 
     /// Sends `request` for the plugin and reads the response.
     pub fn fetch(&self, request: &Request) -> Result<Fetched, String> {
-        let url = reqwest::Url::parse(&request.url)
-            .map_err(|e| format!("fetch: {:?} is not a valid URL: {e}", request.url))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("fetch: scheme {:?} is not allowed", url.scheme()));
-        }
+        // The URL is not shown: it may carry the plugin's credentials.
+        let url = crate::wire::parse_url(&request.url).map_err(|e| format!("fetch: {e}"))?;
         if !admitted(&self.allowed, &url) {
             return Err(format!(
                 "fetch: {} is not granted to this plugin (--plugin-allow-host NAME:HOST[:PORT])",
@@ -281,6 +278,16 @@ mod tests {
         reqwest::Url::parse(text).unwrap()
     }
 
+    /// A fetch of `url` with no headers and no body.
+    fn get(url: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
     #[test]
     fn a_bare_host_admits_its_default_ports_only() {
         let grant = AllowedHost::parse("Auth.Example.com").unwrap();
@@ -364,14 +371,26 @@ mod tests {
     #[test]
     fn a_host_not_granted_is_refused_before_any_connection() {
         let fetcher = Fetcher::new(vec![AllowedHost::parse("allowed.test").unwrap()]);
-        let request = Request {
-            method: "GET".into(),
-            url: "http://127.0.0.1:9/".into(),
-            headers: Vec::new(),
-            body: None,
-        };
-        let error = fetcher.fetch(&request).unwrap_err();
+        let error = fetcher.fetch(&get("http://127.0.0.1:9/")).unwrap_err();
         assert!(error.contains("not granted"), "{error}");
         assert!(fetcher.client.get().is_none(), "no client was even made");
+    }
+
+    #[test]
+    fn a_url_is_checked_as_every_url_sent_is() {
+        let fetcher = Fetcher::new(vec![AllowedHost::parse("allowed.test").unwrap()]);
+        let fetch = |url: &str| fetcher.fetch(&get(url));
+        let scheme = fetch("ftp://allowed.test/token?key=s3cr3t").unwrap_err();
+        assert_eq!(
+            scheme,
+            "fetch: the URL has scheme \"ftp\"; only http and https are fetched"
+        );
+        let long = format!("http://allowed.test/{}", "a".repeat(crate::wire::MAX_URL));
+        assert!(fetch(&long).unwrap_err().contains("at most 65534"));
+        assert!(
+            fetch("/token")
+                .unwrap_err()
+                .starts_with("fetch: the URL does not parse")
+        );
     }
 }

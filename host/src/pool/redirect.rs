@@ -16,8 +16,7 @@
 use reqwest::Url;
 use reqwest::header::{HeaderMap, LOCATION};
 
-use crate::input::shorten;
-use crate::wire;
+use crate::wire::{self, TEXT_SHOWN, shorten};
 
 /// The statuses whose `Location` is followed.
 const FOLLOWED: [u16; 5] = [301, 302, 303, 307, 308];
@@ -47,13 +46,13 @@ fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
     let next = url.join(text.trim()).map_err(|e| {
         format!(
             "the redirect's Location {:?} does not parse: {e}",
-            shorten(text)
+            shorten(text, TEXT_SHOWN)
         )
     })?;
     wire::parse_url(next.as_str()).map_err(|error| {
         format!(
             "the redirect to {:?} is not followed: {error}",
-            shorten(next.as_str())
+            shorten(next.as_str(), TEXT_SHOWN)
         )
     })
 }

@@ -18,15 +18,17 @@ use tb_host::hooks::{HookName, RetryInterest};
 use tb_host::plugin::manifest::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
 use tb_host::plugin::{Inspection, Manifest, PluginError, PluginRuntime, WIT_PACKAGE, WIT_VERSION};
 
+use crate::SetupError;
 use crate::args::InspectArgs;
+use crate::logging::Hidden;
 use crate::plugins::add_config;
-use crate::{SetupError, logging};
 
 /// The width of the report's labels, colon included.
 const LABEL_WIDTH: usize = 14;
 
-/// Runs `tb-host plugin inspect`.
-pub fn run(args: InspectArgs) -> anyhow::Result<()> {
+/// Runs `tb-host plugin inspect`, with the plugin's secrets put in
+/// `hidden` before it is loaded.
+pub fn run(args: InspectArgs, hidden: &Hidden) -> anyhow::Result<()> {
     let mut manifest = match (&args.plugin_manifest, args.file) {
         (Some(file), _) => Manifest::read(file).map_err(|e| SetupError::new(e.to_string()))?,
         (None, Some(file)) => Manifest::new(file),
@@ -36,7 +38,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         add_config(&mut manifest, key, raw)
             .map_err(|why| SetupError::new(format!("--plugin-config {key}: {why}")))?;
     }
-    logging::hide_in_logs(std::slice::from_ref(&manifest));
+    hidden.hide(std::slice::from_ref(&manifest));
     let runtime = PluginRuntime::new()?;
     let inspection = runtime
         .inspect(manifest.clone())

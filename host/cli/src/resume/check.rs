@@ -22,7 +22,8 @@ use super::super::failures;
 use super::AFRESH;
 use super::records::{self, Records, State, fingerprint};
 use tb_host::Job;
-use tb_host::input::{InputError, shorten};
+use tb_host::input::InputError;
+use tb_host::wire::{TEXT_SHOWN, shorten};
 
 /// Checks every record of `records` (read from `out`, the file `-o`
 /// names) against the job at its index in `jobs` (the input `input`),
@@ -83,7 +84,7 @@ fn differs(
         path.display(),
         input.display(),
         job.method,
-        shorten(&job.url)
+        shorten(&job.url, TEXT_SHOWN)
     ))
 }
 

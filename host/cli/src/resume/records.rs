@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufReader, Write};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -24,7 +24,8 @@ use serde::Deserialize;
 use super::super::SetupError;
 use super::super::args::Shard;
 use super::AFRESH;
-use tb_host::input::shorten;
+use tb_host::input::lines::{BoundedLines, Length};
+use tb_host::wire::{TEXT_SHOWN, shorten};
 
 /// Longest line read as a record; a longer one is not one. Far above any
 /// record: a URL is at most 64 KiB, a line of input text in one 1 KiB.
@@ -232,7 +233,7 @@ pub fn find(
     let mut lines = Lines::new(file)?;
     while let Some(line) = lines.next()? {
         if let Some(record) = RecordLine::parse(&line).filter(&wanted) {
-            let job = format!("{} {}", record.method, shorten(&record.url));
+            let job = format!("{} {}", record.method, shorten(&record.url, TEXT_SHOWN));
             return Ok(Some((line.number, job)));
         }
     }
@@ -286,12 +287,10 @@ pub struct Line<'a> {
 
 /// The lines of a file from its start, one at a time, each kept up to
 /// [`LONGEST`] bytes (a hole of NUL bytes holds no newline: it could be
-/// gigabytes long).
+/// gigabytes long), with the NUL bytes of each counted.
 struct Lines<'f> {
-    reader: BufReader<&'f File>,
-    buf: Vec<u8>,
+    lines: BoundedLines<BufReader<&'f File>>,
     number: u64,
-    offset: u64,
 }
 
 impl<'f> Lines<'f> {
@@ -299,59 +298,33 @@ impl<'f> Lines<'f> {
         let mut file = file;
         io::Seek::rewind(&mut file)?;
         Ok(Lines {
-            reader: BufReader::with_capacity(64 << 10, file),
-            buf: Vec::new(),
+            lines: BoundedLines::new(BufReader::with_capacity(64 << 10, file), LONGEST),
             number: 0,
-            offset: 0,
         })
     }
 
     fn next(&mut self) -> io::Result<Option<Line<'_>>> {
-        self.buf.clear();
-        let start = self.offset;
-        let (mut too_long, mut newline, mut nuls) = (false, false, None::<Nuls>);
-        loop {
-            let chunk = match self.reader.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                break;
-            }
-            let end = chunk.iter().position(|&b| b == b'\n');
-            let part = &chunk[..end.unwrap_or(chunk.len())];
+        let mut nuls = None::<Nuls>;
+        let count_nuls = |offset: u64, part: &[u8]| {
             if let Some(at) = part.iter().position(|&b| b == 0) {
                 let count = part.iter().filter(|&&b| b == 0).count() as u64;
-                let first = self.offset + at as u64;
+                let first = offset + at as u64;
                 nuls = Some(nuls.map_or(Nuls { first, count }, |n| Nuls {
                     count: n.count + count,
                     ..n
                 }));
             }
-            if self.buf.len() + part.len() <= LONGEST {
-                self.buf.extend_from_slice(part);
-            } else {
-                too_long = true;
-            }
-            let used = end.map_or(chunk.len(), |at| at + 1);
-            self.offset += used as u64;
-            self.reader.consume(used);
-            if end.is_some() {
-                newline = true;
-                break;
-            }
-        }
-        if self.offset == start {
+        };
+        let Some(read) = self.lines.read_line(count_nuls)? else {
             return Ok(None);
-        }
+        };
         self.number += 1;
         Ok(Some(Line {
             number: self.number,
-            start,
-            bytes: &self.buf,
-            newline,
-            too_long,
+            start: read.start,
+            bytes: self.lines.line(),
+            newline: read.newline,
+            too_long: read.length != Length::Whole,
             nuls,
         }))
     }
