@@ -512,3 +512,70 @@ fn plugins_that_cannot_load_are_setup_errors_naming_the_file() {
         assert!(run.records.is_empty(), "no job ran: {}", run.stdout);
     }
 }
+
+#[test]
+fn a_plugin_waiting_in_wasi_is_stopped_at_its_deadline() {
+    // `sleep` sleeps 5 s in a WASI poll, where no wasm runs for the epoch
+    // to stop: the host's own watch of the deadline ends it.
+    let started = Instant::now();
+    let urls = half_hostile("sleep-authorize", "authorize", "sleep", 4);
+    let run = run_hostile("2", &[], &urls);
+    assert_half_failed(
+        &run,
+        urls.len(),
+        "authorize",
+        "ran past its deadline of 100 ms",
+    );
+    assert!(
+        started.elapsed().as_secs_f64() < 4.0,
+        "two 5 s sleeps were cut short: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_looping_plugin_holds_up_no_other_workers_job() {
+    // Job 0 loops in `authorize` until its 2 s deadline. Eight workers on
+    // at most a few carriers: the others share its carrier, and their jobs
+    // must go on while it loops, every one finished long before it.
+    let mut urls = vec![job_url("isolation", 0, Some(("authorize", "loop")))];
+    urls.extend((1..=40).map(|i| server().url(&format!("/slow/20?isolation-{i}"))));
+    let run = run_hostile("8", &["--plugin-timeout", "2000"], &urls);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(urls.len());
+    assert_failed_in(records[&0], "authorize", "ran past its deadline of 2000 ms");
+    for (index, record) in records.iter().filter(|(index, _)| **index > 0) {
+        assert_eq!(record["status"], 200, "{record}");
+        let elapsed = record["elapsed_ms"].as_f64().unwrap();
+        assert!(
+            elapsed < 1000.0,
+            "job {index} waited for the loop: {record}"
+        );
+    }
+    let last = run.records.last().unwrap();
+    assert_eq!(last["index"], 0, "the looping job ends last: {last}");
+}
+
+#[test]
+fn an_instance_that_replaces_a_broken_one_is_given_its_session_again() {
+    // One worker: job 0 traps in `authorize`, so job 1 gets a new instance,
+    // which must have had `init-session` before its `authorize`.
+    let path = "/echo/resession/1";
+    let urls = [
+        job_url("resession", 0, Some(("authorize", "panic"))),
+        server().url(&format!("{path}?authorize=sessioned")),
+    ];
+    let run = run_hostile("1", &[], &urls);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(2);
+    assert_failed_in(records[&0], "authorize", "asked to panic");
+    assert_eq!(records[&1]["status"], 200, "{}", records[&1]);
+    let seen = server().requests_to(path);
+    let sessioned: Vec<&str> = seen[0]
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("x-sessioned"))
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(sessioned, ["yes"]);
+}

@@ -155,3 +155,61 @@ fn plugin_refusing_its_config_is_a_setup_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_token_endpoint_that_hangs_delays_only_the_worker_waiting_for_it() {
+    // The first token request takes 3 s, later ones none. Four workers each
+    // fetch a token on their first job: one waits, the other three (one
+    // of them on its carrier) do every other job meanwhile.
+    let tokens = tb_loopback::Server::builder()
+        .handler(|request: &tb_loopback::Request<'_>| {
+            (request.path() == "/token").then(|| {
+                if request.position() == 1 {
+                    std::thread::sleep(std::time::Duration::from_secs(3));
+                }
+                tb_loopback::Outcome::Reply(tb_loopback::Reply::text(200, "t0k3n"))
+            })
+        })
+        .handler(tb_loopback::Routes)
+        .start()
+        .unwrap();
+    let urls: Vec<String> = (0..40)
+        .map(|i| tokens.url(&format!("/echo/token-wait/{i}")))
+        .collect();
+    let token_url = format!("token-url={}", tokens.url("/token"));
+    let grant = format!("127.0.0.1:{}", tokens.port());
+    let run = tb_host(
+        &[
+            "run",
+            "-j",
+            "4",
+            "--plugin",
+            fixtures::TOKEN_FETCH,
+            "--plugin-config",
+            &token_url,
+            "--plugin-allow-host",
+            &grant,
+        ],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = run.by_index(urls.len());
+    let waited: Vec<u64> = records
+        .iter()
+        .filter(|(_, record)| record["elapsed_ms"].as_f64().unwrap() >= 2500.0)
+        .map(|(index, _)| *index)
+        .collect();
+    assert_eq!(
+        waited.len(),
+        1,
+        "only one job waited for the token: {waited:?}"
+    );
+    for record in records.values() {
+        assert_eq!(record["status"], 200, "{record}");
+    }
+    assert_eq!(
+        run.records.last().unwrap()["index"],
+        waited[0],
+        "the job that waited ends last"
+    );
+}

@@ -5,7 +5,9 @@
 //! `defer` wins. What a hook returns is checked before the next hook sees it,
 //! so a bad header is blamed on the hook that made it. A broken instance
 //! (trap, deadline, memory cap) is dropped and a fresh one is made on the
-//! next call. Every failure is logged at info level (`-v`), naming the hook
+//! next call, which first gets the session calls its predecessor got (the
+//! same settings in, the answers dropped: the session is open), so state a
+//! hook keeps from them (a login, a nonce) is made again. Every failure is logged at info level (`-v`), naming the hook
 //! and the call.
 
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::{
-    Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookName, Hooks, Request,
+    Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookName, Instance, Request,
     RetryBudget, RetryInterest, SessionSettings,
 };
 use super::{framing, origin};
@@ -63,9 +65,38 @@ pub struct HookChain {
 
 struct Link {
     factory: Arc<dyn HookFactory>,
-    instance: Option<Box<dyn Hooks>>,
+    instance: Option<Instance>,
     /// Which outcomes its `decide_retry` is asked about.
     interest: RetryInterest,
+    /// The settings its `init_session` and `auth_session` were last given,
+    /// for an instance that replaces a broken one.
+    sessions: [Option<SessionSettings>; 2],
+    /// Whether the next instance replaces a broken one.
+    replacing: bool,
+}
+
+impl Link {
+    /// The link's instance, made first if there is none. One that replaces
+    /// a broken instance is given its session calls again first, unless
+    /// `call` is one of them.
+    async fn ready(&mut self, worker: u32, call: HookName) -> Result<&mut Instance, HookError> {
+        let instance = match self.instance.take() {
+            Some(instance) => instance,
+            None => {
+                let mut instance = self.factory.instantiate(worker)?;
+                if std::mem::take(&mut self.replacing) && !call.is_session() {
+                    if let Some(session) = self.sessions[0].clone() {
+                        instance.init_session(session).await?;
+                    }
+                    if let Some(session) = self.sessions[1].clone() {
+                        instance.auth_session(session).await?;
+                    }
+                }
+                instance
+            }
+        };
+        Ok(self.instance.insert(instance))
+    }
 }
 
 impl HookChain {
@@ -77,6 +108,8 @@ impl HookChain {
                 factory: Arc::clone(factory),
                 instance: None,
                 interest: factory.retry_interest(),
+                sessions: [None, None],
+                replacing: false,
             })
             .collect();
         let callers: [Vec<usize>; 4] = HookName::ALL.map(|call| {
@@ -136,22 +169,28 @@ impl HookChain {
 
     /// Passes the session settings through every `init-session`, then every
     /// `auth-session`.
-    pub fn prepare_session(
+    pub async fn prepare_session(
         &mut self,
         mut session: SessionSettings,
     ) -> Result<SessionSettings, HookFailure> {
-        for call in [HookName::InitSession, HookName::AuthSession] {
+        for (slot, call) in [HookName::InitSession, HookName::AuthSession]
+            .into_iter()
+            .enumerate()
+        {
             let mut nth = 0;
             while let Some(index) = self.caller(call, nth) {
                 nth += 1;
-                session = self.call(index, call, |hooks| {
-                    let session = match call {
-                        HookName::InitSession => hooks.init_session(session)?,
-                        _ => hooks.auth_session(session)?,
-                    };
-                    check_session(&session)?;
-                    Ok(session)
-                })?;
+                self.links[index].sessions[slot] = Some(session.clone());
+                session = self
+                    .call(index, call, async |hooks: &mut Instance| {
+                        let session = match call {
+                            HookName::InitSession => hooks.init_session(session).await?,
+                            _ => hooks.auth_session(session).await?,
+                        };
+                        check_session(&session)?;
+                        Ok(session)
+                    })
+                    .await?;
             }
         }
         Ok(session)
@@ -168,7 +207,7 @@ impl HookChain {
     /// is sent byte for byte, so it must be in the form the URL standard
     /// gives it (what the hook was given always is). It may not set the
     /// headers that are the host's alone (see `framing.rs`).
-    pub fn authorize(
+    pub async fn authorize(
         &mut self,
         mut request: Request,
         mut url: Url,
@@ -181,27 +220,29 @@ impl HookChain {
             if !origin::may_see(factory.as_ref(), job, &url) {
                 continue;
             }
-            (request, url) = self.call(index, HookName::Authorize, |hooks| {
-                let given = framing::given(&request.headers);
-                let answer = hooks.authorize(request)?;
-                check_request(&answer)?;
-                let sent = if answer.url == url.as_str() {
-                    url
-                } else {
-                    let sent = check_url(&answer.url)?;
-                    origin::check(&url, &sent, factory.as_ref())?;
-                    sent
-                };
-                framing::check_request(&answer.headers, &given, &sent)?;
-                Ok((answer, sent))
-            })?;
+            (request, url) = self
+                .call(index, HookName::Authorize, async |hooks: &mut Instance| {
+                    let given = framing::given(&request.headers);
+                    let answer = hooks.authorize(request).await?;
+                    check_request(&answer)?;
+                    let sent = if answer.url == url.as_str() {
+                        url
+                    } else {
+                        let sent = check_url(&answer.url)?;
+                        origin::check(&url, &sent, factory.as_ref())?;
+                        sent
+                    };
+                    framing::check_request(&answer.headers, &given, &sent)?;
+                    Ok((answer, sent))
+                })
+                .await?;
         }
         Ok((request, url))
     }
 
     /// Asks every `decide-retry` in turn; the first answer that is not
     /// `defer` wins.
-    pub fn decide_retry(
+    pub async fn decide_retry(
         &mut self,
         request: &Request,
         outcome: &AttemptOutcome,
@@ -217,9 +258,15 @@ impl HookChain {
             if status.is_some_and(|status| !self.links[index].interest.wants(status)) {
                 continue;
             }
-            let decision = self.call(index, HookName::DecideRetry, |hooks| {
-                hooks.decide_retry(request, outcome, attempt)
-            })?;
+            let decision = self
+                .call(
+                    index,
+                    HookName::DecideRetry,
+                    async |hooks: &mut Instance| {
+                        hooks.decide_retry(request, outcome, attempt).await
+                    },
+                )
+                .await?;
             let decision = self.within_reach(index, decision);
             if decision != Decision::Defer {
                 return Ok(decision);
@@ -250,25 +297,22 @@ impl HookChain {
 
     /// Calls one link's instance, making it first if needed, and drops it if
     /// the call broke it. Logs every failure at info level.
-    fn call<T>(
+    async fn call<T>(
         &mut self,
         index: usize,
         call: HookName,
-        f: impl FnOnce(&mut dyn Hooks) -> Result<T, HookError>,
+        f: impl AsyncFnOnce(&mut Instance) -> Result<T, HookError>,
     ) -> Result<T, HookFailure> {
         let worker = self.worker;
         let link = &mut self.links[index];
-        let result = match link.instance.take() {
-            Some(instance) => Ok(instance),
-            None => link.factory.instantiate(worker),
+        let result = match link.ready(worker, call).await {
+            Ok(instance) => f(instance).await,
+            Err(error) => Err(error),
+        };
+        if result.as_ref().is_err_and(HookError::is_broken) {
+            link.instance = None;
+            link.replacing = true;
         }
-        .and_then(|mut instance| {
-            let result = f(instance.as_mut());
-            if !result.as_ref().is_err_and(HookError::is_broken) {
-                link.instance = Some(instance);
-            }
-            result
-        });
         result.map_err(|error| {
             let failure = HookFailure {
                 hook: link.factory.name().to_owned(),
@@ -361,7 +405,16 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use crate::hooks::{AttemptFailure, AttemptFailureKind, HookSet, ResponseHead};
+    use crate::hooks::{AttemptFailure, AttemptFailureKind, HookSet, Hooks, ResponseHead};
+
+    /// The answer of a chain of native hooks, which answer at once.
+    fn now<F: std::future::Future>(future: F) -> F::Output {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).poll(&mut context) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("a native hook waited"),
+        }
+    }
 
     /// A retry hook asked only about 5xx, counting its calls.
     struct ServerErrors {
@@ -383,8 +436,8 @@ mod tests {
                 budget: Some(Arc::clone(&self.budget)),
             }
         }
-        fn instantiate(&self, _worker: u32) -> Result<Box<dyn Hooks>, HookError> {
-            Ok(Box::new(Counting(Arc::clone(&self.calls))))
+        fn instantiate(&self, _worker: u32) -> Result<Instance, HookError> {
+            Ok(Counting(Arc::clone(&self.calls)).into())
         }
     }
 
@@ -424,9 +477,7 @@ mod tests {
             },
         ));
         let mut chain = HookChain::new(&[hook], 0);
-        let failure = chain
-            .prepare_session(crate::session::default_settings())
-            .unwrap_err();
+        let failure = now(chain.prepare_session(crate::session::default_settings())).unwrap_err();
         assert_eq!(failure.hook, "agent");
         assert_eq!(failure.call, HookName::InitSession);
         assert!(matches!(failure.error, HookError::Invalid(_)), "{failure}");
@@ -461,17 +512,15 @@ mod tests {
         assert!(!chain.asks_about(Some(200)));
         assert!(chain.asks_about(Some(503)) && chain.asks_about(None));
         assert_eq!(chain.body_prefix(), 32);
-        let decided = chain.decide_retry(&request, &response(200), &attempt);
+        let decided = now(chain.decide_retry(&request, &response(200), &attempt));
         assert_eq!(decided.unwrap(), Decision::Defer, "not asked: defer");
         assert_eq!(calls.load(Ordering::SeqCst), 0);
-        chain
-            .decide_retry(&request, &response(503), &attempt)
-            .unwrap();
+        now(chain.decide_retry(&request, &response(503), &attempt)).unwrap();
         let failure = AttemptOutcome::Failure(AttemptFailure {
             kind: AttemptFailureKind::Reset,
             message: "reset".into(),
         });
-        chain.decide_retry(&request, &failure, &attempt).unwrap();
+        now(chain.decide_retry(&request, &failure, &attempt)).unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert!(budget.spend());
         assert!(!budget.spend());

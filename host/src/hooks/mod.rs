@@ -41,6 +41,7 @@
 mod budget;
 mod chain;
 mod framing;
+mod instance;
 mod native;
 mod origin;
 
@@ -52,6 +53,8 @@ pub use chain::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
 pub(crate) use chain::HookChain;
 #[cfg(fuzzing)]
 pub use chain::{HookChain, HookFailure};
+pub use instance::Instance;
+pub(crate) use instance::{AwaitedHooks, Call};
 pub use native::NativeHook;
 pub(crate) use origin::same_origin;
 
@@ -90,6 +93,11 @@ impl HookName {
             HookName::Authorize => "authorize",
             HookName::DecideRetry => "decide-retry",
         }
+    }
+
+    /// Whether this is one of the two calls made once per session.
+    pub fn is_session(self) -> bool {
+        matches!(self, HookName::InitSession | HookName::AuthSession)
     }
 
     /// The flag that says a hook implements this call.
@@ -219,8 +227,9 @@ pub trait HookFactory: Send + Sync {
         RetryInterest::default()
     }
 
-    /// A new instance for `worker`.
-    fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError>;
+    /// A new instance for `worker`: any [`Hooks`] type, made one with
+    /// `into()`.
+    fn instantiate(&self, worker: u32) -> Result<Instance, HookError>;
 
     /// Whether `authorize` may send a request for `from` to `to`, whose
     /// origin (scheme, host, port) is not `from`'s, and whether the hook is

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{
-    Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookSet, Hooks, Request,
+    Attempt, AttemptOutcome, Decision, HookError, HookFactory, HookSet, Hooks, Instance, Request,
     SessionSettings,
 };
 
@@ -92,8 +92,8 @@ impl HookFactory for NativeHook {
         }
     }
 
-    fn instantiate(&self, _worker: u32) -> Result<Box<dyn Hooks>, HookError> {
-        Ok(Box::new(self.call.clone()))
+    fn instantiate(&self, _worker: u32) -> Result<Instance, HookError> {
+        Ok(self.call.clone().into())
     }
 }
 

@@ -8,11 +8,10 @@
 //! deadline (see `instance.rs`) but has a timeout of its own. Nothing of the
 //! request or response (which carry credentials) is logged.
 
-use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::blocking::Client;
+use reqwest::Client;
 use reqwest::redirect::{Attempt, Policy};
 
 use crate::wit::toolbelt::plugin::types::{Fetched, Request};
@@ -26,11 +25,12 @@ pub const FETCH_BODY_MAX: u64 = 1 << 20;
 /// The most redirects one fetch follows (each to a granted host).
 const FETCH_REDIRECTS: usize = 5;
 
-/// The hosts one plugin may fetch from, and the client it fetches with
-/// (made on first use, shared by the plugin's instances).
+/// The hosts one plugin may fetch from. Each instance fetches with a
+/// client of its own, made on its first fetch that is let through: a
+/// client's connections belong to the event loop of the carrier that made
+/// them, and each instance stays on its worker's carrier.
 pub struct Fetcher {
     allowed: Arc<[AllowedHost]>,
-    client: OnceLock<Result<Client, String>>,
 }
 
 /// One `--plugin-allow-host` grant: the origins (scheme, host, port) a
@@ -173,12 +173,16 @@ impl Fetcher {
     pub fn new(allowed: Vec<AllowedHost>) -> Fetcher {
         Fetcher {
             allowed: allowed.into(),
-            client: OnceLock::new(),
         }
     }
 
-    /// Sends `request` for the plugin and reads the response.
-    pub fn fetch(&self, request: &Request) -> Result<Fetched, String> {
+    /// Sends `request` for the plugin and reads the response, with the
+    /// instance's `client` (made here on first use).
+    pub async fn fetch(
+        &self,
+        client: &mut Option<Result<Client, String>>,
+        request: &Request,
+    ) -> Result<Fetched, String> {
         // The URL is not shown: it may carry the plugin's credentials.
         let url = crate::wire::parse_url(&request.url).map_err(|e| format!("fetch: {e}"))?;
         if !admitted(&self.allowed, &url) {
@@ -191,9 +195,8 @@ impl Fetcher {
             .map_err(|_| format!("fetch: {:?} is not an HTTP method", request.method))?;
         let headers =
             crate::wire::header_map(&request.headers).map_err(|e| format!("fetch: {e}"))?;
-        let client = self
-            .client
-            .get_or_init(|| build_client(Arc::clone(&self.allowed)))
+        let client = client
+            .get_or_insert_with(|| build_client(Arc::clone(&self.allowed)))
             .as_ref()
             .map_err(Clone::clone)?;
         let mut builder = client.request(method, url.clone()).headers(headers);
@@ -201,8 +204,9 @@ impl Fetcher {
             builder = builder.body(body.clone());
         }
         tracing::debug!(host = url.host_str(), "plugin fetch");
-        let response = builder
+        let mut response = builder
             .send()
+            .await
             .map_err(|e| format!("fetch from {}: {}", url.host_str().unwrap_or(""), cause(&e)))?;
         let status = response.status().as_u16();
         let headers = response
@@ -216,15 +220,18 @@ impl Fetcher {
             })
             .collect();
         let mut body = Vec::new();
-        response
-            .take(FETCH_BODY_MAX + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| format!("fetch: reading the body: {e}"))?;
-        if body.len() as u64 > FETCH_BODY_MAX {
-            return Err(format!(
-                "fetch: the response body is larger than {} KiB",
-                FETCH_BODY_MAX >> 10
-            ));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("fetch: reading the body: {}", cause(&e)))?
+        {
+            if (body.len() + chunk.len()) as u64 > FETCH_BODY_MAX {
+                return Err(format!(
+                    "fetch: the response body is larger than {} KiB",
+                    FETCH_BODY_MAX >> 10
+                ));
+            }
+            body.extend_from_slice(&chunk);
         }
         Ok(Fetched {
             status,
@@ -238,8 +245,8 @@ pub(crate) fn admitted(allowed: &[AllowedHost], url: &reqwest::Url) -> bool {
     allowed.iter().any(|host| host.admits(url))
 }
 
-/// The client of one plugin's fetches: no proxy from the environment, and
-/// redirects followed only to granted hosts.
+/// The client of one instance's fetches: no proxy from the environment,
+/// and redirects followed only to granted hosts.
 fn build_client(allowed: Arc<[AllowedHost]>) -> Result<Client, String> {
     let policy = Policy::custom(move |attempt: Attempt| {
         if attempt.previous().len() >= FETCH_REDIRECTS {
@@ -368,18 +375,28 @@ mod tests {
         }
     }
 
+    /// Runs a fetch on an event loop of its own.
+    fn run<F: std::future::Future>(fetch: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(fetch)
+    }
+
     #[test]
     fn a_host_not_granted_is_refused_before_any_connection() {
         let fetcher = Fetcher::new(vec![AllowedHost::parse("allowed.test").unwrap()]);
-        let error = fetcher.fetch(&get("http://127.0.0.1:9/")).unwrap_err();
+        let mut client = None;
+        let error = run(fetcher.fetch(&mut client, &get("http://127.0.0.1:9/"))).unwrap_err();
         assert!(error.contains("not granted"), "{error}");
-        assert!(fetcher.client.get().is_none(), "no client was even made");
+        assert!(client.is_none(), "no client was even made");
     }
 
     #[test]
     fn a_url_is_checked_as_every_url_sent_is() {
         let fetcher = Fetcher::new(vec![AllowedHost::parse("allowed.test").unwrap()]);
-        let fetch = |url: &str| fetcher.fetch(&get(url));
+        let fetch = |url: &str| run(fetcher.fetch(&mut None, &get(url)));
         let scheme = fetch("ftp://allowed.test/token?key=s3cr3t").unwrap_err();
         assert_eq!(
             scheme,

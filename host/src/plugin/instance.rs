@@ -3,25 +3,99 @@
 //! The store holds the sandbox: a WASI context with nothing granted but
 //! the environment variables of the plugin's [`super::Manifest`], its
 //! memory cap, and the plugin's view of the host (its configuration, the
-//! log). Every call sets a fresh epoch deadline first; an error out of
-//! wasmtime (a trap, the deadline, the memory cap) marks the instance broken
-//! and the worker replaces it.
+//! log). An error out of wasmtime (a trap, the deadline, the memory cap)
+//! marks the instance broken and the worker replaces it.
+//!
+//! Calls are async, awaited by the worker on its carrier's event loop, and
+//! each has a deadline that holds whatever the plugin does:
+//!
+//! - while it runs wasm, the epoch callback fires every [`TICK`](super::runtime::TICK):
+//!   with time left the call yields to the carrier's other workers and goes
+//!   on, its time spent yielded not counted; once its time is spent, the
+//!   call traps;
+//! - while it waits in the host (a WASI sleep or poll), [`within_deadline`]
+//!   stops it at the same deadline;
+//! - the time `host.fetch` takes is not the plugin's: a fetch has a
+//!   timeout of its own ([`super::FETCH_TIMEOUT`]).
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::future::{Either, select};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
-use super::runtime::ticks;
-use crate::hooks::{Attempt, AttemptOutcome, Decision, HookError, Hooks, Request, SessionSettings};
+use crate::hooks::{
+    Attempt, AttemptOutcome, AwaitedHooks, Call, Decision, HookError, Request, SessionSettings,
+};
 use crate::wit::toolbelt::plugin::host::{Host, Level};
 use crate::wit::toolbelt::plugin::types::{Fetched, PluginInfo};
 
 /// The longest message of a plugin's that is kept to explain a trap.
 const LAST_ERROR_MAX: usize = 1024;
+
+/// The time of the call an instance is making, shared by the store's epoch
+/// callback, the futures it yields on, `host.fetch` and the watch of the
+/// deadline. Nanoseconds since `base`; atomics, as the yields are `Send`.
+struct CallClock {
+    base: Instant,
+    /// When the call started.
+    started: AtomicU64,
+    /// Time of the call that was not the plugin's: yielded to other
+    /// workers, or spent in `host.fetch`.
+    excluded: AtomicU64,
+    /// When the `host.fetch` under way started; 0 when none is.
+    fetching_since: AtomicU64,
+}
+
+impl CallClock {
+    fn new() -> CallClock {
+        CallClock {
+            base: Instant::now(),
+            started: AtomicU64::new(0),
+            excluded: AtomicU64::new(0),
+            fetching_since: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// A call starts now.
+    fn start(&self) {
+        self.started.store(self.now(), Ordering::Relaxed);
+        self.excluded.store(0, Ordering::Relaxed);
+        self.fetching_since.store(0, Ordering::Relaxed);
+    }
+
+    /// The plugin's own time in the call so far.
+    fn used(&self) -> Duration {
+        let now = self.now();
+        let fetching = match self.fetching_since.load(Ordering::Relaxed) {
+            0 => 0,
+            since => now.saturating_sub(since),
+        };
+        let spent = now
+            .saturating_sub(self.started.load(Ordering::Relaxed))
+            .saturating_sub(self.excluded.load(Ordering::Relaxed))
+            .saturating_sub(fetching);
+        Duration::from_nanos(spent)
+    }
+
+    /// Time that does not count against the plugin.
+    fn exclude(&self, time: Duration) {
+        let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
+        self.excluded.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
 
 /// The data of a plugin's store: its sandbox and its view of the host.
 pub struct PluginState {
@@ -30,12 +104,11 @@ pub struct PluginState {
     limits: StoreLimits,
     shared: Arc<PluginShared>,
     worker: u32,
-    /// When the current call started, how long of it was spent in host
-    /// calls that do not count (`fetch`), and the call's deadline: the
-    /// epoch callback charges the plugin only for its own time.
-    call_started: Instant,
-    host_time: Duration,
+    clock: Arc<CallClock>,
+    /// The deadline of the call under way.
     deadline: Duration,
+    /// The client of this instance's fetches, made on the first one.
+    fetch_client: Option<Result<reqwest::Client, String>>,
     /// The last error-level message the plugin logged (guest-sdk logs panics
     /// there), shown when the plugin then traps.
     last_error: Option<String>,
@@ -87,10 +160,14 @@ impl Host for PluginState {
             .map(|(_, v)| v.clone())
     }
 
-    fn fetch(&mut self, request: Request) -> Result<Fetched, String> {
-        let started = Instant::now();
-        let fetched = self.shared.fetcher.fetch(&request);
-        self.host_time += started.elapsed();
+    async fn fetch(&mut self, request: Request) -> Result<Fetched, String> {
+        let since = self.clock.now();
+        self.clock.fetching_since.store(since, Ordering::Relaxed);
+        let shared = Arc::clone(&self.shared);
+        let fetched = shared.fetcher.fetch(&mut self.fetch_client, &request).await;
+        self.clock.fetching_since.store(0, Ordering::Relaxed);
+        self.clock
+            .exclude(Duration::from_nanos(self.clock.now().saturating_sub(since)));
         fetched
     }
 
@@ -107,27 +184,30 @@ impl Host for PluginState {
     }
 }
 
-/// A plugin instantiated for one worker.
+/// A plugin instantiated for one worker: its store, and its exports once
+/// the first call has instantiated the component in it.
 pub struct PluginInstance {
     store: Store<PluginState>,
-    bindings: crate::wit::Plugin,
-    deadline: Duration,
+    bindings: Option<crate::wit::Plugin>,
+    clock: Arc<CallClock>,
+}
+
+/// How a call under the deadline ended, short of an answer.
+enum Stopped {
+    /// Wasmtime's error: a trap, the epoch deadline, the memory cap.
+    Broke(wasmtime::Error),
+    /// It waited in the host past its deadline.
+    Late,
 }
 
 impl PluginInstance {
-    /// Instantiates the plugin for `worker` and asks it to `describe`
-    /// itself, which is where it reads its configuration. That first call
-    /// also pays for the instance's start-up (its memory is touched for the
-    /// first time, many workers start at once), so it gets the longer
-    /// [`startup_deadline`]; hook calls get the manifest's.
-    pub(crate) fn start(
-        shared: Arc<PluginShared>,
-        worker: u32,
-    ) -> Result<(Self, PluginInfo), HookError> {
+    /// A store for the plugin's instance for `worker`; the component is
+    /// instantiated in it on the first call.
+    pub(crate) fn new(shared: Arc<PluginShared>, worker: u32) -> PluginInstance {
         let manifest = &shared.manifest;
-        let startup = startup_deadline(manifest.deadline());
         let mut wasi = WasiCtx::builder();
         wasi.envs(&manifest.env);
+        let clock = Arc::new(CallClock::new());
         let state = PluginState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -137,57 +217,119 @@ impl PluginInstance {
                 .build(),
             shared: Arc::clone(&shared),
             worker,
-            call_started: Instant::now(),
-            host_time: Duration::ZERO,
-            deadline: startup,
+            clock: Arc::clone(&clock),
+            deadline: manifest.deadline(),
+            fetch_client: None,
             last_error: None,
         };
         let mut store = Store::new(shared.runtime.engine(), state);
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(ticks(startup));
         store.epoch_deadline_callback(|store| {
             let state = store.data();
-            let used = state.call_started.elapsed().saturating_sub(state.host_time);
-            Ok(match state.deadline.checked_sub(used) {
-                Some(left) if !left.is_zero() => UpdateDeadline::Continue(ticks(left)),
+            Ok(match state.deadline.checked_sub(state.clock.used()) {
+                Some(left) if !left.is_zero() => {
+                    let clock = Arc::clone(&state.clock);
+                    UpdateDeadline::YieldCustom(
+                        1,
+                        Box::pin(async move {
+                            let yielded = Instant::now();
+                            tokio::task::yield_now().await;
+                            clock.exclude(yielded.elapsed());
+                        }),
+                    )
+                }
                 _ => UpdateDeadline::Interrupt,
             })
         });
-        let bindings = shared
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| broken(&store, startup, e))?;
-        let mut instance = PluginInstance {
+        PluginInstance {
             store,
-            bindings,
-            deadline: startup,
-        };
-        let info = instance.call(|b, store| b.toolbelt_plugin_hooks().call_describe(store))?;
-        instance.deadline = shared.manifest.deadline();
+            bindings: None,
+            clock,
+        }
+    }
+
+    /// Instantiates the plugin for `worker` and asks it to `describe`
+    /// itself, which is where it reads its configuration: the check of a
+    /// plugin as it loads.
+    pub(crate) async fn start(
+        shared: Arc<PluginShared>,
+        worker: u32,
+    ) -> Result<(Self, PluginInfo), HookError> {
+        let mut instance = PluginInstance::new(shared, worker);
+        let info = instance.instantiate().await?;
         Ok((instance, info))
     }
 
-    /// Runs one export under the deadline, sorting wasmtime's errors (the
-    /// instance is broken) from the plugin's own (it is not).
-    fn call<T>(
-        &mut self,
-        f: impl FnOnce(
-            &crate::wit::Plugin,
-            &mut Store<PluginState>,
-        ) -> wasmtime::Result<Result<T, String>>,
-    ) -> Result<T, HookError> {
-        self.store.set_epoch_deadline(ticks(self.deadline));
+    /// Instantiates the component in the store and calls `describe`. That
+    /// first call also pays for the instance's start-up (its memory is
+    /// touched for the first time, many workers start at once), so it gets
+    /// the longer [`startup_deadline`].
+    async fn instantiate(&mut self) -> Result<PluginInfo, HookError> {
+        let startup = startup_deadline(self.store.data().shared.manifest.deadline());
+        self.begin(startup);
+        let shared = Arc::clone(&self.store.data().shared);
+        let made = within_deadline(
+            &self.clock,
+            startup,
+            shared.pre.instantiate_async(&mut self.store),
+        )
+        .await;
+        let bindings = self.settle(startup, made.map(|made| made.map(Ok)))?;
+        let describe = bindings
+            .toolbelt_plugin_hooks()
+            .call_describe(&mut self.store);
+        let info = within_deadline(&self.clock, startup, describe).await;
+        let info = self.settle(startup, info);
+        self.bindings = Some(bindings);
+        info
+    }
+
+    /// Sets the deadline of the call about to start.
+    fn begin(&mut self, deadline: Duration) {
+        // The epoch callback runs after every tick of wasm: a loop yields
+        // to the carrier's other workers that often.
+        self.store.set_epoch_deadline(1);
         let state = self.store.data_mut();
         state.last_error = None;
-        state.call_started = Instant::now();
-        state.host_time = Duration::ZERO;
-        state.deadline = self.deadline;
-        match f(&self.bindings, &mut self.store) {
+        state.deadline = deadline;
+        self.clock.start();
+    }
+
+    /// Sorts how a call ended: wasmtime's errors (the instance is broken)
+    /// from the plugin's own (it is not).
+    fn settle<T>(
+        &self,
+        deadline: Duration,
+        ended: Result<wasmtime::Result<Result<T, String>>, Stopped>,
+    ) -> Result<T, HookError> {
+        match ended.and_then(|answer| answer.map_err(Stopped::Broke)) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => Err(HookError::Rejected(
                 self.store.data().shared.secrets.redact_owned(message),
             )),
-            Err(e) => Err(broken(&self.store, self.deadline, e)),
+            Err(stopped) => Err(broken(&self.store, deadline, stopped)),
+        }
+    }
+}
+
+/// Awaits `call` until the plugin's time in it (see [`CallClock::used`])
+/// reaches `deadline`; `Late` then, and the call is dropped: wasm traps at
+/// the deadline by itself (the epoch), but a wait in the host (a WASI sleep
+/// or poll) is ended here.
+async fn within_deadline<F: Future>(
+    clock: &CallClock,
+    deadline: Duration,
+    call: F,
+) -> Result<F::Output, Stopped> {
+    let mut call = pin!(call);
+    loop {
+        let left = deadline.saturating_sub(clock.used());
+        if left.is_zero() {
+            return Err(Stopped::Late);
+        }
+        match select(call.as_mut(), pin!(tokio::time::sleep(left))).await {
+            Either::Left((answer, _)) => return Ok(answer),
+            Either::Right(_) => continue,
         }
     }
 }
@@ -199,22 +341,28 @@ fn startup_deadline(deadline: Duration) -> Duration {
     (deadline * 10).max(Duration::from_secs(1))
 }
 
-/// Describes a wasmtime error in the operator's terms.
-fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error) -> HookError {
+/// Describes how a call was stopped in the operator's terms.
+fn broken(store: &Store<PluginState>, deadline: Duration, stopped: Stopped) -> HookError {
     let memory_cap = store.data().shared.manifest.memory_cap();
-    let what = match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => format!(
+    let late = || {
+        format!(
             "ran past its deadline of {} ms and was stopped",
             deadline.as_millis()
-        ),
-        Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
-        _ if format!("{error:#}").contains("growing memory") => {
-            format!("went past its memory cap of {} MiB", memory_cap >> 20)
-        }
-        // The trap alone: the error's own text carries a wasm backtrace of
-        // numbered functions, no help to an operator.
-        Some(trap) => format!("trapped: {trap}"),
-        None => format!("trapped: {}", error.root_cause()),
+        )
+    };
+    let what = match stopped {
+        Stopped::Late => late(),
+        Stopped::Broke(error) => match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => late(),
+            Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
+            _ if format!("{error:#}").contains("growing memory") => {
+                format!("went past its memory cap of {} MiB", memory_cap >> 20)
+            }
+            // The trap alone: the error's own text carries a wasm backtrace
+            // of numbered functions, no help to an operator.
+            Some(trap) => format!("trapped: {trap}"),
+            None => format!("trapped: {}", error.root_cause()),
+        },
     };
     HookError::Broken(match &store.data().last_error {
         Some(said) => format!("{what} (it said: {said})"),
@@ -222,28 +370,61 @@ fn broken(store: &Store<PluginState>, deadline: Duration, error: wasmtime::Error
     })
 }
 
-impl Hooks for PluginInstance {
-    fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
-        self.call(|b, store| b.toolbelt_plugin_hooks().call_init_session(store, &session))
-    }
-
-    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, HookError> {
-        self.call(|b, store| b.toolbelt_plugin_hooks().call_auth_session(store, &session))
-    }
-
-    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
-        self.call(|b, store| b.toolbelt_plugin_hooks().call_authorize(store, &request))
-    }
-
-    fn decide_retry(
+impl PluginInstance {
+    /// Makes one hook call, `deadline` from the manifest.
+    async fn hook<T>(
         &mut self,
-        request: &Request,
-        outcome: &AttemptOutcome,
-        attempt: &Attempt,
-    ) -> Result<Decision, HookError> {
-        self.call(|b, store| {
+        call: impl AsyncFnOnce(
+            &crate::wit::Plugin,
+            &mut Store<PluginState>,
+        ) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, HookError> {
+        if self.bindings.is_none() {
+            self.instantiate().await?;
+        }
+        let deadline = self.store.data().shared.manifest.deadline();
+        self.begin(deadline);
+        let bindings = self.bindings.as_ref().expect("instantiated above");
+        let answer = within_deadline(&self.clock, deadline, call(bindings, &mut self.store)).await;
+        self.settle(deadline, answer)
+    }
+}
+
+impl AwaitedHooks for PluginInstance {
+    fn init_session(&mut self, session: SessionSettings) -> Call<'_, SessionSettings> {
+        Box::pin(self.hook(async move |b, store| {
+            b.toolbelt_plugin_hooks()
+                .call_init_session(store, &session)
+                .await
+        }))
+    }
+
+    fn auth_session(&mut self, session: SessionSettings) -> Call<'_, SessionSettings> {
+        Box::pin(self.hook(async move |b, store| {
+            b.toolbelt_plugin_hooks()
+                .call_auth_session(store, &session)
+                .await
+        }))
+    }
+
+    fn authorize(&mut self, request: Request) -> Call<'_, Request> {
+        Box::pin(self.hook(async move |b, store| {
+            b.toolbelt_plugin_hooks()
+                .call_authorize(store, &request)
+                .await
+        }))
+    }
+
+    fn decide_retry<'a>(
+        &'a mut self,
+        request: &'a Request,
+        outcome: &'a AttemptOutcome,
+        attempt: &'a Attempt,
+    ) -> Call<'a, Decision> {
+        Box::pin(self.hook(async move |b, store| {
             b.toolbelt_plugin_hooks()
                 .call_decide_retry(store, request, outcome, *attempt)
-        })
+                .await
+        }))
     }
 }

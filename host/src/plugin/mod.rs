@@ -52,7 +52,7 @@ use std::sync::Arc;
 
 use wasmtime::component::Component;
 
-use crate::hooks::{HookError, HookFactory, HookSet, Hooks, RetryBudget, RetryInterest};
+use crate::hooks::{HookError, HookFactory, HookSet, Instance, RetryBudget, RetryInterest};
 use crate::wit::PluginPre;
 use fetch::Fetcher;
 use instance::{PluginInstance, PluginState};
@@ -239,7 +239,11 @@ impl Plugin {
                 reason: other.to_string(),
             },
         };
-        let (_, info) = PluginInstance::start(Arc::clone(&shared), 0).map_err(start_error)?;
+        // Loading is not a worker's: the probe runs on wasmtime-wasi's own
+        // event loop (or the caller's, inside one).
+        let (_, info) =
+            wasmtime_wasi::runtime::in_tokio(PluginInstance::start(Arc::clone(&shared), 0))
+                .map_err(start_error)?;
         let name = if info.name.is_empty() {
             shared.name.clone()
         } else {
@@ -291,9 +295,11 @@ impl HookFactory for Plugin {
         self.interest.clone()
     }
 
-    fn instantiate(&self, worker: u32) -> Result<Box<dyn Hooks>, HookError> {
-        let (instance, _) = PluginInstance::start(Arc::clone(&self.shared), worker)?;
-        Ok(Box::new(instance))
+    fn instantiate(&self, worker: u32) -> Result<Instance, HookError> {
+        Ok(Instance::awaited(PluginInstance::new(
+            Arc::clone(&self.shared),
+            worker,
+        )))
     }
 
     /// The origins the operator granted this plugin (`--plugin-allow-host`):

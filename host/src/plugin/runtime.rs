@@ -4,8 +4,9 @@
 //! happens once per plugin per run; what each worker does is instantiate the
 //! pre-linked component into its own store, which takes microseconds.
 //! Deadlines use epoch interruption rather than fuel: a background thread
-//! advances the engine's epoch every [`TICK`], and each call may run for a
-//! set number of ticks, which costs the guest almost nothing per instruction.
+//! advances the engine's epoch every [`TICK`], and at each tick a call
+//! either yields to its carrier's other workers or, its time spent, traps
+//! (see `instance.rs`); that costs the guest almost nothing per instruction.
 //! With a [`PluginCache`], even the compiling is skipped when a run loads a
 //! plugin an earlier run compiled.
 
@@ -24,12 +25,6 @@ use crate::wit;
 
 /// How often the engine's epoch advances: the granularity of deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
-
-/// How many ticks of the epoch make `deadline`, rounded up.
-pub(crate) fn ticks(deadline: Duration) -> u64 {
-    let ticks = deadline.as_nanos().div_ceil(TICK.as_nanos());
-    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
-}
 
 /// The engine and linker shared by every plugin of a run, and the cache of
 /// compiled plugins. Cheap to clone. What each plugin may do is its own,
@@ -63,7 +58,7 @@ impl PluginRuntime {
         config.wasm_component_model(true);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wit::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         start_ticker(&engine);
         Ok(PluginRuntime {

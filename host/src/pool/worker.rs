@@ -8,12 +8,11 @@
 //! if that fails, the job fails and the next job tries again.
 //!
 //! A worker is a future its carrier thread polls (see `carrier.rs`): it
-//! awaits the network, the channels and the send limits, and hands its hook
-//! calls to the carrier, which makes them outside its runtime. A worker's
-//! hook instances are only ever used by that worker, one call at a time, as
-//! when each worker was a thread.
+//! awaits the network, the channels, the send limits and its plugins' calls
+//! (which yield while they run). A worker's hook instances are only ever
+//! used by that worker, one call at a time, as when each worker was a
+//! thread.
 
-use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -25,7 +24,6 @@ use reqwest::header::HeaderMap;
 
 use super::PoolSettings;
 use super::body;
-use super::carrier::Outside;
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
 use super::redirect::{self, Hop};
 use crate::failure::{Failure, FailureKind, error_chain};
@@ -105,22 +103,19 @@ struct Sending<'a> {
 pub(crate) struct Worker {
     id: u32,
     settings: Arc<PoolSettings>,
-    /// Shared with the hook calls the carrier makes for this worker.
-    chain: Rc<RefCell<HookChain>>,
+    chain: HookChain,
     client: Option<Session>,
     lines: Lines,
-    outside: Rc<Outside>,
 }
 
 impl Worker {
-    pub fn new(id: u32, settings: Arc<PoolSettings>, lines: Lines, outside: Rc<Outside>) -> Worker {
+    pub fn new(id: u32, settings: Arc<PoolSettings>, lines: Lines) -> Worker {
         Worker {
             id,
-            chain: Rc::new(RefCell::new(HookChain::new(&settings.hooks, id))),
+            chain: HookChain::new(&settings.hooks, id),
             settings,
             client: None,
             lines,
-            outside,
         }
     }
 
@@ -152,8 +147,7 @@ impl Worker {
                     .await;
                 attempt.unwrap_or_else(|_| {
                     self.client = None;
-                    let chain = HookChain::new(&self.settings.hooks, self.id);
-                    self.chain = Rc::new(RefCell::new(chain));
+                    self.chain = HookChain::new(&self.settings.hooks, self.id);
                     Next::Done(Ended::Failure(
                         FailureKind::Other,
                         "internal error: the worker panicked on this job".into(),
@@ -234,7 +228,7 @@ impl Worker {
     /// Sends a job's one result; its permit goes back when the result is
     /// taken (see `taker`).
     async fn deliver(&self, result: Finished) {
-        self.chain.borrow().job_ended();
+        self.chain.job_ended();
         let _ = self.lines.results.send(result).await;
     }
 
@@ -269,7 +263,7 @@ impl Worker {
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
         let status = received.as_ref().ok().map(|arrived| arrived.reply.status);
         let mut retry = None;
-        if retryable && self.chain.borrow().asks_about(status) {
+        if retryable && self.chain.asks_about(status) {
             let attempt = Attempt {
                 number: task.attempts,
                 since_first_ms: millis(started.elapsed()),
@@ -288,15 +282,7 @@ impl Worker {
                 }),
             };
             let request = sent.into_request(&task.job);
-            let chain = Rc::clone(&self.chain);
-            let decision = self
-                .outside
-                .call(move || {
-                    chain
-                        .borrow_mut()
-                        .decide_retry(&request, &outcome, &attempt)
-                })
-                .await;
+            let decision = self.chain.decide_retry(&request, &outcome, &attempt).await;
             match decision {
                 Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
                     retry = Some(Duration::from_millis(ms));
@@ -324,7 +310,7 @@ impl Worker {
     /// following redirects (see `redirect.rs`). Returns what the last hop
     /// got and the request it sent, made into what `decide-retry` sees only
     /// if it is asked.
-    async fn hops(&self, task: &Task, job_url: &Rc<Url>) -> (Result<Arrived, Fault>, Sent) {
+    async fn hops(&mut self, task: &Task, job_url: &Rc<Url>) -> (Result<Arrived, Fault>, Sent) {
         let job = &task.job;
         let session = self.client.as_ref().expect("session opened before sending");
         let deadline = job
@@ -349,13 +335,9 @@ impl Worker {
                     job.body.as_deref(),
                 ),
             };
-            let authorized = if self.chain.borrow().has(HookName::Authorize) {
+            let authorized = if self.chain.has(HookName::Authorize) {
                 let request = hop_request(&redirected, job, &url);
-                let (chain, given, own) = (Rc::clone(&self.chain), url.clone(), Rc::clone(job_url));
-                let answer = self
-                    .outside
-                    .call(move || chain.borrow_mut().authorize(request, given, &own))
-                    .await;
+                let answer = self.chain.authorize(request, url.clone(), job_url).await;
                 match answer {
                     Ok(authorized) => Some(authorized),
                     Err(failure) => {
@@ -444,10 +426,9 @@ impl Worker {
     async fn open_session(&mut self) -> Result<Session, (FailureKind, String)> {
         let mut settings = self.settings.session.clone();
         settings.worker = self.id;
-        let chain = Rc::clone(&self.chain);
         let settings = self
-            .outside
-            .call(move || chain.borrow_mut().prepare_session(settings))
+            .chain
+            .prepare_session(settings)
             .await
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
         Session::open(
@@ -543,7 +524,7 @@ impl Worker {
     ) -> Result<Reply, Fault> {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let prefix = self.chain.borrow().body_prefix();
+        let prefix = self.chain.body_prefix();
         let body = body::read(response, index, prefix, &self.settings.body).await?;
         Ok(Reply {
             status,
