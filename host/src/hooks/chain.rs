@@ -76,26 +76,46 @@ struct Link {
 }
 
 impl Link {
-    /// The link's instance, made first if there is none. One that replaces
-    /// a broken instance is given its session calls again first, unless
-    /// `call` is one of them.
-    async fn ready(&mut self, worker: u32, call: HookName) -> Result<&mut Instance, HookError> {
-        let instance = match self.instance.take() {
-            Some(instance) => instance,
-            None => {
-                let mut instance = self.factory.instantiate(worker)?;
-                if std::mem::take(&mut self.replacing) && !call.is_session() {
-                    if let Some(session) = self.sessions[0].clone() {
-                        instance.init_session(session).await?;
-                    }
-                    if let Some(session) = self.sessions[1].clone() {
-                        instance.auth_session(session).await?;
-                    }
-                }
-                instance
+    /// The link's instance for `call`, made first if there is none. One
+    /// that replaces a broken instance is given its session calls again
+    /// first (unless `call` is one of them), their answers checked as
+    /// ever; a failure names the call that failed.
+    async fn ready(
+        &mut self,
+        worker: u32,
+        call: HookName,
+    ) -> Result<&mut Instance, (HookName, HookError)> {
+        if self.instance.is_none() {
+            let mut instance = self.factory.instantiate(worker).map_err(|e| (call, e))?;
+            if std::mem::take(&mut self.replacing) && !call.is_session() {
+                let replayed = self.replay(&mut instance).await;
+                // Until a replacement has had its sessions, the next is one.
+                self.replacing = replayed.is_err();
+                replayed?;
             }
-        };
-        Ok(self.instance.insert(instance))
+            self.instance = Some(instance);
+        }
+        Ok(self.instance.as_mut().expect("made above"))
+    }
+
+    /// Gives `instance` the session calls this link's last instance got.
+    async fn replay(&self, instance: &mut Instance) -> Result<(), (HookName, HookError)> {
+        for (slot, call) in [HookName::InitSession, HookName::AuthSession]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(session) = self.sessions[slot].clone() else {
+                continue;
+            };
+            let answer = match call {
+                HookName::InitSession => instance.init_session(session).await,
+                _ => instance.auth_session(session).await,
+            };
+            answer
+                .and_then(|session| check_session(&session))
+                .map_err(|error| (call, error))?;
+        }
+        Ok(())
     }
 }
 
@@ -306,14 +326,14 @@ impl HookChain {
         let worker = self.worker;
         let link = &mut self.links[index];
         let result = match link.ready(worker, call).await {
-            Ok(instance) => f(instance).await,
-            Err(error) => Err(error),
+            Ok(instance) => f(instance).await.map_err(|error| (call, error)),
+            Err(failed) => Err(failed),
         };
-        if result.as_ref().is_err_and(HookError::is_broken) {
+        if result.as_ref().is_err_and(|(_, error)| error.is_broken()) {
             link.instance = None;
             link.replacing = true;
         }
-        result.map_err(|error| {
+        result.map_err(|(call, error)| {
             let failure = HookFailure {
                 hook: link.factory.name().to_owned(),
                 call,
