@@ -202,9 +202,22 @@ pub fn tb_host_env(
     env: &[(&str, &str)],
     stdin: &(impl AsRef<[u8]> + ?Sized),
 ) -> Run {
-    let mut child = Command::new(binary())
+    tb_host_with(args, stdin, |command| {
+        command.envs(env.iter().copied());
+    })
+}
+
+/// Like [`tb_host()`], with the command set up further by `setup` before
+/// it starts: an environment, or limits set in a `pre_exec`.
+pub fn tb_host_with(
+    args: &[&str],
+    stdin: &(impl AsRef<[u8]> + ?Sized),
+    setup: impl FnOnce(&mut Command),
+) -> Run {
+    let mut command = Command::new(binary());
+    setup(&mut command);
+    let mut child = command
         .args(args)
-        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -384,6 +384,67 @@ fn the_default_cache_follows_xdg_and_can_be_turned_off() {
     assert!(!off.exists(), "--no-plugin-cache writes nothing");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_others_may_write_to_is_never_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let shared_dir = |dir: &Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        dir.display().to_string()
+    };
+    let scratch = Scratch::new("shared-cache");
+    let path = "/echo/plugin-cli/shared-cache";
+    let urls = write_urls(&scratch, path);
+    let run = |cache: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(cache);
+        args.extend_from_slice(&[
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            "token=t0k3n-of-the-shared-cache-test",
+            &urls,
+        ]);
+        tb_host_env(&args, env)
+    };
+
+    let explicit = scratch.path("explicit");
+    let explicit_arg = shared_dir(&explicit);
+    let refused = run(&["--plugin-cache", &explicit_arg], &[]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let expected = format!(
+        "tb-host: --plugin-cache: refusing the plugin cache {explicit_arg}: it is writable by \
+         group or others (mode 0777), so another user could put code there that tb-host would \
+         run outside the sandbox; make it yours alone (chmod 700 {explicit_arg}) or use another \
+         directory\n"
+    );
+    assert_eq!(refused.stderr, expected);
+    assert!(cache_files(&explicit).is_empty());
+    assert!(server().requests_to(path).is_empty(), "nothing ran");
+
+    let xdg = scratch.path("xdg");
+    let default_arg = shared_dir(&xdg.join("tb-host"));
+    let uncached = run(&[], &[("XDG_CACHE_HOME", &xdg.display().to_string())]);
+    assert_eq!(uncached.code, 0, "{}", uncached.stderr);
+    let warning =
+        format!("refusing the plugin cache {default_arg}: it is writable by group or others");
+    assert!(uncached.stderr.contains(&warning), "{}", uncached.stderr);
+    assert!(
+        uncached.stderr.contains("compiling every plugin afresh"),
+        "{}",
+        uncached.stderr
+    );
+    assert!(
+        cache_files(&xdg.join("tb-host")).is_empty(),
+        "nothing saved"
+    );
+    assert_eq!(
+        header_values(path, "authorization"),
+        ["Bearer t0k3n-of-the-shared-cache-test"]
+    );
+}
+
 #[test]
 fn inspect_describes_a_plugin() {
     let run = tb_host_env(

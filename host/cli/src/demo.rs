@@ -15,6 +15,7 @@ use tb_host::plugin::{Manifest, PluginRuntime};
 use tb_host::{Job, Pool};
 
 use super::args::DemoArgs;
+use super::open_files::{self, Needs};
 use super::output::RecordWriter;
 use super::run::{Sinks, drive};
 
@@ -29,17 +30,23 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.threads == 0 || args.urls == 0 {
         bail!("--threads and --urls must be at least 1");
     }
+    let plugins = [
+        ("session-headers.wasm", bundled::SESSION_HEADERS),
+        ("bearer-auth.wasm", bundled::BEARER_AUTH),
+        ("retry-backoff.wasm", bundled::RETRY_BACKOFF),
+    ];
+    open_files::fit(Needs {
+        workers: args.threads,
+        // The server's end of each worker's connection: it runs here.
+        per_worker_extra: 1,
+        plugins: plugins.len(),
+    })?;
     let server = Server::start().context("cannot start the loopback server")?;
     let runtime = PluginRuntime::new()?;
     let config = vec![
         ("token".to_owned(), DEMO_TOKEN.to_owned()),
         ("header.X-Demo-Session".to_owned(), "on".to_owned()),
         ("base-ms".to_owned(), "10".to_owned()),
-    ];
-    let plugins = [
-        ("session-headers.wasm", bundled::SESSION_HEADERS),
-        ("bearer-auth.wasm", bundled::BEARER_AUTH),
-        ("retry-backoff.wasm", bundled::RETRY_BACKOFF),
     ];
     let mut builder = Pool::builder().threads(args.threads).keep_bodies(false);
     for (label, wasm) in plugins {

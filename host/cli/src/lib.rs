@@ -17,6 +17,7 @@ mod files;
 mod flag_tests;
 mod lock;
 mod logging;
+mod open_files;
 mod output;
 mod outputs;
 mod plugin_cmd;

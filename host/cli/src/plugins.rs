@@ -17,7 +17,7 @@ use std::time::Duration;
 use tb_host::PoolBuilder;
 use tb_host::hooks::{HookFactory, HookName};
 use tb_host::plugin::manifest::{self, variable};
-use tb_host::plugin::{Manifest, PluginCache, PluginRuntime};
+use tb_host::plugin::{CacheError, Manifest, PluginCache, PluginRuntime};
 
 use super::SetupError;
 use super::args::{PluginArgs, PluginFlags, PluginSource, Scoped};
@@ -43,7 +43,7 @@ fn load(args: &PluginArgs, hidden: &Hidden) -> anyhow::Result<Vec<Arc<dyn HookFa
     if manifests.is_empty() {
         return Ok(Vec::new());
     }
-    let runtime = PluginRuntime::with_cache(cache(&args.flags))?;
+    let runtime = PluginRuntime::with_cache(cache(&args.flags)?)?;
     manifests
         .into_iter()
         .map(|manifest| {
@@ -177,15 +177,38 @@ fn set_limit<T: Copy>(
 
 /// The cache of compiled plugins: `--plugin-cache`, else the default
 /// directory, unless `--no-plugin-cache`.
-fn cache(args: &PluginFlags) -> Option<PluginCache> {
+///
+/// A directory someone else could write in ([`CacheError::NotPrivate`]) is
+/// refused: a set-up error for `--plugin-cache DIR`, which the operator
+/// chose and should hear about before anything runs; for the default
+/// directory, which the operator never named, a warning and a run without
+/// cache, which is as safe and only slower. A directory that cannot be
+/// made (a read-only home) is a warning either way: an unavailable cache
+/// never fails a run.
+fn cache(args: &PluginFlags) -> Result<Option<PluginCache>, SetupError> {
     if args.no_plugin_cache {
-        return None;
+        return Ok(None);
     }
-    let dir = args.plugin_cache.clone().or_else(PluginCache::default_dir);
-    if dir.is_none() {
-        tracing::info!("no plugin cache: neither XDG_CACHE_HOME nor HOME is set");
+    let (dir, explicit) = match &args.plugin_cache {
+        Some(dir) => (dir.clone(), true),
+        None => match PluginCache::default_dir() {
+            Some(dir) => (dir, false),
+            None => {
+                tracing::info!("no plugin cache: neither XDG_CACHE_HOME nor HOME is set");
+                return Ok(None);
+            }
+        },
+    };
+    match PluginCache::open(dir) {
+        Ok(cache) => Ok(Some(cache)),
+        Err(error @ CacheError::NotPrivate { .. }) if explicit => {
+            Err(SetupError::new(format!("--plugin-cache: {error}")))
+        }
+        Err(error) => {
+            tracing::warn!("{error}; compiling every plugin afresh");
+            Ok(None)
+        }
     }
-    dir.map(PluginCache::new)
 }
 
 #[cfg(test)]
@@ -204,6 +227,12 @@ mod tests {
     fn plugin_flags_reach_the_manifests_in_command_line_order() {
         let dir = std::env::temp_dir().join(format!("tb-plugin-flags-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        // Also the --plugin-cache below, which must be the user's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         let manifest = dir.join("idp.toml");
         std::fs::write(
             &manifest,
@@ -271,7 +300,7 @@ mod tests {
         assert_eq!(retry.timeout, Some(Duration::from_millis(250)));
         assert_eq!(retry.memory, Some(manifest::mib(32)));
 
-        let cache = cache(&args.plugins.flags).expect("--plugin-cache");
+        let cache = cache(&args.plugins.flags).unwrap().expect("--plugin-cache");
         assert_eq!(cache.dir(), dir);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -279,7 +308,7 @@ mod tests {
     #[test]
     fn no_plugin_cache_means_none() {
         let args = run_args(&["--no-plugin-cache", "--plugin", "a.wasm"]);
-        assert!(cache(&args.plugins.flags).is_none());
+        assert!(cache(&args.plugins.flags).unwrap().is_none());
         assert!(manifests(&run_args(&[]).plugins).unwrap().is_empty());
     }
 }

@@ -12,6 +12,7 @@ use super::SetupError;
 use super::args::RunArgs;
 use super::files::{FileId, InputFile};
 use super::logging::Hidden;
+use super::open_files::{self, Needs};
 use super::output::RecordWriter;
 use super::outputs::{Outputs, WriteError};
 use super::progress::Progress;
@@ -30,6 +31,11 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         plugins,
         schedule,
     } = args;
+    open_files::fit(Needs {
+        workers: schedule.threads,
+        per_worker_extra: u64::from(output.save_bodies.is_some()),
+        plugins: plugins.sources.len(),
+    })?;
     let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
     let format = input_format.format(input_path.as_deref());
     let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins, hidden)?;

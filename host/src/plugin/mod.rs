@@ -39,7 +39,7 @@ pub mod manifest;
 mod runtime;
 mod secrets;
 
-pub use cache::PluginCache;
+pub use cache::{CacheError, PluginCache};
 pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
 pub use fetch::{AllowedHost, FETCH_BODY_MAX, FETCH_TIMEOUT};
 pub use inspect::Inspection;

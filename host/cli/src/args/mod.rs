@@ -155,7 +155,8 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub urls: usize,
 
-    /// Workers (requests in flight at once).
+    /// Workers (requests in flight at once). The open-file limit is
+    /// raised to fit them, as for `run -j`.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 16)]
     pub threads: usize,
 

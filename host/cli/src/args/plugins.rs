@@ -134,7 +134,10 @@ pub struct PluginFlags {
     pub plugin_allow_host: Vec<Scoped<AllowedHost>>,
 
     /// Keep compiled plugins in DIR, so later runs skip compiling them
-    /// [default: $XDG_CACHE_HOME/tb-host or ~/.cache/tb-host].
+    /// [default: $XDG_CACHE_HOME/tb-host or ~/.cache/tb-host]. The cache
+    /// holds code tb-host runs, so DIR (made mode 0700) must be yours and
+    /// writable by no one else, or the run is refused; a default directory
+    /// that is not gets a warning and no cache.
     #[arg(long, value_name = "DIR")]
     pub plugin_cache: Option<PathBuf>,
 

@@ -9,7 +9,11 @@ use clap::Args;
 #[command(next_help_heading = "Scheduling")]
 pub struct ScheduleArgs {
     /// Workers: each has its own HTTP session and plugin instances and one
-    /// request in flight; they run on one thread per CPU.
+    /// request in flight; they run on one thread per CPU. Each holds a
+    /// connection open: tb-host raises its soft limit of open files
+    /// (`ulimit -n`) as N needs, up to the hard limit, and refuses to start
+    /// (exit status 2, saying what limit and what -j would fit) if N does
+    /// not fit under the hard limit, rather than fail job after job.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 16)]
     pub threads: usize,
 
