@@ -182,6 +182,49 @@ fn unbounded_memory_growth_fails_only_its_requests_in_bounded_memory() {
 }
 
 #[test]
+fn plugins_holding_memory_in_every_instance_are_stopped_by_the_run_wide_budget() {
+    // Eight workers, each instance holding 40 MiB (within its cap of 64):
+    // 320 MiB together, past a budget of 200. The instances that fit run
+    // their jobs; the others fail theirs, naming the budget and its flag,
+    // and every job ends once.
+    let urls: Vec<String> = (0..40).map(|i| job_url("hold", i, None)).collect();
+    let args = hostile_args(
+        "8",
+        &[
+            "--plugin-config",
+            "hold-mib=40",
+            "--plugin-memory-total",
+            "200",
+        ],
+    );
+    let (run, peak_mib) = tb_host_peak(&args, &stdin_of(&urls));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = run.by_index(urls.len());
+    let (mut fetched, mut over) = (0, 0);
+    for record in records.values() {
+        if record["status"] == 200 {
+            fetched += 1;
+            continue;
+        }
+        assert_eq!(record["error"]["kind"], "plugin", "{record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("memory budget of 200 MiB (--plugin-memory-total)"),
+            "{message}"
+        );
+        over += 1;
+    }
+    assert!(
+        fetched > 0 && over > 0,
+        "{fetched} fetched, {over} over the budget"
+    );
+    assert!(
+        peak_mib < 400.0,
+        "peak {peak_mib:.1} MiB under a budget of 200 MiB"
+    );
+}
+
+#[test]
 fn deep_recursion_traps_without_crashing_the_host() {
     for hook in ["authorize", "decide-retry"] {
         let urls = half_hostile(&format!("recurse-{hook}"), hook, "recurse", 8);

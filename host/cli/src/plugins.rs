@@ -43,7 +43,8 @@ fn load(args: &PluginArgs, hidden: &Hidden) -> anyhow::Result<Vec<Arc<dyn HookFa
     if manifests.is_empty() {
         return Ok(Vec::new());
     }
-    let runtime = PluginRuntime::with_cache(cache(&args.flags)?)?;
+    let runtime = PluginRuntime::with_cache(cache(&args.flags)?)?
+        .memory_total(manifest::mib(args.flags.plugin_memory_total));
     manifests
         .into_iter()
         .map(|manifest| {

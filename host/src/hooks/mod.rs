@@ -155,8 +155,10 @@ impl HookError {
     }
 }
 
-/// One worker's instance of a hook. Only that worker calls it, one call at
-/// a time (on its carrier's thread, outside the carrier's runtime); every method has the neutral default, and
+/// One worker's native instance of a hook. Only that worker calls it, one
+/// call at a time, in place on its carrier's thread (so it should not
+/// block: see [`crate::PoolBuilder::threads`]); every method has the
+/// neutral default, and
 /// [`HookFactory::implements`] tells the worker which ones are worth calling.
 pub trait Hooks: Send {
     /// Changes the settings a worker's session is built from.

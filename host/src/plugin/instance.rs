@@ -26,10 +26,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
+use super::memory::{InstanceMemory, OverBudget};
 use crate::hooks::{
     Attempt, AttemptOutcome, AwaitedHooks, Call, Decision, HookError, Request, SessionSettings,
 };
@@ -101,7 +102,7 @@ impl CallClock {
 pub struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    memory: InstanceMemory,
     shared: Arc<PluginShared>,
     worker: u32,
     clock: Arc<CallClock>,
@@ -211,10 +212,7 @@ impl PluginInstance {
         let state = PluginState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(manifest.memory_cap())
-                .trap_on_grow_failure(true)
-                .build(),
+            memory: InstanceMemory::new(manifest.memory_cap(), shared.runtime.memory_budget()),
             shared: Arc::clone(&shared),
             worker,
             clock: Arc::clone(&clock),
@@ -223,7 +221,7 @@ impl PluginInstance {
             last_error: None,
         };
         let mut store = Store::new(shared.runtime.engine(), state);
-        store.limiter(|state| &mut state.limits);
+        store.limiter(|state| &mut state.memory);
         store.epoch_deadline_callback(|store| {
             let state = store.data();
             Ok(match state.deadline.checked_sub(state.clock.used()) {
@@ -355,6 +353,10 @@ fn broken(store: &Store<PluginState>, deadline: Duration, stopped: Stopped) -> H
         Stopped::Broke(error) => match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => late(),
             Some(Trap::StackOverflow) => "overflowed its stack".to_owned(),
+            _ if error.downcast_ref::<OverBudget>().is_some() => {
+                let over = error.downcast_ref::<OverBudget>().expect("checked");
+                format!("could not grow its memory: {over}")
+            }
             _ if format!("{error:#}").contains("growing memory") => {
                 format!("went past its memory cap of {} MiB", memory_cap >> 20)
             }

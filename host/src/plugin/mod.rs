@@ -36,6 +36,7 @@ mod fetch;
 mod inspect;
 mod instance;
 pub mod manifest;
+mod memory;
 mod runtime;
 mod secrets;
 
@@ -44,6 +45,7 @@ pub use contract::{Interfaces, WIT_PACKAGE, WIT_VERSION};
 pub use fetch::{AllowedHost, FETCH_BODY_MAX, FETCH_TIMEOUT};
 pub use inspect::Inspection;
 pub use manifest::{Manifest, ManifestError};
+pub use memory::DEFAULT_MEMORY_TOTAL;
 pub use runtime::PluginRuntime;
 pub use secrets::{REDACTED, SECRET_MIN_LEN, Secrets};
 

@@ -20,6 +20,7 @@ use wasmtime::{Config, Engine};
 use super::cache::{Origin, PluginCache};
 use super::compile;
 use super::instance::PluginState;
+use super::memory::{DEFAULT_MEMORY_TOTAL, MemoryBudget};
 use super::{Manifest, Plugin, PluginError};
 use crate::wit;
 
@@ -38,6 +39,7 @@ struct RuntimeInner {
     engine: Engine,
     linker: Linker<PluginState>,
     cache: Option<PluginCache>,
+    memory: Arc<MemoryBudget>,
 }
 
 impl PluginRuntime {
@@ -66,6 +68,7 @@ impl PluginRuntime {
                 engine,
                 linker,
                 cache,
+                memory: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_TOTAL)),
             }),
         })
     }
@@ -103,6 +106,19 @@ impl PluginRuntime {
             started.elapsed().as_secs_f64() * 1000.0
         );
         Ok(component)
+    }
+
+    /// Sets the most linear memory all instances of this runtime's plugins
+    /// may hold together (default [`DEFAULT_MEMORY_TOTAL`]): past it, a
+    /// plugin's memory does not grow, and the call that wanted it fails
+    /// (its request fails as kind `plugin`) while the run goes on.
+    pub fn memory_total(self, bytes: usize) -> PluginRuntime {
+        self.inner.memory.set_limit(bytes);
+        self
+    }
+
+    pub(crate) fn memory_budget(&self) -> Arc<MemoryBudget> {
+        Arc::clone(&self.inner.memory)
     }
 
     pub(crate) fn engine(&self) -> &Engine {

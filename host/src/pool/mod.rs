@@ -175,10 +175,10 @@ impl PoolBuilder {
     /// flight at a time (Python's `num_processes`). Default: the number of
     /// CPUs. Zero is an error when the pool starts. Workers are not a
     /// thread each: one thread per CPU (at most one per worker) carries
-    /// them, and calls their hooks between its turns of network I/O, so a
-    /// hook that blocks holds up the other workers of its thread.
-    /// Plugins are bounded by their deadline per call; a native hook
-    /// should return promptly.
+    /// them. A plugin's call is awaited there like the network (it yields
+    /// while it runs, and lets the others run while it waits), but a
+    /// native hook runs in place, so one that blocks holds up the other
+    /// workers of its thread: it should return promptly.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self

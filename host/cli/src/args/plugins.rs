@@ -156,6 +156,13 @@ pub struct PluginFlags {
     /// without its own.
     #[arg(long, value_name = "[NAME:]MIB", value_parser = parse_scoped_count)]
     pub plugin_memory: Vec<Scoped<u64>>,
+
+    /// Most memory all plugin instances of the run may use together, in
+    /// MiB: a plugin within its --plugin-memory in each of a thousand
+    /// workers still cannot take the host's memory. Past it, the call that
+    /// wanted more fails its request (kind `plugin`) and the run goes on.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub plugin_memory_total: u64,
 }
 
 /// A `--plugin` value: the component file, and the name given to it with
