@@ -622,3 +622,46 @@ fn an_instance_that_replaces_a_broken_one_is_given_its_session_again() {
         .collect();
     assert_eq!(sessioned, ["yes"]);
 }
+
+#[test]
+fn what_a_plugin_prints_reaches_the_log_redacted_and_bounded() {
+    let urls = [
+        job_url("print", 0, Some(("authorize", "print"))),
+        job_url("print", 1, Some(("authorize", "flood"))),
+    ];
+    let run = run_hostile(
+        "1",
+        // 100,000 lines take a while to print, debug builds included.
+        &[
+            "-v",
+            "--plugin-timeout",
+            "20000",
+            "--plugin-config",
+            "api-token=s3cr3t-printed",
+        ],
+        &urls,
+    );
+    assert_eq!(run.code, 0, "printing fails nothing: {}", run.stderr);
+    let line_of = |text: &str| {
+        run.stderr
+            .lines()
+            .find(|line| line.contains(text))
+            .unwrap_or_else(|| panic!("no log line has {text:?}: {}", run.stderr))
+            .to_owned()
+    };
+    for stream in ["stdout", "stderr"] {
+        let line = line_of(&format!("authorize prints to {stream}"));
+        assert!(line.contains(PLUGIN) && line.contains(stream), "{line}");
+    }
+    let given = line_of("authorize was given");
+    assert!(given.contains("api-token=[redacted]"), "{given}");
+    assert!(!run.stderr.contains("s3cr3t-printed"), "leaked: {}", run.stderr);
+    let long = line_of("yyyy");
+    assert!(long.len() < 1400 && long.contains("[cut]"), "cut at 1 KiB: {long}");
+    assert!(line_of("more than 16 KiB in one call").contains(PLUGIN));
+    let flooded = run.stderr.lines().filter(|line| line.contains("zzzz")).count();
+    assert!(
+        (100..=300).contains(&flooded),
+        "{flooded} of 100,000 lines logged: one call's 16 KiB"
+    );
+}

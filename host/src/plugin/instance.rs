@@ -31,6 +31,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginShared;
 use super::memory::{InstanceMemory, OverBudget};
+use super::output::{OutputBudget, PluginOutput};
 use crate::hooks::{
     Attempt, AttemptOutcome, AwaitedHooks, Call, Decision, HookError, Request, SessionSettings,
 };
@@ -110,6 +111,8 @@ pub struct PluginState {
     deadline: Duration,
     /// The client of this instance's fetches, made on the first one.
     fetch_client: Option<Result<reqwest::Client, String>>,
+    /// What the call under way may still write to stdout and stderr.
+    output: Arc<OutputBudget>,
     /// The last error-level message the plugin logged (guest-sdk logs panics
     /// there), shown when the plugin then traps.
     last_error: Option<String>,
@@ -206,8 +209,12 @@ impl PluginInstance {
     /// instantiated in it on the first call.
     pub(crate) fn new(shared: Arc<PluginShared>, worker: u32) -> PluginInstance {
         let manifest = &shared.manifest;
+        let output = Arc::new(OutputBudget::default());
         let mut wasi = WasiCtx::builder();
         wasi.envs(&manifest.env);
+        let stream =
+            |name| PluginOutput::new(Arc::clone(&shared), worker, name, Arc::clone(&output));
+        wasi.stdout(stream("stdout")).stderr(stream("stderr"));
         let clock = Arc::new(CallClock::new());
         let state = PluginState {
             wasi: wasi.build(),
@@ -218,6 +225,7 @@ impl PluginInstance {
             clock: Arc::clone(&clock),
             deadline: manifest.deadline(),
             fetch_client: None,
+            output,
             last_error: None,
         };
         let mut store = Store::new(shared.runtime.engine(), state);
@@ -289,6 +297,7 @@ impl PluginInstance {
         self.store.set_epoch_deadline(1);
         let state = self.store.data_mut();
         state.last_error = None;
+        state.output.reset();
         state.deadline = deadline;
         self.clock.start();
     }

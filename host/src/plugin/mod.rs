@@ -37,6 +37,7 @@ mod inspect;
 mod instance;
 pub mod manifest;
 mod memory;
+mod output;
 mod runtime;
 mod secrets;
 
