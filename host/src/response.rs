@@ -17,6 +17,7 @@ pub struct Response {
     pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
+    pub(crate) body_cut: bool,
     pub(crate) bytes: u64,
     pub(crate) sha256: [u8; 32],
     pub(crate) body_path: Option<PathBuf>,
@@ -56,6 +57,12 @@ impl Response {
     /// [`crate::PoolBuilder::keep_bodies`]); empty otherwise.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// Whether [`Response::body`] is only the start of the body: the pool
+    /// keeps the first bytes only ([`crate::PoolBuilder::keep_bodies_up_to`]).
+    pub fn body_is_cut(&self) -> bool {
+        self.body_cut
     }
 
     /// The body as text, with invalid UTF-8 replaced.

@@ -655,11 +655,22 @@ fn what_a_plugin_prints_reaches_the_log_redacted_and_bounded() {
     }
     let given = line_of("authorize was given");
     assert!(given.contains("api-token=[redacted]"), "{given}");
-    assert!(!run.stderr.contains("s3cr3t-printed"), "leaked: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("s3cr3t-printed"),
+        "leaked: {}",
+        run.stderr
+    );
     let long = line_of("yyyy");
-    assert!(long.len() < 1400 && long.contains("[cut]"), "cut at 1 KiB: {long}");
+    assert!(
+        long.len() < 1400 && long.contains("[cut]"),
+        "cut at 1 KiB: {long}"
+    );
     assert!(line_of("more than 16 KiB in one call").contains(PLUGIN));
-    let flooded = run.stderr.lines().filter(|line| line.contains("zzzz")).count();
+    let flooded = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("zzzz"))
+        .count();
     assert!(
         (100..=300).contains(&flooded),
         "{flooded} of 100,000 lines logged: one call's 16 KiB"

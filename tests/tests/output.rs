@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tb_host::hooks::{Decision, NativeHook};
 use tb_host::{FailureKind, Pool, RequestDefaults};
+use tb_host_tests::fixtures;
 use tb_host_tests::harness::{Scratch, exactly_once, read_records, refused_url, server, tb_host};
 
 /// The hex SHA-256 of the body `/bytes/{n}` answers: `n` bytes of `x`.
@@ -503,4 +504,64 @@ fn a_second_run_on_one_output_is_refused_naming_the_first() {
     assert_eq!(first.status.code(), Some(0), "{stderr}");
     exactly_once(&read_records(&output), 0..jobs, &stderr);
     assert!(!lock.exists(), "the first run removed its lock file");
+}
+
+#[test]
+fn records_carry_headers_and_bodies_for_a_pipeline_secrets_redacted() {
+    let binary = tb_loopback::Server::builder()
+        .handler(|request: &tb_loopback::Request<'_>| {
+            (request.path() == "/binary").then(|| {
+                tb_loopback::Outcome::Reply(tb_loopback::Reply::new(200, vec![0xff, 0xfe, 0, 1]))
+            })
+        })
+        .start()
+        .unwrap();
+    let urls = [
+        server().url("/json"),
+        server().url("/bytes/3000"),
+        server().url("/echo/record-body"),
+        binary.url("/binary"),
+    ];
+    let run = tb_host(
+        &[
+            "run",
+            "-j",
+            "1",
+            "--record-headers",
+            "--record-body",
+            "--record-body-limit",
+            "1K",
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            "token=s3cr3t-recorded",
+            "-",
+        ],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = run.by_index(urls.len());
+    let json = records[&0];
+    assert_eq!(json["body"], serde_json::json!({"ok": true, "n": 42}));
+    assert_eq!(json["headers"]["content-type"], "application/json");
+    assert!(json.get("body_cut").is_none(), "{json}");
+    let long = records[&1];
+    assert_eq!(long["body"].as_str().unwrap(), "x".repeat(1024));
+    assert_eq!(
+        (long["body_cut"].as_bool(), long["bytes"].as_u64()),
+        (Some(true), Some(3000))
+    );
+    let echoed = records[&2];
+    assert_eq!(
+        echoed["body"]["headers"]["authorization"], "Bearer [redacted]",
+        "the echo of the plugin's token is redacted: {echoed}"
+    );
+    assert!(
+        !run.stdout.contains("s3cr3t-recorded"),
+        "leaked: {}",
+        run.stdout
+    );
+    let raw = records[&3];
+    assert_eq!(raw["body_base64"], "//4AAQ==");
+    assert!(raw.get("body").is_none(), "{raw}");
 }

@@ -27,6 +27,7 @@ mod requests;
 mod resume;
 mod run;
 mod scheduling;
+mod shown;
 mod signals;
 mod stall;
 mod stop;

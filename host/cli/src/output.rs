@@ -14,7 +14,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::logging::Hidden;
+use super::shown::{self, BodyFields};
 use super::stall::{Activity, Watched};
+use serde_json::Value;
 use tb_host::{Failure, Response};
 
 /// One output line. Field names are the documented record format.
@@ -34,6 +36,10 @@ struct Record<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     body_path: Option<Option<Cow<'a, str>>>,
     error: Option<ErrorRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Value>,
+    #[serde(flatten)]
+    body: BodyFields,
 }
 
 #[derive(Serialize)]
@@ -55,6 +61,10 @@ pub struct RecordWriter {
     body_paths: bool,
     /// What no error message in a record may show.
     hidden: Hidden,
+    /// Whether records carry the response's headers (`--record-headers`).
+    headers: bool,
+    /// Whether records carry the body (`--record-body`).
+    bodies: bool,
 }
 
 impl RecordWriter {
@@ -66,6 +76,8 @@ impl RecordWriter {
             out: BufWriter::new(Watched::new(out, name)),
             body_paths: false,
             hidden: Hidden::default(),
+            headers: false,
+            bodies: false,
         }
     }
 
@@ -87,6 +99,14 @@ impl RecordWriter {
         self
     }
 
+    /// Whether records carry the response's headers and body (see
+    /// `shown.rs`).
+    pub fn with_responses(mut self, headers: bool, bodies: bool) -> RecordWriter {
+        self.headers = headers;
+        self.bodies = bodies;
+        self
+    }
+
     /// Writes the record of one finished job.
     pub fn write(&mut self, result: &Result<Response, Failure>) -> io::Result<()> {
         let record = match result {
@@ -105,6 +125,14 @@ impl RecordWriter {
                     .body_paths
                     .then(|| r.body_path().map(Path::to_string_lossy)),
                 error: None,
+                headers: self
+                    .headers
+                    .then(|| shown::headers(r.headers(), &self.hidden)),
+                body: if self.bodies {
+                    shown::body(r, &self.hidden)
+                } else {
+                    BodyFields::default()
+                },
             },
             Err(f) => Record {
                 index: f.index(),
@@ -122,6 +150,8 @@ impl RecordWriter {
                     kind: f.kind().as_str(),
                     message: self.hidden.shown(f.message()),
                 }),
+                headers: None,
+                body: BodyFields::default(),
             },
         };
         serde_json::to_writer(&mut self.out, &record)?;

@@ -52,6 +52,9 @@ pub fn apply(
         })?;
         builder = builder.save_bodies(dir);
     }
+    if args.record_body {
+        builder = builder.keep_bodies_up_to(args.record_body_limit);
+    }
     let files = OutputFiles::open(args.output.as_deref(), args.failures.as_deref(), input)?;
     let (records, failures) = match resume {
         Some(input) => {
@@ -71,7 +74,8 @@ pub fn apply(
         }
         _ => RecordWriter::new(io::stdout().lock(), "stdout".to_owned()),
     }
-    .with_body_paths(args.save_bodies.is_some());
+    .with_body_paths(args.save_bodies.is_some())
+    .with_responses(args.record_headers, args.record_body);
     let failures = failures.zip(args.failures.as_ref()).map(|(file, path)| {
         FailureWriter::new(file, format!("the failures file {}", path.display()))
     });

@@ -25,8 +25,9 @@ use crate::failure::{FailureKind, error_chain};
 /// [`crate::PoolBuilder::body_limit`] and [`crate::PoolBuilder::save_bodies`].
 #[derive(Clone, Debug)]
 pub(crate) struct BodyOptions {
-    /// Keep each body in memory, in the [`crate::Response`].
-    pub keep: bool,
+    /// Keep each body in memory, in the [`crate::Response`], up to this
+    /// many bytes (none: not kept).
+    pub keep: Option<u64>,
     /// The most bytes read of one body; a longer body fails the job.
     pub limit: Option<u64>,
     /// Write each body to `<dir>/<index>.body`.
@@ -36,8 +37,11 @@ pub(crate) struct BodyOptions {
 /// A body read to its end.
 #[derive(Debug)]
 pub(crate) struct Body {
-    /// The body, when kept; empty otherwise.
+    /// The body, when kept (its start only, if it was longer than bodies
+    /// are kept); empty otherwise.
     pub data: Vec<u8>,
+    /// Whether `data` is only the start of a longer body.
+    pub cut: bool,
     /// How many bytes were received.
     pub bytes: u64,
     /// SHA-256 of the bytes received.
@@ -155,6 +159,7 @@ struct Reading<'a> {
     options: &'a BodyOptions,
     file: Option<PartFile>,
     data: Vec<u8>,
+    cut: bool,
     hasher: Sha256,
     bytes: u64,
     /// How many leading bytes to keep in `prefix`.
@@ -184,6 +189,7 @@ impl<'a> Reading<'a> {
             options,
             file,
             data: Vec::new(),
+            cut: false,
             hasher: Sha256::new(),
             bytes: 0,
             prefix_len: 0,
@@ -203,8 +209,12 @@ impl<'a> Reading<'a> {
         let room = self.prefix_len.saturating_sub(self.prefix.len());
         self.prefix
             .extend_from_slice(&chunk[..room.min(chunk.len())]);
-        if self.options.keep {
-            self.data.extend_from_slice(chunk);
+        if let Some(keep) = self.options.keep {
+            let room = usize::try_from(keep)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(self.data.len());
+            self.data.extend_from_slice(&chunk[..room.min(chunk.len())]);
+            self.cut |= chunk.len() > room;
         }
         if let Some(file) = &mut self.file {
             file.write(chunk)?;
@@ -217,6 +227,7 @@ impl<'a> Reading<'a> {
     fn finish(self) -> Body {
         Body {
             data: self.data,
+            cut: self.cut,
             bytes: self.bytes,
             sha256: self.hasher.finalize().into(),
             saved: self.file.map(|part| Saved::Part(Box::new(part))),
@@ -285,7 +296,7 @@ mod tests {
 
     fn options(keep: bool, limit: Option<u64>, save_to: Option<PathBuf>) -> BodyOptions {
         BodyOptions {
-            keep,
+            keep: keep.then_some(u64::MAX),
             limit,
             save_to,
         }
@@ -307,6 +318,21 @@ mod tests {
 
     fn hex(digest: &[u8]) -> String {
         digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn keeps_the_start_of_a_body_and_says_it_is_cut() {
+        let kept = BodyOptions {
+            keep: Some(4),
+            ..options(true, None, None)
+        };
+        let body = read_chunks(&[b"abc", b"def"], None, 0, &kept).unwrap();
+        assert_eq!(
+            (body.data.as_slice(), body.cut, body.bytes),
+            (&b"abcd"[..], true, 6)
+        );
+        let whole = read_chunks(&[b"ab", b"cd"], None, 0, &kept).unwrap();
+        assert_eq!((whole.data.as_slice(), whole.cut), (&b"abcd"[..], false));
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Default for PoolBuilder {
             hooks: Vec::new(),
             max_attempts: 10,
             body: body::BodyOptions {
-                keep: true,
+                keep: Some(u64::MAX),
                 limit: None,
                 save_to: None,
             },
@@ -239,7 +239,15 @@ impl PoolBuilder {
     /// Whether responses keep their bodies (default true). Without them,
     /// bodies are read and counted but not stored.
     pub fn keep_bodies(mut self, keep: bool) -> Self {
-        self.body.keep = keep;
+        self.body.keep = keep.then_some(u64::MAX);
+        self
+    }
+
+    /// Keeps the first `bytes` of each body in memory, the rest read,
+    /// counted and hashed but not kept ([`Response::body_is_cut`] says so):
+    /// for showing bodies, in bounded memory however long they are.
+    pub fn keep_bodies_up_to(mut self, bytes: u64) -> Self {
+        self.body.keep = Some(bytes);
         self
     }
 

@@ -204,6 +204,7 @@ impl Worker {
                     status: reply.status,
                     headers: reply.headers,
                     body: reply.body.data,
+                    body_cut: reply.body.cut,
                     bytes: reply.body.bytes,
                     sha256: reply.body.sha256,
                     body_path: reply.body.saved.and_then(body::Saved::into_placed),

@@ -37,6 +37,23 @@ pub struct OutputArgs {
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub body_limit: Option<u64>,
 
+    /// Add the response's headers to each record, as `headers`: an object
+    /// of lower-case names (an array for a name sent more than once).
+    #[arg(long)]
+    pub record_headers: bool,
+
+    /// Add the response body to each record: a JSON body as the JSON value
+    /// under `body`, UTF-8 text as a string, anything else as
+    /// `body_base64`; `body_cut` when it was longer than
+    /// --record-body-limit. Secrets are redacted in both.
+    #[arg(long)]
+    pub record_body: bool,
+
+    /// The most body bytes --record-body puts in a record (suffix K, M or
+    /// G); the rest is read, counted and hashed, not kept.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "1M")]
+    pub record_body_limit: u64,
+
     /// No summary and no progress bar on stderr.
     #[arg(short, long)]
     pub quiet: bool,
