@@ -17,7 +17,7 @@ fn main() -> Result<(), tb_host::PoolError> {
     let mut post = Job::get(format!("{base}/echo/posted"))
         .method("POST")
         .header("Content-Type", "application/json");
-    post.body = Some(br#"{"report":true}"#.to_vec());
+    post.body = Some(br#"{"report":true}"#.to_vec().into());
     post.timeout = Some(Duration::from_secs(5));
     let jobs = vec![Job::get(format!("{base}/json")).method("HEAD"), post];
     let (responses, failures) = threaded::map(jobs)?;

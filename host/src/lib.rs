@@ -66,6 +66,7 @@ pub mod threaded;
 pub mod wire;
 mod wit;
 
+pub use bytes::Bytes;
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{Job, RequestDefaults};

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use tb_host_tests::harness::{self, Scratch, refused_url, server, tb_host};
+use tb_host_tests::peak::tb_host_peak;
 use tb_loopback::Recorded;
 
 /// The one request the server recorded for `path`.
@@ -660,4 +661,37 @@ fn an_input_that_never_ends_a_line_fails_as_input_and_the_run_ends() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let records = run.by_index(1);
     assert_input_failure(records[&0], 1, "no end of line");
+}
+
+#[test]
+fn one_body_for_every_job_is_shared_not_copied() {
+    // A 10 MiB body to 300 URLs at -j 64: copied into every job, that was
+    // 3 GB; shared, it is one body.
+    let scratch = Scratch::new("shared-body");
+    let body = scratch.path("body.bin");
+    std::fs::write(&body, vec![b'b'; 10 << 20]).unwrap();
+    let urls: Vec<String> = (0..300)
+        .map(|i| server().url(&format!("/fast/shared-body/{i}")))
+        .collect();
+    let (run, peak_mib) = tb_host_peak(
+        &[
+            "run",
+            "-j",
+            "64",
+            "-X",
+            "POST",
+            "--data-file",
+            body.to_str().unwrap(),
+            "-",
+        ],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for record in run.by_index(urls.len()).values() {
+        assert_eq!(record["status"], 200, "{record}");
+    }
+    assert!(
+        peak_mib < 150.0,
+        "peak {peak_mib:.0} MiB for one 10 MiB body"
+    );
 }

@@ -25,7 +25,7 @@ fn from_urls_merges_the_request_defaults() {
     let defaults = RequestDefaults {
         method: "POST".into(),
         headers: vec![("X-Default".into(), "yes".into())],
-        body: Some(b"payload".to_vec()),
+        body: Some(b"payload".to_vec().into()),
         timeout: Some(Duration::from_secs(5)),
     };
     let urls: Vec<String> = (0..3)

@@ -34,7 +34,7 @@ pub fn apply(
     let defaults = RequestDefaults {
         method: args.method,
         headers,
-        body,
+        body: body.map(Into::into),
         timeout: None,
     };
     let mut session = default_settings();
@@ -115,7 +115,7 @@ mod tests {
                     pair("Authorization", "Bearer s3cr3t"),
                     pair("Content-Type", "application/json"),
                 ],
-                body: Some(br#"{"a":1}"#.to_vec()),
+                body: Some(br#"{"a":1}"#.to_vec().into()),
                 timeout: None,
             }
         );
@@ -145,7 +145,7 @@ mod tests {
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
         let (_, defaults) =
             apply(Pool::builder(), run_args(&["--data-file", file]).request).unwrap();
-        assert_eq!(defaults.body, Some(std::fs::read(file).unwrap()));
+        assert_eq!(defaults.body, Some(std::fs::read(file).unwrap().into()));
         let missing = run_args(&["--data-file", "/no/such/body"]).request;
         let error = apply(Pool::builder(), missing).err().unwrap().to_string();
         assert!(error.contains("--data-file /no/such/body"), "{error}");

@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
                 ("Accept".to_owned(), "text/plain".to_owned()),
                 ("X-Token".to_owned(), "t0k3n".to_owned()),
             ],
-            body: Some(b"default body".to_vec()),
+            body: Some(b"default body".to_vec().into()),
             timeout: Some(Duration::from_millis(1500)),
         }
     };

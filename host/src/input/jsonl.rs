@@ -113,7 +113,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     };
     let mut headers = merge_headers(&defaults.headers, own_headers);
     let body = match fields.body(&mut headers)? {
-        Some(body) => Some(body),
+        Some(body) => Some(body.into()),
         None => defaults.body.clone(),
     };
     let timeout = match fields.get::<f64>("timeout")? {
@@ -345,7 +345,7 @@ mod tests {
                 ("X-Keep".into(), "k".into()),
                 ("accept".into(), "b".into()),
             ],
-            body: Some(b"default".to_vec()),
+            body: Some(b"default".to_vec().into()),
             timeout: Some(Duration::from_secs(9)),
         };
         let plain = parse_job(r#"{"url":"http://h/"}"#, &defaults).unwrap();

@@ -63,7 +63,7 @@ fn resolve(location: &[u8], url: &Url) -> Result<Url, String> {
 pub(crate) struct Hop {
     pub method: String,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
+    pub body: Option<bytes::Bytes>,
 }
 
 impl Hop {
@@ -146,7 +146,7 @@ mod tests {
         Hop {
             method: method.into(),
             headers: Vec::new(),
-            body: body.map(<[u8]>::to_vec),
+            body: body.map(bytes::Bytes::copy_from_slice),
         }
     }
 

@@ -18,6 +18,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures_util::FutureExt;
 use reqwest::Url;
 use reqwest::header::HeaderMap;
@@ -95,7 +96,8 @@ struct Sending<'a> {
     /// Whether `url` is not the hop's own: a hook rewrote it.
     rewritten: bool,
     headers: &'a [(String, String)],
-    body: Option<&'a [u8]>,
+    /// Shared with the job: a clone is a reference count.
+    body: Option<Bytes>,
     /// Whether the session's headers go too: only to the job's origin.
     session_headers: bool,
 }
@@ -325,16 +327,8 @@ impl Worker {
         loop {
             let to_job_origin = same_origin(&url, job_url);
             let (method, headers, body) = match &redirected {
-                Some(hop) => (
-                    hop.method.as_str(),
-                    hop.headers.as_slice(),
-                    hop.body.as_deref(),
-                ),
-                None => (
-                    job.method.as_str(),
-                    job.headers.as_slice(),
-                    job.body.as_deref(),
-                ),
+                Some(hop) => (hop.method.as_str(), hop.headers.as_slice(), &hop.body),
+                None => (job.method.as_str(), job.headers.as_slice(), &job.body),
             };
             let authorized = if self.chain.has(HookName::Authorize) {
                 let request = hop_request(&redirected, job, &url);
@@ -360,7 +354,8 @@ impl Worker {
                     url: sent,
                     rewritten: sent != &url,
                     headers: &request.headers,
-                    body: request.body.as_deref(),
+                    // What a hook returned is its own: one copy, as sent.
+                    body: request.body.as_deref().map(Bytes::copy_from_slice),
                     session_headers: same_origin(sent, job_url),
                 },
                 None => Sending {
@@ -368,7 +363,7 @@ impl Worker {
                     url: &url,
                     rewritten: false,
                     headers,
-                    body,
+                    body: body.clone(),
                     session_headers: to_job_origin,
                 },
             };
@@ -471,8 +466,8 @@ impl Worker {
             .client()
             .request(method, request.url.clone())
             .headers(headers);
-        if let Some(body) = request.body {
-            builder = builder.body(body.to_vec());
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
         }
         // The attempt's deadline bounds every hop, bodies included.
         if let Some(deadline) = deadline {
@@ -584,13 +579,13 @@ fn hop_request(redirected: &Option<Hop>, job: &crate::job::Job, url: &Url) -> Re
             method: hop.method.clone(),
             url: url.as_str().to_owned(),
             headers: hop.headers.clone(),
-            body: hop.body.clone(),
+            body: hop.body.as_deref().map(<[u8]>::to_vec),
         },
         None => Request {
             method: job.method.clone(),
             url: url.as_str().to_owned(),
             headers: job.headers.clone(),
-            body: job.body.clone(),
+            body: job.body.as_deref().map(<[u8]>::to_vec),
         },
     }
 }
