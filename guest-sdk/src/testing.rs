@@ -1,7 +1,10 @@
 //! Helpers for native unit tests of a plugin (`cargo test`), where there
 //! is no host: a fake configuration and log for the current thread, short
 //! constructors for the values hooks receive, and [`run`] and [`describe`],
-//! which do what the host's first call to a plugin does.
+//! which do what the host's first call to a plugin does. [`run`] returns
+//! an [`Instance`], which calls the hooks as the host does: in particular
+//! `decide_retry` only about the statuses the plugin asked about, with no
+//! more of the body than the prefix it declared.
 //!
 //! ```
 //! use guest_sdk::{Plugin, testing};

@@ -49,7 +49,12 @@ struct ForgotThePrefix;
 
 #[guest_sdk::plugin]
 impl Plugin for ForgotThePrefix {
-    fn decide_retry(&mut self, _: &Request, outcome: &Outcome, _: &Attempt) -> Result<Decision, String> {
+    fn decide_retry(
+        &mut self,
+        _: &Request,
+        outcome: &Outcome,
+        _: &Attempt,
+    ) -> Result<Decision, String> {
         Ok(match outcome {
             Outcome::Response(response) if response.body_prefix.starts_with(b"busy") => {
                 Decision::RetryAfter(10)
@@ -94,7 +99,7 @@ fn a_test_of_a_body_the_plugin_never_asked_for_fails_as_the_host_would() {
     let mut plugin = testing::run::<ForgotThePrefix>().unwrap();
     let busy = testing::response_with_body(503, &[], "busy, try later");
     assert_eq!(
-        decide(&mut plugin, &busy, ),
+        decide(&mut plugin, &busy,),
         Decision::Defer,
         "the host shows it no body, so it cannot see `busy`"
     );
@@ -104,7 +109,10 @@ fn a_test_of_a_body_the_plugin_never_asked_for_fails_as_the_host_would() {
 fn the_body_is_cut_to_the_declared_prefix() {
     testing::set_config(&[("body-prefix", "4")]);
     let mut plugin = testing::run::<Recorder>().unwrap();
-    decide(&mut plugin, &testing::response_with_body(503, &[], "busy, try later"));
+    decide(
+        &mut plugin,
+        &testing::response_with_body(503, &[], "busy, try later"),
+    );
     decide(&mut plugin, &testing::response_with_body(503, &[], "no"));
     assert_eq!(bodies(&plugin), ["busy", "no"]);
 }

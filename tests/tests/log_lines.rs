@@ -104,11 +104,13 @@ fn a_plugins_own_lines_are_picked_out_by_its_plugin_field() {
         run.stderr
     );
     assert!(
-        mine.iter().all(|line| !line.contains("adding to every session")),
+        mine.iter()
+            .all(|line| !line.contains("adding to every session")),
         "only its own lines: {mine:#?}"
     );
     assert!(
-        run.stderr.contains(r#"adding to every session: X-A plugin="session-headers""#),
+        run.stderr
+            .contains(r#"adding to every session: X-A plugin="session-headers""#),
         "the other plugin's lines carry its name: {}",
         run.stderr
     );

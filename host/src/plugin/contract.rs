@@ -73,7 +73,11 @@ impl Interfaces {
         if self.exports.is_empty() {
             return "nothing".to_owned();
         }
-        let names: Vec<String> = self.exports.iter().map(|name| format!("`{name}`")).collect();
+        let names: Vec<String> = self
+            .exports
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect();
         format!("only {}", names.join(", "))
     }
 

@@ -145,7 +145,11 @@ mod tests {
         testing::response(401, &[]).with_header("WWW-Authenticate", value)
     }
 
-    fn decide(plugin: &mut testing::Instance<DigestAuth>, request: &Request, outcome: &Outcome) -> Decision {
+    fn decide(
+        plugin: &mut testing::Instance<DigestAuth>,
+        request: &Request,
+        outcome: &Outcome,
+    ) -> Decision {
         plugin
             .decide_retry(request, outcome, &testing::attempt(1, 5))
             .unwrap()

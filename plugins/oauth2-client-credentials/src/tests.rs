@@ -15,7 +15,10 @@ type Seen = Rc<RefCell<Vec<Request>>>;
 
 /// Configures the plugin with `extra` keys and a token endpoint that
 /// answers `tok-1`, `tok-2`, ... valid for `expires_in` seconds.
-fn setup(extra: &[(&str, &str)], expires_in: u64) -> (testing::Instance<OAuth2ClientCredentials>, Seen) {
+fn setup(
+    extra: &[(&str, &str)],
+    expires_in: u64,
+) -> (testing::Instance<OAuth2ClientCredentials>, Seen) {
     let mut pairs = vec![
         ("token-url", "https://idp.test/oauth/token"),
         ("client-id", "my app"),
@@ -52,7 +55,11 @@ fn bearer(plugin: &mut testing::Instance<OAuth2ClientCredentials>) -> String {
 }
 
 /// What `plugin` decides after `request` got `status`.
-fn decide(plugin: &mut testing::Instance<OAuth2ClientCredentials>, request: &Request, status: u16) -> Decision {
+fn decide(
+    plugin: &mut testing::Instance<OAuth2ClientCredentials>,
+    request: &Request,
+    status: u16,
+) -> Decision {
     plugin
         .decide_retry(
             request,

@@ -313,7 +313,11 @@ mod tests {
 
     /// What `plugin` decides after attempt `number` (of at most 100 by the
     /// host) of `GET /` ended with `outcome`.
-    fn decide(plugin: &mut testing::Instance<RetryBackoff>, outcome: &Outcome, number: u32) -> Decision {
+    fn decide(
+        plugin: &mut testing::Instance<RetryBackoff>,
+        outcome: &Outcome,
+        number: u32,
+    ) -> Decision {
         let request = testing::request("GET", "http://api.test/");
         plugin
             .decide_retry(&request, outcome, &testing::attempt(number, 100))
