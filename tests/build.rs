@@ -22,6 +22,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("env-probe-plugin", "TB_TEST_ENV_PROBE"),
     ("token-fetch-plugin", "TB_TEST_TOKEN_FETCH"),
     ("url-signer-plugin", "TB_TEST_URL_SIGNER"),
+    ("no-hooks-plugin", "TB_TEST_NO_HOOKS"),
 ];
 
 fn main() {

@@ -8,12 +8,12 @@ use std::sync::Once;
 use std::thread::LocalKey;
 
 use crate::plugin::{info, instantiate};
-use crate::{Described, PluginInfo};
+use crate::{Plugin, PluginInfo};
 
 /// Where the generated glue keeps the plugin instance.
 pub type State<T> = LocalKey<RefCell<Option<T>>>;
 
-/// Exports `$plugin` (which implements `Described`) as the component's
+/// Exports `$plugin` (which implements `Plugin`) as the component's
 /// `hooks`. Expanded by `#[plugin]`; not for direct use.
 #[doc(hidden)]
 #[macro_export]
@@ -70,7 +70,7 @@ macro_rules! __guest_sdk_export {
 
 /// The `describe` export: makes a fresh, configured instance and says what
 /// the plugin is, or why its configuration is refused.
-pub fn describe<T: Described>(state: &'static State<T>) -> Result<PluginInfo, String> {
+pub fn describe<T: Plugin>(state: &'static State<T>) -> Result<PluginInfo, String> {
     install_panic_hook();
     let plugin = instantiate::<T>()?;
     let info = info(&plugin);
@@ -80,7 +80,7 @@ pub fn describe<T: Described>(state: &'static State<T>) -> Result<PluginInfo, St
 
 /// Runs `hook` on the instance, making it first (as `describe` does) if
 /// no `describe` came before.
-pub fn call<T: Described, R>(
+pub fn call<T: Plugin, R>(
     state: &'static State<T>,
     hook: impl FnOnce(&mut T) -> Result<R, String>,
 ) -> Result<R, String> {

@@ -46,7 +46,14 @@
 //! [`Plugin::configure`] once (an error refuses the plugin at load, with
 //! your message), and then only the hooks your block defines: this one
 //! tells the host it implements `authorize` and nothing else. The
-//! plugin's name and version are its package's.
+//! plugin's name and version are its package's. The attribute is
+//! required: [`Plugin`] needs the [`Described`] it implements, so an
+//! `impl Plugin` block without it does not compile, and the error says the
+//! attribute is missing.
+//!
+//! [`Plugin::decide_retry`] is asked only about the attempts its
+//! [`Plugin::retry_interest`] names, and sees only as much of each body
+//! as that declares ([`RetryInterest::body_prefix`], none by default).
 //!
 //! Helpers: [`config`] reads the operator's `--plugin-config KEY=VALUE`
 //! pairs (`--plugin-config NAME:KEY=VALUE` reaches only plugin NAME),
@@ -96,6 +103,22 @@
 //!
 //! The component is `target/wasm32-wasip2/release/<crate_name>.wasm`; load
 //! it with `tb-host run --plugin PATH --plugin-config KEY=VALUE`.
+//!
+//! # Logging
+//!
+//! [`log`] writes to tb-host's log on stderr, each line tagged
+//! `plugin="NAME" worker=N`; `println!` and `eprintln!` go nowhere (the
+//! sandbox's stdout and stderr are not connected). tb-host shows warnings
+//! and errors by default, and more with `-v` (info), `-vv` (debug) or
+//! `RUST_LOG`: `RUST_LOG='warn,[{plugin}]=debug'` shows every plugin's
+//! lines at debug and the host's own only from warnings up; grep for
+//! `plugin="NAME"` to keep one plugin's.
+//!
+//! # The guide
+//!
+//! `guest-sdk/README.md` in the tb-host checkout walks through a first
+//! plugin, and `guest-sdk/docs/` has a page per hook; this documentation
+//! is their API reference (`cargo doc -p guest-sdk --open`).
 //!
 //! [tb-host]: https://example.invalid/tb-host
 

@@ -1,8 +1,21 @@
 //! Messages to the host's log, tagged by the host with the plugin's name
 //! and the worker, and shown when the operator's log level admits them.
 //!
-//! Never log secrets: tokens, passwords, signed URLs. Off `wasm32` the
-//! messages are kept for [`crate::testing::logs`].
+//! Never log secrets: tokens, passwords, signed URLs (tb-host hides the
+//! configuration's secret values, but cannot know what else is one). Off
+//! `wasm32` the messages are kept for [`crate::testing::logs`].
+//!
+//! Each line on tb-host's stderr ends with `plugin="NAME" worker=N`, NAME
+//! the package's name. The operator's level decides what shows: warnings
+//! and errors by default, [`info`] with `-v`, [`debug`] with `-vv`,
+//! [`trace`] with `-vvv`. `RUST_LOG` overrides it: with
+//! `RUST_LOG='warn,[{plugin}]=debug'` the plugins' lines show at debug
+//! and the host's own only from warnings up; then grep for
+//! `plugin="NAME"` to keep one plugin's (a `RUST_LOG` filter on the
+//! field's value matches spans only, and these lines are events).
+//!
+//! `println!` and `eprintln!` print nowhere in a component: the sandbox
+//! has no stdout or stderr. Log instead.
 
 use crate::Level;
 use crate::host;

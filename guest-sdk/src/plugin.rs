@@ -1,5 +1,8 @@
 //! The [`Plugin`] trait a plugin type implements, and [`Described`], which
-//! `#[plugin]` implements for it.
+//! `#[plugin]` implements for it. `Plugin` requires `Described`, so an
+//! `impl Plugin` block without the attribute does not compile: it would
+//! otherwise build into a component that exports no hooks, refused by the
+//! host at load.
 
 use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudget, Session};
 
@@ -40,6 +43,19 @@ use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudge
 /// struct NotAnImpl;
 /// ```
 ///
+/// The attribute is what implements [`Described`], which this trait
+/// requires, so a block without it fails to compile, saying the attribute
+/// is missing, instead of building a component that exports nothing:
+///
+/// ```compile_fail,E0277
+/// use guest_sdk::Plugin;
+///
+/// #[derive(Default)]
+/// struct Forgotten;
+///
+/// impl Plugin for Forgotten {}
+/// ```
+///
 /// ```compile_fail
 /// #[derive(Default)]
 /// struct Cloned;
@@ -49,7 +65,7 @@ use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudge
 ///     fn clone(&self) -> Self { Cloned }
 /// }
 /// ```
-pub trait Plugin: Default + 'static {
+pub trait Plugin: Described + Default + 'static {
     /// Reads and checks the configuration ([`crate::config`]), when the host
     /// loads the plugin and whenever it starts a fresh instance. An error
     /// refuses the plugin at load, with this message shown to the operator:
@@ -164,8 +180,17 @@ impl RetryInterest {
 }
 
 /// What a plugin's `describe` export reports. Implemented by
-/// [`#[guest_sdk::plugin]`](crate::plugin): do not implement it by hand.
-pub trait Described: Plugin {
+/// [`#[guest_sdk::plugin]`](crate::plugin), along with the component's
+/// exports: do not implement it by hand. [`Plugin`] requires it so that an
+/// `impl Plugin` block without the attribute is a compile error rather
+/// than a component with no hooks.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not exported as a plugin: its `impl Plugin` block lacks `#[guest_sdk::plugin]`",
+    label = "this type's `impl Plugin` block needs `#[guest_sdk::plugin]`",
+    note = "write `#[guest_sdk::plugin]` on the line above `impl Plugin for {Self}`: \
+            it exports the plugin's hooks to the host and says which ones it defines"
+)]
+pub trait Described {
     /// The plugin's name: its package name.
     const NAME: &'static str;
     /// The plugin's version: its package version.
@@ -183,7 +208,7 @@ pub(crate) fn instantiate<T: Plugin>() -> Result<T, String> {
 }
 
 /// What `describe` answers for `plugin`, a configured `T`.
-pub(crate) fn info<T: Described>(plugin: &T) -> PluginInfo {
+pub(crate) fn info<T: Plugin>(plugin: &T) -> PluginInfo {
     let interest = plugin.retry_interest();
     PluginInfo {
         name: T::NAME.to_owned(),

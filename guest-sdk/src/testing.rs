@@ -1,7 +1,10 @@
 //! Helpers for native unit tests of a plugin (`cargo test`), where there
 //! is no host: a fake configuration and log for the current thread, short
 //! constructors for the values hooks receive, and [`run`] and [`describe`],
-//! which do what the host's first call to a plugin does.
+//! which do what the host's first call to a plugin does. [`run`] returns
+//! an [`Instance`], which calls the hooks as the host does: in particular
+//! `decide_retry` only about the statuses the plugin asked about, with no
+//! more of the body than the prefix it declared.
 //!
 //! ```
 //! use guest_sdk::{Plugin, testing};
@@ -59,8 +62,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::plugin::{info, instantiate};
 use crate::{
-    Attempt, Described, Failure, FailureKind, Fetched, Headers, Level, Outcome, Plugin, PluginInfo,
-    Request, Response, RetryBudget, Session,
+    Attempt, Decision, Failure, FailureKind, Fetched, Headers, Level, Outcome, Plugin, PluginInfo,
+    Request, Response, RetryBudget, RetryInterest, Session,
 };
 
 thread_local! {
@@ -195,14 +198,172 @@ pub fn take_logs() -> Vec<(Level, String)> {
     LOGS.take()
 }
 
+/// The most body bytes the host gives any plugin's `decide_retry`: it
+/// refuses a plugin that asks for more.
+pub const BODY_PREFIX_MAX: u32 = 64 * 1024;
+
 /// Makes a plugin as the host does before any hook: `T::default()`, then
-/// [`Plugin::configure`] with this thread's configuration. The retry budget
-/// it declares (see [`crate::budget`]) starts full for this thread.
-pub fn run<T: Plugin>() -> Result<T, String> {
+/// [`Plugin::configure`] with this thread's configuration, then
+/// [`Plugin::retry_interest`], read once. The retry budget it declares
+/// (see [`crate::budget`]) starts full for this thread.
+///
+/// Like the host, it refuses a plugin whose configuration is refused, or
+/// that asks for more than [`BODY_PREFIX_MAX`] bytes of body. Call the
+/// hooks on the [`Instance`] it returns, which passes them what the host
+/// would.
+pub fn run<T: Plugin>() -> Result<Instance<T>, String> {
     let plugin = instantiate::<T>()?;
-    let budget = plugin.retry_interest().budget;
+    let interest = plugin.retry_interest();
+    if interest.body_prefix > BODY_PREFIX_MAX {
+        return Err(format!(
+            "asks for {} bytes of body prefix; at most {BODY_PREFIX_MAX} are given",
+            interest.body_prefix
+        ));
+    }
+    let budget = interest.budget;
     BUDGET.set(budget.map(|budget| (budget, u64::from(budget.capacity) * 1000)));
-    Ok(plugin)
+    Ok(Instance { plugin, interest })
+}
+
+/// A plugin made by [`run`], called as the host calls it.
+///
+/// The session hooks and [`authorize`](Instance::authorize) go straight to
+/// the plugin. [`decide_retry`](Instance::decide_retry) does what the host
+/// does with the plugin's [`RetryInterest`], as read right after
+/// `configure`: a response with a status it did not ask about is not
+/// shown to it (the answer is [`Decision::Defer`], as the host takes it),
+/// and the body it sees is cut to the prefix it declared, none by
+/// default. Give the outcome the whole body, as the server would send it
+/// ([`response_with_body`]).
+///
+/// It dereferences to the plugin, so a test can read the plugin's state;
+/// calling a hook through the [`Plugin`] trait itself (for example
+/// `Plugin::decide_retry(&mut *instance, ..)`) skips what the host does.
+///
+/// ```
+/// use guest_sdk::{Attempt, Decision, Outcome, Plugin, Request, RetryInterest, testing};
+///
+/// /// Retries a 503 whose body says "busy"; asks for 16 bytes of body.
+/// #[derive(Default)]
+/// struct Busy;
+///
+/// #[guest_sdk::plugin]
+/// impl Plugin for Busy {
+///     fn decide_retry(&mut self, _: &Request, outcome: &Outcome, _: &Attempt) -> Result<Decision, String> {
+///         let busy = matches!(outcome, Outcome::Response(r) if r.body_prefix.starts_with(b"busy"));
+///         Ok(if busy { Decision::RetryAfter(100) } else { Decision::Defer })
+///     }
+///     fn retry_interest(&self) -> RetryInterest {
+///         RetryInterest { statuses: vec![(503, 503)], body_prefix: 16, ..RetryInterest::default() }
+///     }
+/// }
+///
+/// let mut plugin = testing::run::<Busy>().unwrap();
+/// let request = testing::request("GET", "https://api.test/");
+/// let attempt = testing::attempt(1, 3);
+/// let busy = testing::response_with_body(503, &[], "busy, try again in a moment");
+/// assert_eq!(plugin.decide_retry(&request, &busy, &attempt), Ok(Decision::RetryAfter(100)));
+/// // A 200 is not asked about, whatever its body says.
+/// let fine = testing::response_with_body(200, &[], "busy");
+/// assert!(!plugin.asks_about(Some(200)));
+/// assert_eq!(plugin.decide_retry(&request, &fine, &attempt), Ok(Decision::Defer));
+/// ```
+pub struct Instance<T> {
+    /// The configured plugin.
+    plugin: T,
+    /// What its `retry_interest` said after `configure`.
+    interest: RetryInterest,
+}
+
+impl<T: Plugin> Instance<T> {
+    /// The retry interest the plugin declared after `configure`, which is
+    /// what the host goes by.
+    pub fn interest(&self) -> &RetryInterest {
+        &self.interest
+    }
+
+    /// Whether the host asks the plugin's `decide_retry` about an attempt
+    /// that got a response with `status`, or no response (`None`, always
+    /// asked).
+    pub fn asks_about(&self, status: Option<u16>) -> bool {
+        status.is_none_or(|status| self.interest.wants(status))
+    }
+
+    /// What the outcome of an attempt looks like to the plugin: the body
+    /// cut to its declared prefix.
+    pub fn shown(&self, outcome: &Outcome) -> Outcome {
+        let mut outcome = outcome.clone();
+        if let Outcome::Response(response) = &mut outcome {
+            let prefix = self.interest.body_prefix.min(BODY_PREFIX_MAX) as usize;
+            response.body_prefix.truncate(prefix);
+        }
+        outcome
+    }
+
+    /// [`Plugin::init_session`], as the host calls it.
+    pub fn init_session(&mut self, session: Session) -> Result<Session, String> {
+        self.plugin.init_session(session)
+    }
+
+    /// [`Plugin::auth_session`], as the host calls it.
+    pub fn auth_session(&mut self, session: Session) -> Result<Session, String> {
+        self.plugin.auth_session(session)
+    }
+
+    /// [`Plugin::authorize`], as the host calls it.
+    pub fn authorize(&mut self, request: Request) -> Result<Request, String> {
+        self.plugin.authorize(request)
+    }
+
+    /// [`Plugin::decide_retry`] as the host calls it: not at all for a
+    /// response whose status the plugin did not ask about (the answer is
+    /// then [`Decision::Defer`], as the host takes it), and with the body
+    /// of `outcome` cut to the plugin's declared prefix.
+    pub fn decide_retry(
+        &mut self,
+        request: &Request,
+        outcome: &Outcome,
+        attempt: &Attempt,
+    ) -> Result<Decision, String> {
+        let status = match outcome {
+            Outcome::Response(response) => Some(response.status),
+            Outcome::Failure(_) => None,
+        };
+        if !self.asks_about(status) {
+            return Ok(Decision::Defer);
+        }
+        let shown = self.shown(outcome);
+        self.plugin.decide_retry(request, &shown, attempt)
+    }
+
+    /// The plugin itself, for a test that has finished with the host's
+    /// view of it.
+    pub fn into_inner(self) -> T {
+        self.plugin
+    }
+}
+
+impl<T> std::ops::Deref for Instance<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.plugin
+    }
+}
+
+impl<T> std::ops::DerefMut for Instance<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.plugin
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Instance<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("plugin", &self.plugin)
+            .field("interest", &self.interest)
+            .finish()
+    }
 }
 
 /// Refills this thread's retry budget as the host does when a job ends.
@@ -218,7 +379,7 @@ pub fn job_ended() {
 /// What the plugin's `describe` export answers with this thread's
 /// configuration: its name, version, hooks and retry interest, or the
 /// error of [`Plugin::configure`].
-pub fn describe<T: Described>() -> Result<PluginInfo, String> {
+pub fn describe<T: Plugin>() -> Result<PluginInfo, String> {
     instantiate::<T>().map(|plugin| info(&plugin))
 }
 
@@ -238,13 +399,18 @@ pub fn response(status: u16, headers: &[(&str, &str)]) -> Outcome {
     response_with_body(status, headers, b"")
 }
 
-/// Like [`response`], with the first bytes of the body the plugin asked
-/// for (its [`crate::RetryInterest::body_prefix`]).
-pub fn response_with_body(status: u16, headers: &[(&str, &str)], body_prefix: &[u8]) -> Outcome {
+/// Like [`response`], with `body`: the whole body as the server sent it.
+/// [`Instance::decide_retry`] shows the plugin only the prefix it declared
+/// in [`RetryInterest::body_prefix`], as the host does.
+pub fn response_with_body(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: impl AsRef<[u8]>,
+) -> Outcome {
     Outcome::Response(Response {
         status,
         headers: pairs(headers),
-        body_prefix: body_prefix.to_vec(),
+        body_prefix: body.as_ref().to_vec(),
         elapsed_ms: 0,
     })
 }

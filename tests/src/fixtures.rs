@@ -44,6 +44,11 @@ pub const HOSTILE: &str = env!("TB_TEST_HOSTILE");
 /// the host does not provide.
 pub const UNPROVIDED_IMPORT: &str = env!("TB_TEST_UNPROVIDED_IMPORT");
 
+/// `no-hooks-plugin`: a valid component that exports none of the
+/// contract's hooks, as an `impl Plugin` without `#[guest_sdk::plugin]`
+/// built before guest-sdk refused it.
+pub const NO_HOOKS: &str = env!("TB_TEST_NO_HOOKS");
+
 /// `env-probe-plugin`: not hostile, a probe of the sandbox. Its
 /// `authorize` adds `X-Env-Probe` (env var `TB_PROBE` or `absent`),
 /// `X-Env-Names` (every variable it sees, or `none`), `X-Fs-Probe`

@@ -539,6 +539,12 @@ fn plugins_that_cannot_load_are_setup_errors_naming_the_file() {
             fixtures::UNPROVIDED_IMPORT.to_owned(),
             "imports `test:unprovided/backdoor`, which this host does not provide".to_owned(),
         ),
+        (
+            fixtures::NO_HOOKS.to_owned(),
+            "exports no `toolbelt:plugin/hooks@0.2.0`: did you forget `#[guest_sdk::plugin]` \
+             on its `impl Plugin` block?"
+                .to_owned(),
+        ),
     ];
     for (file, says) in &cases {
         let run = tb_host(

@@ -3,7 +3,7 @@
 //! puts in its error, which the host logs) cannot start a line of its
 //! own, nor move the cursor over the lines before it.
 
-use tb_host_tests::harness::{server, tb_host};
+use tb_host_tests::harness::{server, tb_host, tb_host_env};
 use tb_host_tests::{auth_servers, fixtures};
 use tb_loopback::{Reply, Request};
 
@@ -65,4 +65,56 @@ fn a_token_endpoint_cannot_forge_a_log_line() {
     assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
     // Off a terminal, no escape code at all: not the server's, nor colours.
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+}
+
+#[test]
+fn a_plugins_own_lines_are_picked_out_by_its_plugin_field() {
+    // What guest-sdk's guide tells a plugin author: `RUST_LOG` keeps the
+    // host quiet and shows the lines with a `plugin` field, and each of a
+    // plugin's own lines carries `plugin="NAME"`, NAME its package's.
+    let args = [
+        "run",
+        "-j",
+        "1",
+        "--max-attempts",
+        "2",
+        "--plugin",
+        fixtures::SESSION_HEADERS,
+        "--plugin",
+        fixtures::RETRY_BACKOFF,
+        "--plugin-config",
+        "session-headers:header.X-A=1",
+        "--plugin-config",
+        "retry-backoff:statuses=503",
+        "--plugin-config",
+        "retry-backoff:max-ms=10",
+    ];
+    let env = [("RUST_LOG", "warn,[{plugin}]=debug")];
+    let run = tb_host_env(&args, &env, &server().url("/status/503"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mine: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains(r#"plugin="retry-backoff""#))
+        .collect();
+    assert!(
+        mine.iter()
+            .any(|line| line.contains("DEBUG") && line.contains("ended with status 503: retrying")),
+        "retry-backoff's debug line: {}",
+        run.stderr
+    );
+    assert!(
+        mine.iter()
+            .all(|line| !line.contains("adding to every session")),
+        "only its own lines: {mine:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains(r#"adding to every session: X-A plugin="session-headers""#),
+        "the other plugin's lines carry its name: {}",
+        run.stderr
+    );
+    for line in run.stderr.lines().filter(|line| line.contains("DEBUG")) {
+        assert!(line.contains("plugin="), "a host line at debug: {line}");
+    }
 }

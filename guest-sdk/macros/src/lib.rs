@@ -97,7 +97,10 @@ fn expand(item: &ItemImpl) -> syn::Result<proc_macro2::TokenStream> {
         // do there (make and configure it), so the plugin type and what it
         // uses are not dead code in native builds and tests.
         #[cfg(not(target_arch = "wasm32"))]
-        const _: fn() -> ::core::result::Result<#plugin, ::std::string::String> =
+        const _: fn() -> ::core::result::Result<
+            ::guest_sdk::testing::Instance<#plugin>,
+            ::std::string::String,
+        > =
             ::guest_sdk::testing::run::<#plugin>;
     })
 }

@@ -58,6 +58,29 @@ impl Interfaces {
             .find_map(|name| contract_version(name))
     }
 
+    /// Whether the component exports the contract's `hooks` interface (at
+    /// any version: [`Interfaces::check`] refuses another version first).
+    pub fn exports_hooks(&self) -> bool {
+        let hooks = format!("{WIT_PACKAGE}/hooks");
+        self.exports
+            .iter()
+            .any(|name| name == &hooks || name.starts_with(&format!("{hooks}@")))
+    }
+
+    /// What the component exports, for a message: `nothing`, or the
+    /// names quoted and separated by commas.
+    pub(crate) fn exports_text(&self) -> String {
+        if self.exports.is_empty() {
+            return "nothing".to_owned();
+        }
+        let names: Vec<String> = self
+            .exports
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect();
+        format!("only {}", names.join(", "))
+    }
+
     /// The import a linker error is about, if it names one of this
     /// component's imports: wasmtime says "component imports instance
     /// `NAME`, but a matching implementation was not found". The host then
@@ -137,6 +160,20 @@ mod tests {
         assert!(
             unrelated.check(Path::new("p.wasm")).is_ok(),
             "left to the linker"
+        );
+    }
+
+    #[test]
+    fn a_component_without_the_hooks_export_is_told_apart() {
+        assert!(interfaces(&["toolbelt:plugin/hooks@0.2.0"], &[]).exports_hooks());
+        let none = interfaces(&[], &["toolbelt:plugin/host@0.2.0"]);
+        assert!(!none.exports_hooks());
+        assert_eq!(none.exports_text(), "nothing");
+        let other = interfaces(&["wasi:cli/run@0.2.6", "toolbelt:plugin/hooksx@0.2.0"], &[]);
+        assert!(!other.exports_hooks());
+        assert_eq!(
+            other.exports_text(),
+            "only `wasi:cli/run@0.2.6`, `toolbelt:plugin/hooksx@0.2.0`"
         );
     }
 

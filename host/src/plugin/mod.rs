@@ -94,8 +94,21 @@ pub enum PluginError {
         /// The contract version the component names.
         found: String,
     },
+    /// The component exports none of the contract's hooks: nothing the
+    /// host could call. A guest-sdk plugin gets its exports from
+    /// `#[guest_sdk::plugin]` on its `impl Plugin` block.
+    #[error(
+        "plugin {path}: exports no `{WIT_PACKAGE}/hooks@{WIT_VERSION}`: did you forget \
+         `#[guest_sdk::plugin]` on its `impl Plugin` block? It exports {exports}"
+    )]
+    NoHooks {
+        /// The plugin file.
+        path: PathBuf,
+        /// What it exports instead, for the message.
+        exports: String,
+    },
     /// The component needs something the host does not provide, or does not
-    /// export the contract's hooks.
+    /// export the contract's hooks as this host expects them.
     #[error(
         "plugin {path}: does not fit this host ({WIT_PACKAGE}@{WIT_VERSION}): {reason}. \
          Rebuild it against this version of guest-sdk."
@@ -200,6 +213,12 @@ impl Plugin {
         let path = manifest.path.clone();
         let interfaces = Interfaces::of(runtime.engine(), component);
         interfaces.check(&path)?;
+        if !interfaces.exports_hooks() {
+            return Err(PluginError::NoHooks {
+                path,
+                exports: interfaces.exports_text(),
+            });
+        }
         let link_error = |e: wasmtime::Error| {
             let reason = format!("{e:#}");
             match interfaces.unprovided(&reason) {

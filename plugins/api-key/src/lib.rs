@@ -92,7 +92,7 @@ mod tests {
     use guest_sdk::HookSet;
     use guest_sdk::testing::{self, With};
 
-    fn configured(pairs: &[(&str, &str)]) -> ApiKey {
+    fn configured(pairs: &[(&str, &str)]) -> testing::Instance<ApiKey> {
         testing::set_config(pairs);
         testing::run::<ApiKey>().unwrap()
     }

@@ -114,7 +114,7 @@ mod tests {
     use guest_sdk::testing::{self, With};
 
     /// The suite's credentials, with `extra` config.
-    fn configured(extra: &[(&str, &str)]) -> AwsSigV4 {
+    fn configured(extra: &[(&str, &str)]) -> testing::Instance<AwsSigV4> {
         let mut pairs = vec![
             ("access-key-id", "AKIDEXAMPLE"),
             (

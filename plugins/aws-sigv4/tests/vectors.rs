@@ -12,7 +12,7 @@ use aws_sigv4::AwsSigV4;
 use aws_sigv4::signing::{Signable, Signer};
 use guest_sdk::time::UtcDateTime;
 use guest_sdk::url::Url;
-use guest_sdk::{Headers, Plugin, Request, crypto, encoding, headers, testing};
+use guest_sdk::{Headers, Request, crypto, encoding, headers, testing};
 
 /// The session token of the suite's `post-sts-token` cases.
 const SESSION_TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";

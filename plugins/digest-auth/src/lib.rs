@@ -136,7 +136,7 @@ mod tests {
     const CHALLENGE: &str =
         r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n1", opaque="op""#;
 
-    fn configured() -> DigestAuth {
+    fn configured() -> testing::Instance<DigestAuth> {
         testing::set_config(&[("username", "Mufasa"), ("password", "Circle of Life")]);
         testing::run::<DigestAuth>().unwrap()
     }
@@ -145,7 +145,11 @@ mod tests {
         testing::response(401, &[]).with_header("WWW-Authenticate", value)
     }
 
-    fn decide(plugin: &mut DigestAuth, request: &Request, outcome: &Outcome) -> Decision {
+    fn decide(
+        plugin: &mut testing::Instance<DigestAuth>,
+        request: &Request,
+        outcome: &Outcome,
+    ) -> Decision {
         plugin
             .decide_retry(request, outcome, &testing::attempt(1, 5))
             .unwrap()

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use guest_sdk::testing::{self, With};
-use guest_sdk::{Decision, HookSet, Level, Plugin, Request, headers};
+use guest_sdk::{Decision, HookSet, Level, Request, headers};
 
 use super::*;
 
@@ -15,7 +15,10 @@ type Seen = Rc<RefCell<Vec<Request>>>;
 
 /// Configures the plugin with `extra` keys and a token endpoint that
 /// answers `tok-1`, `tok-2`, ... valid for `expires_in` seconds.
-fn setup(extra: &[(&str, &str)], expires_in: u64) -> (OAuth2ClientCredentials, Seen) {
+fn setup(
+    extra: &[(&str, &str)],
+    expires_in: u64,
+) -> (testing::Instance<OAuth2ClientCredentials>, Seen) {
     let mut pairs = vec![
         ("token-url", "https://idp.test/oauth/token"),
         ("client-id", "my app"),
@@ -42,7 +45,7 @@ fn setup(extra: &[(&str, &str)], expires_in: u64) -> (OAuth2ClientCredentials, S
 }
 
 /// The bearer token `plugin` puts on a request.
-fn bearer(plugin: &mut OAuth2ClientCredentials) -> String {
+fn bearer(plugin: &mut testing::Instance<OAuth2ClientCredentials>) -> String {
     let request = plugin
         .authorize(testing::request("GET", "https://api.test/"))
         .unwrap();
@@ -52,7 +55,11 @@ fn bearer(plugin: &mut OAuth2ClientCredentials) -> String {
 }
 
 /// What `plugin` decides after `request` got `status`.
-fn decide(plugin: &mut OAuth2ClientCredentials, request: &Request, status: u16) -> Decision {
+fn decide(
+    plugin: &mut testing::Instance<OAuth2ClientCredentials>,
+    request: &Request,
+    status: u16,
+) -> Decision {
     plugin
         .decide_retry(
             request,

@@ -300,7 +300,7 @@ mod tests {
     use guest_sdk::{HookSet, testing};
 
     /// The plugin configured with `pairs`.
-    fn configured(pairs: &[(&str, &str)]) -> RetryBackoff {
+    fn configured(pairs: &[(&str, &str)]) -> testing::Instance<RetryBackoff> {
         testing::set_config(pairs);
         testing::run::<RetryBackoff>().unwrap()
     }
@@ -313,7 +313,11 @@ mod tests {
 
     /// What `plugin` decides after attempt `number` (of at most 100 by the
     /// host) of `GET /` ended with `outcome`.
-    fn decide(plugin: &mut RetryBackoff, outcome: &Outcome, number: u32) -> Decision {
+    fn decide(
+        plugin: &mut testing::Instance<RetryBackoff>,
+        outcome: &Outcome,
+        number: u32,
+    ) -> Decision {
         let request = testing::request("GET", "http://api.test/");
         plugin
             .decide_retry(&request, outcome, &testing::attempt(number, 100))
@@ -455,7 +459,7 @@ mod tests {
     #[test]
     fn statuses_override_the_default() {
         let mut plugin = configured(&[("statuses", "500, 503")]);
-        let retried = |plugin: &mut RetryBackoff, status| {
+        let retried = |plugin: &mut testing::Instance<RetryBackoff>, status| {
             matches!(
                 decide(plugin, &testing::response(status, &[]), 1),
                 Decision::RetryAfter(_)

@@ -48,7 +48,9 @@ pub fn run(args: InspectArgs, hidden: &Hidden) -> anyhow::Result<()> {
         report(&manifest, args.plugin_manifest.as_deref(), &inspection)
     );
     match inspection.plugin {
-        Err(error @ PluginError::Link { .. }) => Err(SetupError::new(error.to_string()).into()),
+        Err(error @ (PluginError::Link { .. } | PluginError::NoHooks { .. })) => {
+            Err(SetupError::new(error.to_string()).into())
+        }
         _ => Ok(()),
     }
 }
