@@ -107,8 +107,9 @@
 //! # Logging
 //!
 //! [`log`] writes to tb-host's log on stderr, each line tagged
-//! `plugin="NAME" worker=N`; `println!` and `eprintln!` go nowhere (the
-//! sandbox's stdout and stderr are not connected). tb-host shows warnings
+//! `plugin="NAME" worker=N`; `println!` and `eprintln!` reach it too, a
+//! line at a time, tagged `stream="stdout"` (info) or `stream="stderr"`
+//! (warning), bounded per call. tb-host shows warnings
 //! and errors by default, and more with `-v` (info), `-vv` (debug) or
 //! `RUST_LOG`: `RUST_LOG='warn,[{plugin}]=debug'` shows every plugin's
 //! lines at debug and the host's own only from warnings up; grep for

@@ -14,8 +14,9 @@
 //! `plugin="NAME"` to keep one plugin's (a `RUST_LOG` filter on the
 //! field's value matches spans only, and these lines are events).
 //!
-//! `println!` and `eprintln!` print nowhere in a component: the sandbox
-//! has no stdout or stderr. Log instead.
+//! `println!` and `eprintln!` reach the same log, a line at a time
+//! (`stream="stdout"` at info, `stream="stderr"` as a warning), bounded per
+//! call; logging says the level, so prefer it.
 
 use crate::Level;
 use crate::host;
