@@ -156,7 +156,8 @@ impl HookChain {
         }
     }
 
-    /// How many leading body bytes the `decide_retry` hooks want to see.
+    /// How many leading body bytes the `decide_retry` hooks want to see:
+    /// the most any of them does (each is given its own share).
     pub fn body_prefix(&self) -> usize {
         self.body_prefix
     }
@@ -275,16 +276,26 @@ impl HookChain {
         let mut nth = 0;
         while let Some(index) = self.caller(HookName::DecideRetry, nth) {
             nth += 1;
-            if status.is_some_and(|status| !self.links[index].interest.wants(status)) {
+            let interest = &self.links[index].interest;
+            if status.is_some_and(|status| !interest.wants(status)) {
                 continue;
             }
+            // Each hook sees as much of the body as it asked for, not what
+            // the hungriest hook of the chain did.
+            let cut = match outcome {
+                AttemptOutcome::Response(head) if head.body_prefix.len() > interest.body_prefix => {
+                    let mut head = head.clone();
+                    head.body_prefix.truncate(interest.body_prefix);
+                    Some(AttemptOutcome::Response(head))
+                }
+                _ => None,
+            };
+            let seen = cut.as_ref().unwrap_or(outcome);
             let decision = self
                 .call(
                     index,
                     HookName::DecideRetry,
-                    async |hooks: &mut Instance| {
-                        hooks.decide_retry(request, outcome, attempt).await
-                    },
+                    async |hooks: &mut Instance| hooks.decide_retry(request, seen, attempt).await,
                 )
                 .await?;
             let decision = self.within_reach(index, decision);
@@ -507,6 +518,84 @@ mod tests {
                 .contains("header User-Agent has a value that is not valid HTTP"),
             "{failure}"
         );
+    }
+
+    /// A retry hook that notes how much of the body it was shown.
+    struct Peeking {
+        prefix: usize,
+        seen: Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+
+    impl HookFactory for Peeking {
+        fn name(&self) -> &str {
+            "peeking"
+        }
+        fn implements(&self) -> HookSet {
+            HookSet::DECIDE_RETRY
+        }
+        fn retry_interest(&self) -> RetryInterest {
+            RetryInterest {
+                body_prefix: self.prefix,
+                ..RetryInterest::default()
+            }
+        }
+        fn instantiate(&self, _worker: u32) -> Result<Instance, HookError> {
+            Ok(Peek(Arc::clone(&self.seen)).into())
+        }
+    }
+
+    struct Peek(Arc<std::sync::Mutex<Vec<usize>>>);
+
+    impl Hooks for Peek {
+        fn decide_retry(
+            &mut self,
+            _request: &Request,
+            outcome: &AttemptOutcome,
+            _attempt: &Attempt,
+        ) -> Result<Decision, HookError> {
+            if let AttemptOutcome::Response(head) = outcome {
+                self.0.lock().unwrap().push(head.body_prefix.len());
+            }
+            Ok(Decision::Defer)
+        }
+    }
+
+    #[test]
+    fn each_retry_hook_sees_only_the_body_prefix_it_asked_for() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let hooks: Vec<Arc<dyn HookFactory>> = [0, 8, 32]
+            .map(|prefix| {
+                Arc::new(Peeking {
+                    prefix,
+                    seen: Arc::clone(&seen),
+                }) as Arc<dyn HookFactory>
+            })
+            .into();
+        let mut chain = HookChain::new(&hooks, 0);
+        assert_eq!(
+            chain.body_prefix(),
+            32,
+            "the worker reads the most any asks"
+        );
+        let request = Request {
+            method: "GET".into(),
+            url: "http://127.0.0.1/".into(),
+            headers: Vec::new(),
+            body: None,
+        };
+        let outcome = AttemptOutcome::Response(ResponseHead {
+            status: 503,
+            headers: Vec::new(),
+            body_prefix: vec![b'x'; 32],
+            elapsed_ms: 1,
+        });
+        let attempt = Attempt {
+            number: 1,
+            since_first_ms: 0,
+            max_attempts: 3,
+        };
+        now(chain.decide_retry(&request, &outcome, &attempt)).unwrap();
+        assert_eq!(*seen.lock().unwrap(), [0, 8, 32]);
     }
 
     #[test]
