@@ -69,6 +69,6 @@ mod wit;
 pub use bytes::Bytes;
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
-pub use job::{Job, RequestDefaults};
+pub use job::{BasicAuth, Job, RequestDefaults};
 pub use pool::{BodyDirError, Canceller, Pool, PoolBuilder, PoolError, Results, RetryWaits};
 pub use response::Response;

@@ -414,3 +414,71 @@ fn the_operators_own_host_header_stays_allowed() {
         Some("vhost.example")
     );
 }
+
+#[test]
+fn basic_credentials_go_to_the_jobs_origin_only_and_are_never_written() {
+    let scratch = tb_host_tests::harness::Scratch::new("basic-auth");
+    let password_file = scratch.write_lines("pass.txt", &["ann:s3cr3t-basic"]);
+    let user = format!("@{}", password_file.display());
+    let failures = scratch.path("failures.jsonl");
+    let urls = [
+        server().url("/echo/origins/basic-same"),
+        redirect("basic", 302, &other_origin("/echo/origins/basic-other")),
+        tb_host_tests::harness::refused_url("/basic-failed"),
+    ];
+    let run = tb_host(
+        &[
+            "run",
+            "-v",
+            "-u",
+            &user,
+            "--record-body",
+            "--failures",
+            failures.to_str().unwrap(),
+            "-",
+        ],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 1, "the refused job fails: {}", run.stderr);
+    let listed = std::fs::read_to_string(&failures).unwrap();
+    assert!(listed.contains("/basic-failed"), "{listed}");
+    assert!(
+        !listed.contains("s3cr3t") && !listed.contains("auth"),
+        "the failures file holds no credentials: {listed}"
+    );
+    let basic = "Basic YW5uOnMzY3IzdC1iYXNpYw==";
+    let same = landed("/echo/origins/basic-same");
+    assert_eq!(same.header("authorization"), Some(basic));
+    assert_eq!(
+        landed("/redirect-to/basic").header("authorization"),
+        Some(basic)
+    );
+    let other = landed("/echo/origins/basic-other");
+    assert_eq!(other.header("authorization"), None, "{:?}", other.headers);
+    let echoed = run.by_index(3)[&0]["body"]["headers"]["authorization"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        echoed.starts_with("Basic [redacted]"),
+        "the echo is redacted in the record: {echoed}"
+    );
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains("s3cr3t-basic"), "leaked: {output}");
+        assert!(
+            !output.contains("YW5uOnMzY3IzdC1iYXNpYw"),
+            "leaked: {output}"
+        );
+    }
+
+    let header_wins = run_one(
+        &["-u", "ann:s3cr3t-basic", "-H", "Authorization: Bearer own"],
+        &server().url("/echo/origins/basic-header-wins"),
+    );
+    assert_eq!(header_wins.code, 0, "{}", header_wins.stderr);
+    assert_eq!(
+        landed("/echo/origins/basic-header-wins").header("authorization"),
+        Some("Bearer own"),
+        "an Authorization of -H wins over -u"
+    );
+}

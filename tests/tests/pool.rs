@@ -27,6 +27,7 @@ fn from_urls_merges_the_request_defaults() {
         headers: vec![("X-Default".into(), "yes".into())],
         body: Some(b"payload".to_vec().into()),
         timeout: Some(Duration::from_secs(5)),
+        ..RequestDefaults::default()
     };
     let urls: Vec<String> = (0..3)
         .map(|i| server().url(&format!("/echo/defaults/{i}")))

@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -34,31 +34,44 @@ use super::progress;
 use tb_host::plugin::{Manifest, Secrets};
 
 /// The values no log line, record or message of a run may show: the
-/// secrets of its plugins, derived from their manifests. Logging starts
-/// before the manifests are read, so the log writer is handed this, empty,
-/// and the run fills it once it knows them ([`Hidden::hide`]); clones
-/// share the one set.
+/// secrets of its plugins, derived from their manifests, and the
+/// operator's own (`-u`'s password). Logging starts before they are known,
+/// so the log writer is handed this, empty, and the run adds them as it
+/// reads its flags and manifests ([`Hidden::hide`], [`Hidden::hide_values`]);
+/// clones share the one set.
 #[derive(Clone, Default)]
-pub struct Hidden(Arc<OnceLock<Secrets>>);
+pub struct Hidden(Arc<RwLock<Secrets>>);
 
 impl Hidden {
     /// From now on, log lines, records and messages show the secrets of
     /// the run's plugins, whose `manifests` these are, as `[redacted]`
-    /// (see `plugin::manifest` for which values are secret). Called once,
-    /// before the plugins are loaded; a second call changes nothing.
+    /// (see `plugin::manifest` for which values are secret). Called before
+    /// the plugins are loaded.
     pub fn hide(&self, manifests: &[Manifest]) {
-        let secrets = Secrets::of_manifests(manifests);
-        if !secrets.is_empty() {
-            let _ = self.0.set(secrets);
-        }
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_of_manifests(manifests);
     }
 
-    /// `text` with the secrets of [`Hidden::hide`] hidden: for anything
-    /// the host writes, records too.
+    /// From now on, `values` are shown as `[redacted]` too.
+    pub fn hide_values(&self, values: impl IntoIterator<Item = String>) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(values);
+    }
+
+    /// `text` with the hidden values hidden: for anything the host writes,
+    /// records too.
     pub fn shown<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match self.0.get() {
-            Some(secrets) => secrets.redact(text),
-            None => Cow::Borrowed(text),
+        let secrets = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        if secrets.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        match secrets.redact(text) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(redacted) => Cow::Owned(redacted),
         }
     }
 

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::SetupError;
 use super::args::RequestArgs;
+use super::logging::Hidden;
 use tb_host::input::add_json_content_type;
 use tb_host::session::default_settings;
-use tb_host::{PoolBuilder, RequestDefaults};
+use tb_host::{BasicAuth, PoolBuilder, RequestDefaults};
 
 /// Applies `args` to `builder`. Returns the builder and the defaults every
 /// job of the input starts from. A `--data-file` that cannot be read is a
@@ -16,7 +17,14 @@ use tb_host::{PoolBuilder, RequestDefaults};
 pub fn apply(
     builder: PoolBuilder,
     args: RequestArgs,
+    hidden: &Hidden,
 ) -> Result<(PoolBuilder, RequestDefaults), SetupError> {
+    let auth = args.user.as_deref().map(basic_auth).transpose()?;
+    if let Some(auth) = &auth {
+        // The pair too: its base64 is what the header carries, whole.
+        let pair = format!("{}:{}", auth.user, auth.password);
+        hidden.hide_values([auth.password.clone(), pair]);
+    }
     let mut headers = args.headers;
     let body = if let Some(data) = args.data {
         Some(data.into_bytes())
@@ -36,6 +44,7 @@ pub fn apply(
         headers,
         body: body.map(Into::into),
         timeout: None,
+        auth,
     };
     let mut session = default_settings();
     session.timeout_ms = Some(millis(args.timeout));
@@ -52,6 +61,25 @@ pub fn apply(
             .map_err(|e| SetupError::new(format!("--proxy {e}")))?;
     }
     Ok((builder, defaults))
+}
+
+/// The credentials of `-u`: `USER:PASSWORD`, or `@FILE` holding that. The
+/// error never shows the value.
+fn basic_auth(given: &str) -> Result<BasicAuth, SetupError> {
+    let text = match given.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| SetupError::new(format!("cannot read -u @{file}: {e}")))?
+            .trim_end_matches(['\n', '\r'])
+            .to_owned(),
+        None => given.to_owned(),
+    };
+    let (user, password) = text
+        .split_once(':')
+        .ok_or_else(|| SetupError::new("-u takes USER:PASSWORD (or @FILE holding that)"))?;
+    Ok(BasicAuth {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
 }
 
 /// `duration` in whole milliseconds, rounded up so a short limit stays
@@ -91,9 +119,12 @@ mod tests {
             "http://user:pr0xy-pass@127.0.0.1:3128",
             "--user-agent",
             "bot/1",
+            "-u",
+            "ann:s3cr3t-pass",
             "urls.txt",
         ]);
-        let (builder, defaults) = apply(Pool::builder(), args.request).unwrap();
+        let hidden = Hidden::default();
+        let (builder, defaults) = apply(Pool::builder(), args.request, &hidden).unwrap();
         assert_shows(
             &builder,
             &[
@@ -117,13 +148,23 @@ mod tests {
                 ],
                 body: Some(br#"{"a":1}"#.to_vec().into()),
                 timeout: None,
+                auth: Some(BasicAuth {
+                    user: "ann".to_owned(),
+                    password: "s3cr3t-pass".to_owned(),
+                }),
             }
+        );
+        assert_eq!(
+            hidden.shown("pw s3cr3t-pass"),
+            "pw [redacted]",
+            "-u's password is hidden"
         );
     }
 
     #[test]
     fn without_request_flags_sessions_keep_their_defaults() {
-        let (builder, defaults) = apply(Pool::builder(), run_args(&[]).request).unwrap();
+        let (builder, defaults) =
+            apply(Pool::builder(), run_args(&[]).request, &Hidden::default()).unwrap();
         assert_shows(
             &builder,
             &[
@@ -139,15 +180,27 @@ mod tests {
 
     #[test]
     fn a_body_comes_from_data_or_a_data_file_without_a_content_type() {
-        let (_, defaults) = apply(Pool::builder(), run_args(&["--data", "a=1"]).request).unwrap();
+        let (_, defaults) = apply(
+            Pool::builder(),
+            run_args(&["--data", "a=1"]).request,
+            &Hidden::default(),
+        )
+        .unwrap();
         assert_eq!(defaults.body.as_deref(), Some(&b"a=1"[..]));
         assert!(defaults.headers.is_empty(), "{:?}", defaults.headers);
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
-        let (_, defaults) =
-            apply(Pool::builder(), run_args(&["--data-file", file]).request).unwrap();
+        let (_, defaults) = apply(
+            Pool::builder(),
+            run_args(&["--data-file", file]).request,
+            &Hidden::default(),
+        )
+        .unwrap();
         assert_eq!(defaults.body, Some(std::fs::read(file).unwrap().into()));
         let missing = run_args(&["--data-file", "/no/such/body"]).request;
-        let error = apply(Pool::builder(), missing).err().unwrap().to_string();
+        let error = apply(Pool::builder(), missing, &Hidden::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(error.contains("--data-file /no/such/body"), "{error}");
     }
 }

@@ -39,7 +39,7 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
     let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
     let format = input_format.format(input_path.as_deref());
     let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins, hidden)?;
-    let (builder, defaults) = requests::apply(builder, request)?;
+    let (builder, defaults) = requests::apply(builder, request, hidden)?;
     let (builder, shard) = scheduling::apply(builder, &schedule)?;
     let resume = schedule.resume.then(|| resume::Input {
         path: input_path.as_deref().filter(|path| *path != Path::new("-")),

@@ -11,6 +11,7 @@
 //! | `data_base64` | string | the body, in standard padded base64: a body that is not UTF-8 |
 //! | `json` | any | the body, as compact JSON, with `Content-Type: application/json` unless a header sets one |
 //! | `timeout` | number | seconds allowed for each attempt |
+//! | `auth` | `[user, password]` | HTTP Basic credentials (see [`crate::Job::auth`]) |
 //!
 //! A field that is absent or `null` takes the default (from the command
 //! line's flags), as in Python. At most one of `data`, `data_base64` and
@@ -18,7 +19,9 @@
 //! a misspelt `header` is not dropped without a word.
 //!
 //! [`encode`] writes a job in this format and [`parse_job`] reads it back
-//! as the same job: the failures file of `tb-host run` is written with it.
+//! as the same job, but for its `auth`, which is never written: the
+//! failures file of `tb-host run` is written with it, and credentials do
+//! not belong in a file of failures.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -32,11 +35,11 @@ use serde_json::{Map, Value};
 use super::{
     InputError, LineReader, add_json_content_type, check_url, parse_method, timeout_from_secs,
 };
-use crate::job::{Job, RequestDefaults};
+use crate::job::{BasicAuth, Job, RequestDefaults};
 use crate::wire::{TEXT_SHOWN, check_header, shorten};
 
 /// Every field a job line may have.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "method",
     "url",
     "headers",
@@ -45,6 +48,7 @@ const FIELDS: [&str; 8] = [
     "data_base64",
     "json",
     "timeout",
+    "auth",
 ];
 
 /// The fields that give the body; a job has at most one.
@@ -120,12 +124,17 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         Some(secs) => Some(timeout_from_secs(secs).map_err(in_field("timeout"))?),
         None => defaults.timeout,
     };
+    let auth = match fields.get::<(String, String)>("auth")? {
+        Some((user, password)) => Some(BasicAuth { user, password }),
+        None => defaults.auth.clone(),
+    };
     Ok(Job {
         method,
         url,
         headers,
         body,
         timeout,
+        auth,
     })
 }
 
@@ -337,6 +346,23 @@ mod tests {
     }
 
     #[test]
+    fn auth_is_read_but_never_written() {
+        let job = parse(r#"{"url":"http://h/","auth":["ann","s3cr3t-pass"]}"#).unwrap();
+        let auth = job.auth.as_ref().unwrap();
+        assert_eq!(
+            (auth.user.as_str(), auth.password.as_str()),
+            ("ann", "s3cr3t-pass")
+        );
+        let line = encode(&job);
+        assert!(!line.contains("s3cr3t") && !line.contains("auth"), "{line}");
+        assert!(
+            parse(r#"{"url":"http://h/","auth":"ann"}"#)
+                .unwrap_err()
+                .contains("auth")
+        );
+    }
+
+    #[test]
     fn fields_win_over_the_defaults_and_headers_merge_per_name() {
         let defaults = RequestDefaults {
             method: "POST".into(),
@@ -347,6 +373,7 @@ mod tests {
             ],
             body: Some(b"default".to_vec().into()),
             timeout: Some(Duration::from_secs(9)),
+            ..RequestDefaults::default()
         };
         let plain = parse_job(r#"{"url":"http://h/"}"#, &defaults).unwrap();
         assert_eq!(plain, Job::from_url("http://h/", &defaults));

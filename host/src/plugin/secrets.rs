@@ -74,10 +74,15 @@ impl Secrets {
     /// manifest of a run for the log.
     pub fn of_manifests<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> Secrets {
         let mut secrets = Secrets::default();
-        for manifest in manifests {
-            secrets.extend(manifest.secret_values());
-        }
+        secrets.extend_of_manifests(manifests);
         secrets
+    }
+
+    /// Adds the secrets of `manifests` (see [`Secrets::of_manifests`]).
+    pub fn extend_of_manifests<'a>(&mut self, manifests: impl IntoIterator<Item = &'a Manifest>) {
+        for manifest in manifests {
+            self.extend(manifest.secret_values());
+        }
     }
 
     /// Adds the secrets among `values` to the set.

@@ -133,8 +133,9 @@ pub(crate) fn send_entry(jobs: &Sender<Entry>, mut entry: Entry) -> bool {
 
 /// What workers and the feeder tell the retry scheduler.
 pub(crate) enum ToScheduler {
-    /// Send this task to the workers again at this instant.
-    Retry(Task, Instant),
+    /// Send this task to the workers again at this instant (boxed: a
+    /// `Check` is the common message).
+    Retry(Box<Task>, Instant),
     /// Something finished: see whether the run is over.
     Check,
 }

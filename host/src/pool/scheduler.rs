@@ -77,7 +77,11 @@ pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Entry>, tracker: Ar
             Ok(ToScheduler::Retry(task, due)) => {
                 seq += 1;
                 last_due = last_due.max(Some(due));
-                waiting.push(Reverse(Waiting { due, seq, task }));
+                waiting.push(Reverse(Waiting {
+                    due,
+                    seq,
+                    task: *task,
+                }));
                 publish(&tracker, &waiting, &mut last_due);
             }
             Ok(ToScheduler::Check) | Err(RecvTimeoutError::Timeout) => {}

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use reqwest::Url;
-use reqwest::header::HeaderMap;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use super::PoolSettings;
 use super::body;
@@ -32,6 +32,7 @@ use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
     same_origin,
 };
+use crate::job::BasicAuth;
 use crate::response::Response;
 use crate::session::Session;
 use crate::wire;
@@ -100,6 +101,8 @@ struct Sending<'a> {
     body: Option<Bytes>,
     /// Whether the session's headers go too: only to the job's origin.
     session_headers: bool,
+    /// The job's Basic credentials, when the hop goes to its origin.
+    auth: Option<&'a BasicAuth>,
 }
 
 pub(crate) struct Worker {
@@ -159,7 +162,10 @@ impl Worker {
             match next {
                 Next::Retry(delay) => {
                     let due = Instant::now() + delay;
-                    if let Err(returned) = self.lines.scheduler.send(ToScheduler::Retry(task, due))
+                    if let Err(returned) = self
+                        .lines
+                        .scheduler
+                        .send(ToScheduler::Retry(Box::new(task), due))
                     {
                         let ToScheduler::Retry(mut task, _) = returned.0 else {
                             unreachable!("sent a retry")
@@ -168,7 +174,7 @@ impl Worker {
                             || Ended::Failure(FailureKind::Other, "shut down".into()),
                             |last| *last,
                         );
-                        self.finish(task, shut_down).await;
+                        self.finish(*task, shut_down).await;
                     }
                 }
                 Next::Done(ended) => self.finish(task, ended).await,
@@ -357,6 +363,7 @@ impl Worker {
                     // What a hook returned is its own: one copy, as sent.
                     body: request.body.as_deref().map(Bytes::copy_from_slice),
                     session_headers: same_origin(sent, job_url),
+                    auth: job.auth.as_ref().filter(|_| same_origin(sent, job_url)),
                 },
                 None => Sending {
                     method,
@@ -365,6 +372,7 @@ impl Worker {
                     headers,
                     body: body.clone(),
                     session_headers: to_job_origin,
+                    auth: job.auth.as_ref().filter(|_| to_job_origin),
                 },
             };
             let sent = Instant::now();
@@ -460,6 +468,13 @@ impl Worker {
                     headers.insert(name, value.clone());
                 }
             }
+        }
+        if let Some(auth) = request.auth
+            && !headers.contains_key(AUTHORIZATION)
+            && let Ok(mut value) = HeaderValue::from_str(&auth.header_value())
+        {
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
         }
         let rewritten_url = request.rewritten.then(|| request.url.clone());
         let mut builder = session

@@ -24,6 +24,14 @@ pub struct RequestArgs {
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
 
+    /// HTTP Basic credentials for every request, USER:PASSWORD, or @FILE
+    /// holding that (read once; trailing line break trimmed). Sent to each
+    /// job's own origin only, and only when no -H or plugin sets
+    /// Authorization; the password is never logged, recorded or written to
+    /// --failures (run those again with -u).
+    #[arg(short = 'u', long, value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+
     /// The body of every request.
     #[arg(long, value_name = "STRING", conflicts_with_all = ["data_file", "json"])]
     pub data: Option<String>,
