@@ -15,6 +15,7 @@ pub struct Response {
     pub(crate) index: u64,
     pub(crate) job: Job,
     pub(crate) status: u16,
+    pub(crate) http_version: &'static str,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) body_cut: bool,
@@ -41,6 +42,12 @@ impl Response {
     /// The HTTP status code of the last attempt.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The HTTP version that answered the last attempt: `HTTP/1.1`,
+    /// `HTTP/2`, ...
+    pub fn http_version(&self) -> &'static str {
+        self.http_version
     }
 
     /// The response's header fields.

@@ -95,6 +95,30 @@ impl Proxy {
     }
 }
 
+/// Which HTTP versions sessions speak ([`crate::PoolBuilder::http_version`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/2 where TLS's ALPN agrees on it, HTTP/1.1 otherwise.
+    #[default]
+    Negotiate,
+    /// HTTP/1.1 only (curl's `--http1.1`).
+    Http1Only,
+    /// HTTP/2 without asking first, cleartext included (curl's
+    /// `--http2-prior-knowledge`).
+    Http2PriorKnowledge,
+}
+
+/// How the operator wants sessions to reach servers, whatever the hooks
+/// do: a proxy, the HTTP versions, and names resolved by hand.
+#[derive(Clone, Default)]
+pub(crate) struct Transport {
+    pub proxy: Option<Proxy>,
+    pub http: HttpVersion,
+    /// `(host, address)`: connect to `address` for `host` (curl's
+    /// `--resolve`); the port in `address` is the one it answers for.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
+
 /// A worker's HTTP session: its client, and what the session hooks settled
 /// on that the worker applies itself, request by request: the headers
 /// (sent only to the job's own origin, see `pool::redirect`), the
@@ -107,15 +131,15 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Builds a worker's session from its final settings, sending through
-    /// `proxy` if one is given.
+    /// Builds a worker's session from its final settings, reaching
+    /// servers as `transport` says.
     pub(crate) fn open(
         constructor: &SessionConstructor,
         settings: &SessionSettings,
-        proxy: Option<&Proxy>,
+        transport: &Transport,
     ) -> Result<Session, String> {
         Ok(Session {
-            client: build_client(constructor, settings, proxy)?,
+            client: build_client(constructor, settings, transport)?,
             headers: wire::header_map(&settings.headers).map_err(|e| format!("session {e}"))?,
             timeout: settings.timeout_ms.map(Duration::from_millis),
             max_redirects: settings.max_redirects,
@@ -149,11 +173,19 @@ impl Session {
 fn build_client(
     constructor: &SessionConstructor,
     settings: &SessionSettings,
-    proxy: Option<&Proxy>,
+    transport: &Transport,
 ) -> Result<Client, String> {
     let mut builder = constructor().redirect(Policy::none()).referer(false);
-    if let Some(proxy) = proxy {
+    if let Some(proxy) = &transport.proxy {
         builder = builder.proxy(proxy.proxy.clone());
+    }
+    builder = match transport.http {
+        HttpVersion::Negotiate => builder,
+        HttpVersion::Http1Only => builder.http1_only(),
+        HttpVersion::Http2PriorKnowledge => builder.http2_prior_knowledge(),
+    };
+    for (host, address) in &transport.resolve {
+        builder = builder.resolve(host, *address);
     }
     if let Some(ms) = settings.timeout_ms {
         builder = builder.timeout(Duration::from_millis(ms));

@@ -695,3 +695,23 @@ fn one_body_for_every_job_is_shared_not_copied() {
         "peak {peak_mib:.0} MiB for one 10 MiB body"
     );
 }
+
+#[test]
+fn resolve_sends_a_name_to_the_address_given_and_records_the_http_version() {
+    let port = server().port();
+    let url = format!("http://tb-host-resolve.invalid:{port}/echo/resolved");
+    let resolve = format!("tb-host-resolve.invalid:{port}:127.0.0.1");
+    let run = tb_host(&["run", "--resolve", &resolve, "--http1.1", "-"], &url);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let record = run.by_index(1)[&0];
+    assert_eq!(record["status"], 200, "{record}");
+    assert_eq!(record["http_version"], "HTTP/1.1");
+    let seen = server().requests_to("/echo/resolved");
+    assert_eq!(
+        seen[0].header("host"),
+        Some(format!("tb-host-resolve.invalid:{port}").as_str()),
+        "the name stays in Host"
+    );
+    let unresolved = tb_host(&["run", "-"], &url);
+    assert_eq!(unresolved.by_index(1)[&0]["error"]["kind"], "connect");
+}

@@ -26,6 +26,8 @@ struct Record<'a> {
     method: &'a str,
     url: &'a str,
     status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_version: Option<&'static str>,
     attempts: u32,
     redirects: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +117,7 @@ impl RecordWriter {
                 method: &r.job().method,
                 url: &r.job().url,
                 status: Some(r.status()),
+                http_version: Some(r.http_version()),
                 attempts: r.attempts(),
                 redirects: r.redirects(),
                 final_url: (r.redirects() > 0).then(|| r.final_url()),
@@ -139,6 +142,7 @@ impl RecordWriter {
                 method: &f.job().method,
                 url: &f.job().url,
                 status: None,
+                http_version: None,
                 attempts: f.attempts(),
                 redirects: 0,
                 final_url: None,

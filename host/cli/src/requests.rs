@@ -8,7 +8,7 @@ use super::SetupError;
 use super::args::RequestArgs;
 use super::logging::Hidden;
 use tb_host::input::add_json_content_type;
-use tb_host::session::default_settings;
+use tb_host::session::{HttpVersion, default_settings};
 use tb_host::{BasicAuth, PoolBuilder, RequestDefaults};
 
 /// Applies `args` to `builder`. Returns the builder and the defaults every
@@ -53,7 +53,16 @@ pub fn apply(
     if let Some(agent) = args.user_agent {
         session.user_agent = Some(agent);
     }
-    let mut builder = builder.session(session);
+    let mut builder = builder.session(session).http_version(if args.http1_1 {
+        HttpVersion::Http1Only
+    } else if args.http2_prior_knowledge {
+        HttpVersion::Http2PriorKnowledge
+    } else {
+        HttpVersion::Negotiate
+    });
+    for (host, address) in args.resolve {
+        builder = builder.resolve(host, address);
+    }
     if let Some(url) = args.proxy {
         // Checked when the flags were parsed.
         builder = builder
@@ -121,6 +130,9 @@ mod tests {
             "bot/1",
             "-u",
             "ann:s3cr3t-pass",
+            "--http1.1",
+            "--resolve",
+            "API.example:8443:[::1]",
             "urls.txt",
         ]);
         let hidden = Hidden::default();
@@ -133,6 +145,8 @@ mod tests {
                 "max_redirects: 3",
                 r#"user_agent: Some("bot/1")"#,
                 r#"proxy: Some("http://127.0.0.1:3128")"#,
+                "http: Http1Only",
+                r#"resolve: [("api.example", [::1]:8443)]"#,
             ],
         );
         let shown = format!("{builder:?}");
@@ -173,6 +187,8 @@ mod tests {
                 "max_redirects: 10",
                 concat!(r#"user_agent: Some("tb-host/"#, env!("CARGO_PKG_VERSION")),
                 "proxy: None",
+                "http: Negotiate",
+                "resolve: []",
             ],
         );
         assert_eq!(defaults, RequestDefaults::default());

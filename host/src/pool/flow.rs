@@ -76,6 +76,8 @@ pub(crate) enum Ended {
 /// An HTTP response read off the wire, body included.
 pub(crate) struct Reply {
     pub status: u16,
+    /// The HTTP version that answered: `HTTP/1.1`, `HTTP/2`, ...
+    pub version: &'static str,
     pub headers: HeaderMap,
     pub body: Body,
     /// Time from sending the request to the end of its body.

@@ -32,7 +32,9 @@ use crate::hooks::{HookFactory, NativeHook, SessionSettings};
 use crate::input::InputError;
 use crate::job::{Job, RequestDefaults};
 use crate::response::Response;
-use crate::session::{Proxy, SessionConstructor, default_constructor, default_settings};
+use crate::session::{
+    HttpVersion, Proxy, SessionConstructor, Transport, default_constructor, default_settings,
+};
 use flow::{Finished, ToScheduler, Tracker};
 use taker::{Admitted, Taker};
 
@@ -72,7 +74,7 @@ pub(crate) struct PoolSettings {
     pub max_attempts: u32,
     pub body: body::BodyOptions,
     pub limits: limits::SendLimits,
-    pub proxy: Option<Proxy>,
+    pub transport: Transport,
 }
 
 /// Sets up a [`Pool`]: workers, session, hooks, limits; then starts it on a
@@ -104,7 +106,7 @@ pub struct PoolBuilder {
     max_in_flight: Option<usize>,
     rate: Option<f64>,
     per_host: Option<usize>,
-    proxy: Option<Proxy>,
+    transport: Transport,
     select: Option<Selector>,
     in_input_order: bool,
 }
@@ -128,7 +130,7 @@ impl Default for PoolBuilder {
             max_in_flight: None,
             rate: None,
             per_host: None,
-            proxy: None,
+            transport: Transport::default(),
             select: None,
             in_input_order: false,
         }
@@ -163,7 +165,12 @@ impl std::fmt::Debug for PoolBuilder {
             .field("max_in_flight", &self.max_in_flight)
             .field("rate", &self.rate)
             .field("per_host", &self.per_host)
-            .field("proxy", &self.proxy.as_ref().map(|proxy| &proxy.origin))
+            .field(
+                "proxy",
+                &self.transport.proxy.as_ref().map(|proxy| &proxy.origin),
+            )
+            .field("http", &self.transport.http)
+            .field("resolve", &self.transport.resolve)
             .field("selected", &self.select.is_some())
             .field("in_input_order", &self.in_input_order)
             .finish_non_exhaustive()
@@ -316,8 +323,25 @@ impl PoolBuilder {
             url: url.to_owned(),
             reason,
         })?;
-        self.proxy = Some(proxy);
+        self.transport.proxy = Some(proxy);
         Ok(self)
+    }
+
+    /// Which HTTP versions sessions speak (default: HTTP/2 where TLS
+    /// agrees on it, else HTTP/1.1); each [`Response::http_version`] says
+    /// which one answered.
+    pub fn http_version(mut self, version: HttpVersion) -> Self {
+        self.transport.http = version;
+        self
+    }
+
+    /// Connects to `address` for `host` instead of looking it up (as
+    /// curl's `--resolve`, but for every port of `host`: the URL's port is
+    /// the one connected to): for testing one machine of many behind a
+    /// name. The URL, its `Host` and TLS's server name stay `host`'s.
+    pub fn resolve(mut self, host: impl Into<String>, address: std::net::SocketAddr) -> Self {
+        self.transport.resolve.push((host.into(), address));
+        self
     }
 
     /// Runs only the jobs whose input index `keep` accepts; the others are
@@ -418,7 +442,7 @@ impl PoolBuilder {
             max_attempts: self.max_attempts,
             body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
-            proxy: self.proxy,
+            transport: self.transport,
         });
         Pool::start(
             threads,

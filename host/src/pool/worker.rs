@@ -210,6 +210,7 @@ impl Worker {
                     index: task.index,
                     job: task.job,
                     status: reply.status,
+                    http_version: reply.version,
                     headers: reply.headers,
                     body: reply.body.data,
                     body_cut: reply.body.cut,
@@ -438,7 +439,7 @@ impl Worker {
         Session::open(
             &self.settings.constructor,
             &settings,
-            self.settings.proxy.as_ref(),
+            &self.settings.transport,
         )
         .map_err(|message| (FailureKind::Other, message))
     }
@@ -514,6 +515,7 @@ impl Worker {
         };
         let proxy = self
             .settings
+            .transport
             .proxy
             .as_ref()
             .map(|proxy| proxy.origin.as_str());
@@ -535,10 +537,12 @@ impl Worker {
     ) -> Result<Reply, Fault> {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
+        let version = version_name(response.version());
         let prefix = self.chain.body_prefix();
         let body = body::read(response, index, prefix, &self.settings.body).await?;
         Ok(Reply {
             status,
+            version,
             headers,
             body,
             elapsed_ms: millis(sent.elapsed()),
@@ -602,6 +606,18 @@ fn hop_request(redirected: &Option<Hop>, job: &crate::job::Job, url: &Url) -> Re
             headers: job.headers.clone(),
             body: job.body.as_deref().map(<[u8]>::to_vec),
         },
+    }
+}
+
+/// The name of an HTTP version, as records give it.
+fn version_name(version: reqwest::Version) -> &'static str {
+    match version {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_11 => "HTTP/1.1",
+        reqwest::Version::HTTP_2 => "HTTP/2",
+        reqwest::Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/?",
     }
 }
 

@@ -3,6 +3,7 @@
 //! the flags are parsed, except `--data-file`, which is read when the run
 //! sets up (`requests::apply`, which applies the group).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -66,10 +67,41 @@ pub struct RequestArgs {
     #[arg(long, value_name = "URL", value_parser = parse_proxy)]
     pub proxy: Option<String>,
 
+    /// Speak HTTP/1.1 only (no HTTP/2, even where TLS offers it).
+    #[arg(long = "http1.1", conflicts_with = "http2_prior_knowledge")]
+    pub http1_1: bool,
+
+    /// Speak HTTP/2 without asking first, cleartext http:// included (for
+    /// servers known to speak it: h2c).
+    #[arg(long)]
+    pub http2_prior_knowledge: bool,
+
+    /// Connect to ADDRESS for HOST instead of looking it up, HOST's name
+    /// kept in the URL, Host and TLS (curl's --resolve; here for every port
+    /// of HOST); repeat for more.
+    #[arg(long, value_name = "HOST:PORT:ADDRESS", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, SocketAddr)>,
+
     /// The User-Agent header of every request that sets none itself;
     /// tb-host/VERSION by default.
     #[arg(long, value_name = "STRING", value_parser = parse_user_agent)]
     pub user_agent: Option<String>,
+}
+
+/// `HOST:PORT:ADDRESS`, ADDRESS an IPv4 address or an IPv6 one in
+/// brackets.
+fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
+    let form =
+        || format!("expected HOST:PORT:ADDRESS (as example.com:443:127.0.0.1), got {text:?}");
+    let (host, rest) = text.split_once(':').ok_or_else(form)?;
+    let (port, address) = rest.split_once(':').ok_or_else(form)?;
+    let port: u16 = port.parse().map_err(|_| form())?;
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    let ip: std::net::IpAddr = address.parse().map_err(|_| form())?;
+    if host.is_empty() {
+        return Err(form());
+    }
+    Ok((host.to_ascii_lowercase(), SocketAddr::new(ip, port)))
 }
 
 fn parse_header(text: &str) -> Result<(String, String), String> {
