@@ -167,8 +167,10 @@ fn unbounded_memory_growth_fails_only_its_requests_in_bounded_memory() {
         // One worker, twenty instances grown to their cap of 16 MiB one
         // after another: the host gives each one's memory back.
         let urls = half_hostile(&format!("grow-{hook}"), hook, "grow", 40);
+        // A deadline far past the time growing to the cap takes, even on
+        // a busy machine: the cap, not the clock, must stop it.
         let (run, peak_mib) = tb_host_peak(
-            &hostile_args("1", &["--plugin-memory", "16"]),
+            &hostile_args("1", &["--plugin-memory", "16", "--plugin-timeout", "5000"]),
             &stdin_of(&urls),
         );
         assert_half_failed(&run, urls.len(), hook, "went past its memory cap of 16 MiB");
