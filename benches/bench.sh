@@ -176,6 +176,12 @@ wide() {
       echo "$row" | awk -v r="${base[0]}" -v c="${base[1]}" -v m="${base[2]}" \
         '{ printf "%s %7.2f %7.2f %7.2f\n", $0, $(NF-3) / r, $NF / m, $(NF-1) / c }'
     done
+    # One keep-alive connection per worker is what oha has; a worker whose
+    # connection is not back in its pool when it sends again opens another.
+    head -n $((3 * t)) "$work/slow.txt" >"$work/some.txt"
+    before=$(accepted)
+    "$bin" run -q -j "$t" -o /dev/null "$work/some.txt"
+    echo "tb-host -j $t: $(($(accepted) - before - 1)) connections for $((3 * t)) URLs"
   done
 }
 

@@ -6,7 +6,7 @@
 #
 # Sets: $work (a temp dir, removed on exit), $port, $bin (tb-host).
 # Provides: make_urls N FILE [PREFIX] (writes N distinct URLs to FILE,
-# under /PREFIX/, default item).
+# under /PREFIX/, default item); accepted (connections nginx has accepted).
 
 need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
@@ -38,6 +38,7 @@ http {
     listen 127.0.0.1:$port backlog=16384;
     location / { return 200 "ok\n"; }
     location /slow/ { echo_sleep 0.1; echo ok; }
+    location = /nginx-status { stub_status; }
   }
 }
 CONF
@@ -45,6 +46,12 @@ CONF
 
 cargo build --release -q -p tb-host-cli
 bin=target/release/tb-host
+
+# accepted: how many connections nginx has accepted so far, this query's own
+# included (so one more between two of them).
+accepted() {
+  curl -s "http://127.0.0.1:$port/nginx-status" | awk 'NR == 3 { print $1 }'
+}
 
 make_urls() {
   seq 0 $(($1 - 1)) | sed "s|^|http://127.0.0.1:$port/${3:-item}/|" >"$2"
