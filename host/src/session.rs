@@ -1,8 +1,9 @@
 //! Sessions: the one HTTP client each worker owns.
 //!
 //! As in Python's requests-toolbelt, each worker has a session of its own,
-//! so connections are reused within a worker and nothing is shared between
-//! workers. A session is built in two steps: the settings
+//! so connections are reused within a worker and not shared between
+//! workers; what is the same for every session, the TLS configuration with
+//! its trusted roots, is built once and shared (see [`shared_tls`]). A session is built in two steps: the settings
 //! ([`SessionSettings`]) pass through every hook's `init-session` and
 //! `auth-session`, then the session constructor (Python's `session=`) gives
 //! the client builder that the settings are applied to.
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
-use reqwest::{Certificate, Client, ClientBuilder};
+use reqwest::{Client, ClientBuilder};
 
 use crate::hooks::SessionSettings;
 use crate::wire;
@@ -44,34 +45,58 @@ pub fn default_settings() -> SessionSettings {
 }
 
 /// The constructor used when none is given: reqwest's defaults with
-/// `TCP_NODELAY`, no system proxy lookup, and the system's trusted roots
-/// read once for all sessions.
+/// `TCP_NODELAY`, no system proxy lookup, and one TLS configuration
+/// ([`shared_tls`]) for all sessions.
 pub(crate) fn default_constructor() -> SessionConstructor {
     Arc::new(|| {
-        Client::builder()
-            .tcp_nodelay(true)
-            .no_proxy()
-            .tls_certs_only(system_roots().iter().cloned())
+        let builder = Client::builder().tcp_nodelay(true).no_proxy();
+        match shared_tls() {
+            Some(tls) => builder.tls_backend_preconfigured(rustls::ClientConfig::clone(tls)),
+            // The crypto provider installed as the process default supports
+            // neither TLS version: let reqwest, which uses the same one,
+            // refuse to build the client and say so.
+            None => builder.tls_certs_only(std::iter::empty()),
+        }
     })
 }
 
-/// The system's trusted root certificates (`SSL_CERT_FILE` and
-/// `SSL_CERT_DIR` are honoured), read on first use. Reading and decoding
-/// them was most of the cost of building a client, a few milliseconds that
-/// every worker paid again.
-fn system_roots() -> &'static [Certificate] {
-    static ROOTS: OnceLock<Vec<Certificate>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
+/// The TLS configuration every default session uses: the system's trusted
+/// roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured), read once, and
+/// what reqwest would set itself (its crypto provider, TLS 1.2 and 1.3,
+/// ALPN `h2` then `http/1.1`, SNI).
+///
+/// Built once and shared: a client given the roots builds its own store of
+/// them and its own session-resumption cache, about 150 KiB a worker that
+/// stayed for the whole run (786 MiB at 5,000 workers; see the README's
+/// performance section). A clone of this configuration shares its root
+/// store, verifier and resumption cache through their `Arc`s, so workers
+/// also resume each other's TLS sessions with a server; connections stay
+/// each worker's own. `None` if the process's default crypto provider
+/// supports neither TLS version.
+fn shared_tls() -> Option<&'static rustls::ClientConfig> {
+    static TLS: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
+    let tls = TLS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
         let found = rustls_native_certs::load_native_certs();
         for error in &found.errors {
             tracing::warn!("reading the system's trusted certificates: {error}");
         }
-        found
-            .certs
-            .iter()
-            .filter_map(|der| Certificate::from_der(der).ok())
-            .collect()
-    })
+        let (_, unusable) = roots.add_parsable_certificates(found.certs);
+        if unusable > 0 {
+            tracing::debug!("{unusable} of the system's trusted certificates could not be used");
+        }
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .ok()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Some(config)
+    });
+    tls.as_ref()
 }
 
 /// The HTTP proxy every session of a pool sends through

@@ -10,7 +10,7 @@ use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
 use tb_host::plugin::{Manifest, PluginRuntime};
 use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{each_once, refused_url, server};
+use tb_host_tests::harness::{each_once, refused_url, server, tb_host};
 
 #[test]
 fn zero_threads_is_rejected() {
@@ -456,5 +456,29 @@ fn a_hook_that_panics_fails_its_job_and_the_worker_goes_on() {
             .map(|r| r.index())
             .chain(failures.iter().map(|f| f.index())),
         40,
+    );
+}
+
+/// A worker keeps to one connection to a host: the connection of its last
+/// request is back in its client's pool before it sends the next. (With
+/// hundreds of workers on a carrier, each used to open a second one: 2,000
+/// connections for `-j 1000` in a release build; this debug build against
+/// a thread-per-connection server answers too unevenly to show it, so
+/// `benches/bench.sh` counts nginx's connections too.) The real binary, on
+/// a server of its own so that no other test's connections count.
+#[test]
+fn each_worker_keeps_to_one_connection() {
+    let own = tb_loopback::Server::start().expect("start a loopback server");
+    let (workers, jobs) = (200, 2_000);
+    let input: String = (0..jobs)
+        .map(|_| format!("{}\n", own.url("/slow/20")))
+        .collect();
+    let run = tb_host(&["run", "-j", &workers.to_string(), "-"], &input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.by_index(jobs);
+    assert!(
+        own.connections() <= workers as u64,
+        "{} connections for {workers} workers",
+        own.connections()
     );
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
@@ -73,6 +73,7 @@ impl Builder {
             records: Records::default(),
             handlers: self.handlers,
             one_request_per_connection: self.one_request_per_connection,
+            connections: AtomicU64::new(0),
         });
         let accept = {
             let shared = Arc::clone(&shared);
@@ -99,6 +100,8 @@ struct Shared {
     /// The chain: the first to return an outcome answers.
     handlers: Vec<Box<dyn Handler>>,
     one_request_per_connection: bool,
+    /// Connections accepted so far.
+    connections: AtomicU64,
 }
 
 impl Server {
@@ -159,6 +162,12 @@ impl Server {
     pub fn total_hits(&self) -> u64 {
         self.shared.records.total()
     }
+
+    /// How many connections the server has accepted: with keep-alive, how
+    /// many a client opened.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
 }
 
 impl fmt::Debug for Server {
@@ -200,6 +209,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let spawned = thread::Builder::new()
