@@ -59,6 +59,18 @@ pub fn refused_url(path: &str) -> String {
     format!("http://127.0.0.1:{port}{path}")
 }
 
+/// The command that runs the binary with `args`, its stdin, stdout and
+/// stderr piped: what every way of running it here starts from.
+pub fn piped(args: &[&str]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// The `tb-host` command under test: `tb-host-e2e`, this package's build
 /// of the same entry point as `host/cli/src/main.rs`, which `cargo test` builds
 /// beside the test binaries (in `target/<profile>/`).
@@ -214,15 +226,9 @@ pub fn tb_host_with(
     stdin: &(impl AsRef<[u8]> + ?Sized),
     setup: impl FnOnce(&mut Command),
 ) -> Run {
-    let mut command = Command::new(binary());
+    let mut command = piped(args);
     setup(&mut command);
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tb-host");
+    let mut child = command.spawn().expect("start tb-host");
     let mut input = child.stdin.take().expect("stdin is piped");
     // tb-host may exit before reading it all (a set-up error): a broken
     // pipe here is part of the outcome under test, not a harness fault.
@@ -279,13 +285,7 @@ impl Running {
     }
 
     fn spawn(args: &[&str], input: &str, end: StdinEnd, read_stdout: bool) -> Running {
-        let mut child = Command::new(binary())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tb-host");
+        let mut child = piped(args).spawn().expect("start tb-host");
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let input = input.to_owned();
         // On a thread: a run that stalls stops reading its input too.

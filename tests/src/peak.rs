@@ -6,10 +6,9 @@
 //! exact, costs nothing while the run goes, and needs no other tool.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::thread;
 
-use crate::harness::{Run, binary};
+use crate::harness::{Run, piped};
 
 /// Runs `tb-host` with `args`, feeding `stdin`, like
 /// [`crate::harness::tb_host()`] (and held to the same exactly-once check);
@@ -19,13 +18,7 @@ use crate::harness::{Run, binary};
     reason = "reaped by `wait4` below, which std's `wait` would not let us call"
 )]
 pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
-    let mut child = Command::new(binary())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tb-host");
+    let mut child = piped(args).spawn().expect("start tb-host");
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut bytes = Vec::new();

@@ -356,16 +356,19 @@ impl Worker {
                 None
             };
             let sending = match &authorized {
-                Some((request, sent)) => Sending {
-                    method: &request.method,
-                    url: sent,
-                    rewritten: sent != &url,
-                    headers: &request.headers,
-                    // What a hook returned is its own: one copy, as sent.
-                    body: request.body.as_deref().map(Bytes::copy_from_slice),
-                    session_headers: same_origin(sent, job_url),
-                    auth: job.auth.as_ref().filter(|_| same_origin(sent, job_url)),
-                },
+                Some((request, sent)) => {
+                    let to_job_origin = same_origin(sent, job_url);
+                    Sending {
+                        method: &request.method,
+                        url: sent,
+                        rewritten: sent != &url,
+                        headers: &request.headers,
+                        // What a hook returned is its own: one copy, as sent.
+                        body: request.body.as_deref().map(Bytes::copy_from_slice),
+                        session_headers: to_job_origin,
+                        auth: job.auth.as_ref().filter(|_| to_job_origin),
+                    }
+                }
                 None => Sending {
                     method,
                     url: &url,
