@@ -8,7 +8,7 @@ use std::sync::Once;
 use std::thread::LocalKey;
 
 use crate::plugin::{info, instantiate};
-use crate::{Plugin, PluginInfo};
+use crate::{Attempt, Decision, Outcome, Plugin, PluginInfo, Request};
 
 /// Where the generated glue keeps the plugin instance.
 pub type State<T> = LocalKey<RefCell<Option<T>>>;
@@ -32,34 +32,32 @@ macro_rules! __guest_sdk_export {
                     $crate::export::describe(&STATE)
                 }
                 fn init_session(
-                    session: $crate::Session,
-                ) -> ::core::result::Result<$crate::Session, ::std::string::String> {
+                    session: $crate::SessionSettings,
+                ) -> ::core::result::Result<$crate::SessionSettings, ::std::string::String>
+                {
                     $crate::export::call(&STATE, |plugin| {
                         $crate::Plugin::init_session(plugin, session)
                     })
                 }
                 fn auth_session(
-                    session: $crate::Session,
-                ) -> ::core::result::Result<$crate::Session, ::std::string::String> {
+                    session: $crate::SessionSettings,
+                ) -> ::core::result::Result<$crate::SessionSettings, ::std::string::String>
+                {
                     $crate::export::call(&STATE, |plugin| {
                         $crate::Plugin::auth_session(plugin, session)
                     })
                 }
                 fn authorize(
-                    request: $crate::Request,
-                ) -> ::core::result::Result<$crate::Request, ::std::string::String> {
-                    $crate::export::call(&STATE, |plugin| {
-                        $crate::Plugin::authorize(plugin, request)
-                    })
+                    request: &$crate::bindings::toolbelt::plugin::types::Request,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::export::authorize(&STATE, request)
                 }
                 fn decide_retry(
-                    request: $crate::Request,
-                    outcome: $crate::Outcome,
+                    request: &$crate::bindings::toolbelt::plugin::types::Request,
+                    outcome: &$crate::bindings::toolbelt::plugin::types::AttemptOutcome,
                     attempt: $crate::Attempt,
                 ) -> ::core::result::Result<$crate::Decision, ::std::string::String> {
-                    $crate::export::call(&STATE, |plugin| {
-                        $crate::Plugin::decide_retry(plugin, &request, &outcome, &attempt)
-                    })
+                    $crate::export::decide_retry(&STATE, request, outcome, attempt)
                 }
             }
 
@@ -90,6 +88,32 @@ pub fn call<T: Plugin, R>(
         }
         install_panic_hook();
         hook(slot.insert(instantiate::<T>()?))
+    })
+}
+
+/// The `authorize` export: lends the host's request to the plugin.
+pub fn authorize<T: Plugin>(
+    state: &'static State<T>,
+    request: &crate::bindings::toolbelt::plugin::types::Request,
+) -> Result<(), String> {
+    let mut handle = request;
+    call(state, |plugin| {
+        plugin.authorize(&mut Request::new(&mut handle))
+    })
+}
+
+/// The `decide-retry` export: lends the host's request and outcome.
+pub fn decide_retry<T: Plugin>(
+    state: &'static State<T>,
+    request: &crate::bindings::toolbelt::plugin::types::Request,
+    outcome: &crate::bindings::toolbelt::plugin::types::AttemptOutcome,
+    attempt: Attempt,
+) -> Result<Decision, String> {
+    let mut handle = request;
+    let request = Request::new(&mut handle);
+    let outcome = Outcome::new(outcome);
+    call(state, |plugin| {
+        plugin.decide_retry(&request, &outcome, &attempt)
     })
 }
 

@@ -7,18 +7,18 @@
 //! state until it expires. Off `wasm32` the answers come from
 //! [`crate::testing::set_fetch`].
 
-use crate::{Fetched, Request, url};
+use crate::{FetchRequest, Fetched, url};
 
 /// Sends `request` and returns the response (its body at most 1 MiB). An
 /// error says why nothing came back: the host was not granted, the
 /// connection failed, the time ran out.
-pub fn fetch(request: &Request) -> Result<Fetched, String> {
+pub fn fetch(request: &FetchRequest) -> Result<Fetched, String> {
     crate::host::fetch(request)
 }
 
 /// A `GET` of `url` with no headers, for [`fetch`].
-pub fn get(url: &str) -> Request {
-    Request {
+pub fn get(url: &str) -> FetchRequest {
+    FetchRequest {
         method: "GET".to_owned(),
         url: url.to_owned(),
         headers: Vec::new(),
@@ -39,8 +39,8 @@ pub fn get(url: &str) -> Request {
 ///     Some("application/x-www-form-urlencoded"),
 /// );
 /// ```
-pub fn post_form(url: &str, pairs: &[(&str, &str)]) -> Request {
-    Request {
+pub fn post_form(url: &str, pairs: &[(&str, &str)]) -> FetchRequest {
+    FetchRequest {
         method: "POST".to_owned(),
         url: url.to_owned(),
         headers: vec![

@@ -18,7 +18,7 @@
 //! [`#[guest_sdk::plugin]`](plugin):
 //!
 //! ```
-//! use guest_sdk::{Plugin, Request, config, headers};
+//! use guest_sdk::{Plugin, Request, config};
 //!
 //! /// Sends `Authorization: Bearer <token>` with every request.
 //! #[derive(Default)]
@@ -33,10 +33,8 @@
 //!         Ok(())
 //!     }
 //!
-//!     fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
-//!         let value = format!("Bearer {}", self.token);
-//!         headers::set(&mut request.headers, "Authorization", &value);
-//!         Ok(request)
+//!     fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
+//!         request.set_header("Authorization", &format!("Bearer {}", self.token))
 //!     }
 //! }
 //! # let _ = guest_sdk::testing::run::<BearerAuth>();
@@ -80,16 +78,15 @@
 //! #         self.token = config::require("token")?;
 //! #         Ok(())
 //! #     }
-//! #     fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
-//! #         headers::set(&mut request.headers, "Authorization", &format!("Bearer {}", self.token));
-//! #         Ok(request)
+//! #     fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
+//! #         request.set_header("Authorization", &format!("Bearer {}", self.token))
 //! #     }
 //! # }
 //! use guest_sdk::{HookSet, testing};
 //!
 //! testing::set_config(&[("token", "t0k3n")]);
 //! let mut plugin = testing::run::<BearerAuth>().unwrap();
-//! let request = plugin.authorize(testing::request("GET", "https://example.test/")).unwrap();
+//! let request = plugin.authorized(testing::request("GET", "https://example.test/")).unwrap();
 //! assert_eq!(headers::get(&request.headers, "authorization"), Some("Bearer t0k3n"));
 //! assert_eq!(testing::describe::<BearerAuth>().unwrap().hooks, HookSet::AUTHORIZE);
 //! ```
@@ -135,8 +132,10 @@ pub mod headers;
 mod host;
 pub mod http;
 pub mod log;
+mod outcome;
 mod plugin;
 mod random;
+mod request;
 pub mod testing;
 pub mod time;
 pub mod url;
@@ -161,9 +160,11 @@ pub mod bindings {
 
 pub use bindings::toolbelt::plugin::host::Level;
 pub use bindings::toolbelt::plugin::types::{
-    Attempt, Decision, Failure, FailureKind, Fetched, Headers, HookSet, Outcome, PluginInfo,
-    Request, Response, RetryBudget, Session,
+    Attempt, AttemptFailure, AttemptFailureKind, ConfigKey, Cookie, Decision, FetchRequest,
+    Fetched, Headers, HookSet, PluginInfo, RetryBudget, SessionSettings,
 };
 pub use guest_sdk_macros::plugin;
+pub use outcome::Outcome;
 pub use plugin::{Described, Plugin, RetryInterest};
 pub use random::{random_u64, random_up_to};
+pub use request::Request;

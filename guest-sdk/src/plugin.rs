@@ -4,7 +4,9 @@
 //! otherwise build into a component that exports no hooks, refused by the
 //! host at load.
 
-use crate::{Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudget, Session};
+use crate::{
+    Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudget, SessionSettings,
+};
 
 /// A tb-host plugin: one type, one instance per worker thread.
 ///
@@ -79,38 +81,29 @@ pub trait Plugin: Described + Default + 'static {
     /// `initializer`): returns the session settings, changed as the plugin
     /// likes. An error fails the request that needed the session; the next
     /// request tries again.
-    fn init_session(&mut self, session: Session) -> Result<Session, String> {
+    fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         Ok(session)
     }
 
     /// Once per worker session, after every plugin's
     /// [`init_session`](Plugin::init_session) (Python's `auth_generator`):
     /// adds credentials that hold for the whole session.
-    fn auth_session(&mut self, session: Session) -> Result<Session, String> {
+    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         Ok(session)
     }
 
-    /// Before every attempt, retries included: returns the request to send,
+    /// Before every attempt, retries included: edits the request to send,
     /// for example with a fresh token or a signature. An error fails the
     /// job without sending it.
     ///
-    /// `request.url` is the URL the server gets, byte for byte, so a
+    /// [`Request::url`] is the URL the server gets, byte for byte, so a
     /// signature over it holds; a redirect is a new request, authorized
     /// again with its own URL (and only if it stays on the job's origin or
-    /// goes to one granted to this plugin).
-    ///
-    /// The host checks what comes back, and fails the job if it breaks a
-    /// rule: the URL's path and query may change, but not its scheme, host
-    /// or port (unless the operator granted the new origin with
-    /// `--plugin-allow-host`), and a changed URL must be in the form the
-    /// URL standard serialises it to (what [`crate::url`] builds); the
-    /// headers only the host sets (`Host`, `Content-Length`,
-    /// `Transfer-Encoding`, `Connection`, ...) may not be added; headers must be valid HTTP
-    /// ([`headers::is_valid_name`](crate::headers::is_valid_name),
-    /// [`headers::is_valid_value`](crate::headers::is_valid_value)), at
-    /// most 1,000 of them and 256 KiB of names and values in all.
-    fn authorize(&mut self, request: Request) -> Result<Request, String> {
-        Ok(request)
+    /// goes to one granted to this plugin). The request stays in the host:
+    /// read only what you need, and each edit is checked as you make it
+    /// (see [`Request`] for the rules); return a refused edit's error.
+    fn authorize(&mut self, _request: &mut Request) -> Result<(), String> {
+        Ok(())
     }
 
     /// After every attempt: retry after a delay, stop, or leave the choice
@@ -161,7 +154,7 @@ pub struct RetryInterest {
     /// for every response. Attempts without a response are always asked.
     pub statuses: Vec<(u16, u16)>,
     /// How many leading bytes of each body it sees in
-    /// [`crate::Response::body_prefix`], at most 65536.
+    /// [`Outcome::body_prefix`], at most 65536.
     pub body_prefix: u32,
     /// A token bucket shared by this plugin's instances on every worker:
     /// see [`crate::budget`].
@@ -214,6 +207,7 @@ pub(crate) fn info<T: Plugin>(plugin: &T) -> PluginInfo {
         name: T::NAME.to_owned(),
         version: T::VERSION.to_owned(),
         hooks: T::hooks(),
+        config: None,
         retry_statuses: interest.statuses,
         body_prefix: interest.body_prefix,
         retry_budget: interest.budget,

@@ -21,16 +21,15 @@
 //!         guest_sdk::log::info("configured");
 //!         Ok(())
 //!     }
-//!     fn authorize(&mut self, mut request: guest_sdk::Request) -> Result<guest_sdk::Request, String> {
-//!         guest_sdk::headers::set(&mut request.headers, "X-Hello", &self.name);
-//!         Ok(request)
+//!     fn authorize(&mut self, request: &mut guest_sdk::Request) -> Result<(), String> {
+//!         request.set_header("X-Hello", &self.name)
 //!     }
 //! }
 //!
 //! assert!(testing::run::<Greeter>().is_err(), "`name` is required");
 //! testing::set_config(&[("name", "world")]);
 //! let mut greeter = testing::run::<Greeter>().unwrap();
-//! let request = greeter.authorize(testing::request("GET", "http://example.test/")).unwrap();
+//! let request = greeter.authorized(testing::request("GET", "http://example.test/")).unwrap();
 //! assert_eq!(guest_sdk::headers::get(&request.headers, "x-hello"), Some("world"));
 //! assert_eq!(testing::take_logs(), [(guest_sdk::Level::Info, "configured".to_string())]);
 //! assert_eq!(testing::describe::<Greeter>().unwrap().hooks, guest_sdk::HookSet::AUTHORIZE);
@@ -62,8 +61,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::plugin::{info, instantiate};
 use crate::{
-    Attempt, Decision, Failure, FailureKind, Fetched, Headers, Level, Outcome, Plugin, PluginInfo,
-    Request, Response, RetryBudget, RetryInterest, Session,
+    Attempt, AttemptFailure, AttemptFailureKind, Decision, FetchRequest, Fetched, Headers, Level,
+    Outcome, Plugin, PluginInfo, Request, RetryBudget, RetryInterest, SessionSettings, headers,
 };
 
 thread_local! {
@@ -129,21 +128,21 @@ pub trait With: Sized {
     }
 }
 
-impl With for Request {
-    fn with_header(mut self, name: &str, value: &str) -> Request {
-        crate::headers::append(&mut self.headers, name, value);
+impl With for TestRequest {
+    fn with_header(mut self, name: &str, value: &str) -> TestRequest {
+        headers::append(&mut self.headers, name, value);
         self
     }
-    fn with_body(mut self, body: impl Into<Vec<u8>>) -> Request {
+    fn with_body(mut self, body: impl Into<Vec<u8>>) -> TestRequest {
         self.body = Some(body.into());
         self
     }
 }
 
-impl With for Outcome {
-    fn with_header(mut self, name: &str, value: &str) -> Outcome {
-        if let Outcome::Response(response) = &mut self {
-            crate::headers::append(&mut response.headers, name, value);
+impl With for TestOutcome {
+    fn with_header(mut self, name: &str, value: &str) -> TestOutcome {
+        if let TestOutcome::Response(response) = &mut self {
+            headers::append(&mut response.headers, name, value);
         }
         self
     }
@@ -168,12 +167,12 @@ fn pairs(headers: &[(&str, &str)]) -> Headers {
 }
 
 /// A stand-in for the host's `fetch`, see [`set_fetch`].
-pub type FetchHandler = dyn FnMut(&Request) -> Result<Fetched, String>;
+pub type FetchHandler = dyn FnMut(&FetchRequest) -> Result<Fetched, String>;
 
 /// Answers this thread's [`crate::http::fetch`] calls with `handler`, as a
 /// granted host would. Without one, every fetch fails as a host that was
 /// not granted does.
-pub fn set_fetch(handler: impl FnMut(&Request) -> Result<Fetched, String> + 'static) {
+pub fn set_fetch(handler: impl FnMut(&FetchRequest) -> Result<Fetched, String> + 'static) {
     FETCH.with_borrow_mut(|slot| *slot = Some(Box::new(handler)));
 }
 
@@ -250,7 +249,7 @@ pub fn run<T: Plugin>() -> Result<Instance<T>, String> {
 /// #[guest_sdk::plugin]
 /// impl Plugin for Busy {
 ///     fn decide_retry(&mut self, _: &Request, outcome: &Outcome, _: &Attempt) -> Result<Decision, String> {
-///         let busy = matches!(outcome, Outcome::Response(r) if r.body_prefix.starts_with(b"busy"));
+///         let busy = outcome.body_prefix().starts_with(b"busy");
 ///         Ok(if busy { Decision::RetryAfter(100) } else { Decision::Defer })
 ///     }
 ///     fn retry_interest(&self) -> RetryInterest {
@@ -291,9 +290,9 @@ impl<T: Plugin> Instance<T> {
 
     /// What the outcome of an attempt looks like to the plugin: the body
     /// cut to its declared prefix.
-    pub fn shown(&self, outcome: &Outcome) -> Outcome {
+    pub fn shown(&self, outcome: &TestOutcome) -> TestOutcome {
         let mut outcome = outcome.clone();
-        if let Outcome::Response(response) = &mut outcome {
+        if let TestOutcome::Response(response) = &mut outcome {
             let prefix = self.interest.body_prefix.min(BODY_PREFIX_MAX) as usize;
             response.body_prefix.truncate(prefix);
         }
@@ -301,18 +300,30 @@ impl<T: Plugin> Instance<T> {
     }
 
     /// [`Plugin::init_session`], as the host calls it.
-    pub fn init_session(&mut self, session: Session) -> Result<Session, String> {
+    pub fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         self.plugin.init_session(session)
     }
 
     /// [`Plugin::auth_session`], as the host calls it.
-    pub fn auth_session(&mut self, session: Session) -> Result<Session, String> {
+    pub fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         self.plugin.auth_session(session)
     }
 
-    /// [`Plugin::authorize`], as the host calls it.
-    pub fn authorize(&mut self, request: Request) -> Result<Request, String> {
-        self.plugin.authorize(request)
+    /// [`Plugin::authorize`], as the host calls it: on a [`Request`]
+    /// backed by `request`, whose edits are checked as the host checks
+    /// them (see [`TestRequest`]).
+    pub fn authorize(&mut self, request: &mut TestRequest) -> Result<(), String> {
+        request.editable = true;
+        let answer = self.plugin.authorize(&mut Request::new(request));
+        request.editable = false;
+        answer
+    }
+
+    /// [`Instance::authorize`] on `request`, which is returned as it would
+    /// be sent: for a test that builds its request in one expression.
+    pub fn authorized(&mut self, mut request: TestRequest) -> Result<TestRequest, String> {
+        self.authorize(&mut request)?;
+        Ok(request)
     }
 
     /// [`Plugin::decide_retry`] as the host calls it: not at all for a
@@ -321,19 +332,22 @@ impl<T: Plugin> Instance<T> {
     /// of `outcome` cut to the plugin's declared prefix.
     pub fn decide_retry(
         &mut self,
-        request: &Request,
-        outcome: &Outcome,
+        request: &TestRequest,
+        outcome: &TestOutcome,
         attempt: &Attempt,
     ) -> Result<Decision, String> {
-        let status = match outcome {
-            Outcome::Response(response) => Some(response.status),
-            Outcome::Failure(_) => None,
-        };
-        if !self.asks_about(status) {
+        if !self.asks_about(outcome.status()) {
             return Ok(Decision::Defer);
         }
         let shown = self.shown(outcome);
-        self.plugin.decide_retry(request, &shown, attempt)
+        // Read-only, as in the host: every edit is refused.
+        let mut request = TestRequest {
+            editable: false,
+            ..request.clone()
+        };
+        let request = Request::new(&mut request);
+        self.plugin
+            .decide_retry(&request, &Outcome::new(&shown), attempt)
     }
 
     /// The plugin itself, for a test that has finished with the host's
@@ -383,19 +397,21 @@ pub fn describe<T: Plugin>() -> Result<PluginInfo, String> {
     instantiate::<T>().map(|plugin| info(&plugin))
 }
 
-/// A request with no headers and no body.
-pub fn request(method: &str, url: &str) -> Request {
-    Request {
+/// A request with no headers and no body, for [`Instance::authorize`] and
+/// [`Instance::decide_retry`].
+pub fn request(method: &str, url: &str) -> TestRequest {
+    TestRequest {
         method: method.to_owned(),
         url: url.to_owned(),
         headers: Headers::new(),
         body: None,
+        editable: false,
     }
 }
 
 /// The outcome of an attempt that got a response with `status` and
 /// `headers`.
-pub fn response(status: u16, headers: &[(&str, &str)]) -> Outcome {
+pub fn response(status: u16, headers: &[(&str, &str)]) -> TestOutcome {
     response_with_body(status, headers, b"")
 }
 
@@ -406,8 +422,8 @@ pub fn response_with_body(
     status: u16,
     headers: &[(&str, &str)],
     body: impl AsRef<[u8]>,
-) -> Outcome {
-    Outcome::Response(Response {
+) -> TestOutcome {
+    TestOutcome::Response(TestResponse {
         status,
         headers: pairs(headers),
         body_prefix: body.as_ref().to_vec(),
@@ -416,8 +432,8 @@ pub fn response_with_body(
 }
 
 /// The outcome of an attempt that got no response.
-pub fn failure(kind: FailureKind, message: &str) -> Outcome {
-    Outcome::Failure(Failure {
+pub fn failure(kind: AttemptFailureKind, message: &str) -> TestOutcome {
+    TestOutcome::Failure(AttemptFailure {
         kind,
         message: message.to_owned(),
     })
@@ -435,14 +451,214 @@ pub fn attempt(number: u32, max_attempts: u32) -> Attempt {
 
 /// The settings of `worker`'s session before any plugin changed them: no
 /// headers, no timeouts, no user agent, up to 10 redirects.
-pub fn session(worker: u32) -> Session {
-    Session {
+pub fn session(worker: u32) -> SessionSettings {
+    SessionSettings {
         worker,
         headers: Headers::new(),
+        cookies: Vec::new(),
         timeout_ms: None,
         connect_timeout_ms: None,
         max_redirects: 10,
         user_agent: None,
+    }
+}
+
+/// The request a test gives [`Instance::authorize`] or
+/// [`Instance::decide_retry`]: what the host would lend the plugin. Its
+/// edits (through the plugin's [`Request`]) are checked as the host checks
+/// them: valid HTTP names and values, none of the headers only the host
+/// sets, at most 1,000 fields and 256 KiB, a URL that keeps its scheme,
+/// host and port (the fake grants no other origin); in `decide_retry`,
+/// none at all. Only the host checks that a new URL is in its normalised
+/// form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestRequest {
+    /// The HTTP method in upper case.
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// The header fields, in order.
+    pub headers: Headers,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+    /// Whether the call under way may edit it.
+    editable: bool,
+}
+
+/// How a test's attempt ended, for [`Instance::decide_retry`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TestOutcome {
+    /// A response arrived.
+    Response(TestResponse),
+    /// No response arrived.
+    Failure(AttemptFailure),
+}
+
+/// A response a test's attempt got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestResponse {
+    /// The status code.
+    pub status: u16,
+    /// Response header fields.
+    pub headers: Headers,
+    /// The body as the server sent it (the plugin sees the prefix it asked
+    /// for).
+    pub body_prefix: Vec<u8>,
+    /// Milliseconds the response took.
+    pub elapsed_ms: u64,
+}
+
+impl TestOutcome {
+    /// The response's status, if a response arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            TestOutcome::Response(response) => Some(response.status),
+            TestOutcome::Failure(_) => None,
+        }
+    }
+}
+
+/// The header names only the host sets, lower case (as the host has them).
+const HOST_ONLY: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+];
+
+/// The scheme and authority of `url`: what may not change.
+fn origin(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some((scheme, authority))
+}
+
+impl TestRequest {
+    fn check_edit(&self) -> Result<(), String> {
+        if self.editable {
+            Ok(())
+        } else {
+            Err("the request can be edited in `authorize` only".to_owned())
+        }
+    }
+
+    fn check_field(&self, name: &str, value: &str, replaced: usize) -> Result<(), String> {
+        self.check_edit()?;
+        if !headers::is_valid_name(name) {
+            return Err(format!("invalid header name {name:?}"));
+        }
+        if !headers::is_valid_value(value) {
+            return Err(format!("invalid value for header {name}"));
+        }
+        let lower = name.to_ascii_lowercase();
+        let own_host = lower == "host" && origin(&self.url).is_some_and(|(_, a)| a == value);
+        let present = headers::get_all(&self.headers, name).any(|v| v == value);
+        if HOST_ONLY.contains(&lower.as_str()) && !own_host && !present {
+            return Err(format!(
+                "it sets header {name}, which only the host sets: it decides where the \
+                 request goes or how it is framed"
+            ));
+        }
+        let bytes: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if bytes - replaced + name.len() + value.len() > 256 << 10 {
+            return Err("a request holds at most 256 KiB of header fields".to_owned());
+        }
+        Ok(())
+    }
+}
+
+impl crate::request::Backing for TestRequest {
+    fn method(&self) -> String {
+        self.method.clone()
+    }
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        headers::get(&self.headers, name).map(str::to_owned)
+    }
+    fn headers(&self) -> Headers {
+        self.headers.clone()
+    }
+    fn body(&self) -> Option<Vec<u8>> {
+        self.body.clone()
+    }
+    fn set_header(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let replaced = headers::get_all(&self.headers, name)
+            .map(|v| name.len() + v.len())
+            .sum();
+        self.check_field(name, value, replaced)?;
+        headers::set(&mut self.headers, name, value);
+        Ok(())
+    }
+    fn append_header(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if self.headers.len() >= 1000 {
+            return Err("a request holds at most 1000 header fields".to_owned());
+        }
+        self.check_field(name, value, 0)?;
+        headers::append(&mut self.headers, name, value);
+        Ok(())
+    }
+    fn remove_header(&mut self, name: &str) -> Result<(), String> {
+        self.check_edit()?;
+        headers::remove(&mut self.headers, name);
+        Ok(())
+    }
+    fn set_url(&mut self, url: &str) -> Result<(), String> {
+        self.check_edit()?;
+        match (origin(url), origin(&self.url)) {
+            (Some(new), Some(old)) if new == old => {
+                url.clone_into(&mut self.url);
+                Ok(())
+            }
+            (Some((scheme, _)), _) if scheme == "http" || scheme == "https" => Err(
+                "the URL's scheme, host or port changed, to an origin not granted to this plugin"
+                    .to_owned(),
+            ),
+            _ => Err("the URL is not an absolute http or https URL".to_owned()),
+        }
+    }
+}
+
+impl crate::outcome::Backing for TestOutcome {
+    fn status(&self) -> Option<u16> {
+        TestOutcome::status(self)
+    }
+    fn failure(&self) -> Option<AttemptFailure> {
+        match self {
+            TestOutcome::Failure(failure) => Some(failure.clone()),
+            TestOutcome::Response(_) => None,
+        }
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        match self {
+            TestOutcome::Response(r) => headers::get(&r.headers, name).map(str::to_owned),
+            TestOutcome::Failure(_) => None,
+        }
+    }
+    fn headers(&self) -> Headers {
+        match self {
+            TestOutcome::Response(r) => r.headers.clone(),
+            TestOutcome::Failure(_) => Headers::new(),
+        }
+    }
+    fn body_prefix(&self) -> Vec<u8> {
+        match self {
+            TestOutcome::Response(r) => r.body_prefix.clone(),
+            TestOutcome::Failure(_) => Vec::new(),
+        }
+    }
+    fn elapsed_ms(&self) -> u64 {
+        match self {
+            TestOutcome::Response(r) => r.elapsed_ms,
+            TestOutcome::Failure(_) => 0,
+        }
     }
 }
 
@@ -453,7 +669,7 @@ pub(crate) mod fake {
     use std::time::SystemTime;
 
     use super::{BUDGET, CONFIG, ENV, FETCH, LOGS, NOW};
-    use crate::{Fetched, Level, Request};
+    use crate::{FetchRequest, Fetched, Level};
 
     /// Takes a token from the budget [`super::run`] set up, if any.
     pub(crate) fn budget_spend() -> bool {
@@ -483,7 +699,7 @@ pub(crate) mod fake {
     }
 
     /// Answers with the handler of [`super::set_fetch`].
-    pub(crate) fn fetch(request: &Request) -> Result<Fetched, String> {
+    pub(crate) fn fetch(request: &FetchRequest) -> Result<Fetched, String> {
         FETCH.with_borrow_mut(|handler| match handler {
             Some(handler) => handler(request),
             None => Err("fetch: no host is granted to this plugin (testing::set_fetch)".to_owned()),

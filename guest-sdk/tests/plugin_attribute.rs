@@ -1,7 +1,9 @@
 //! `#[guest_sdk::plugin]` as a plugin crate uses it: the hook set it
 //! derives from the impl block, and `describe` as `testing` runs it.
 
-use guest_sdk::{Attempt, Decision, HookSet, Outcome, Plugin, Request, Session, config, testing};
+use guest_sdk::{
+    Attempt, Decision, HookSet, Outcome, Plugin, Request, SessionSettings, config, testing,
+};
 
 /// Defines no hook at all.
 #[derive(Default)]
@@ -24,17 +26,17 @@ impl Plugin for Everything {
         }
         Ok(())
     }
-    fn init_session(&mut self, session: Session) -> Result<Session, String> {
+    fn init_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         self.calls += 1;
         Ok(session)
     }
-    fn auth_session(&mut self, session: Session) -> Result<Session, String> {
+    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         self.calls += 1;
         Ok(session)
     }
-    fn authorize(&mut self, request: Request) -> Result<Request, String> {
+    fn authorize(&mut self, _: &mut Request) -> Result<(), String> {
         self.calls += 1;
-        Ok(request)
+        Ok(())
     }
     fn decide_retry(&mut self, _: &Request, _: &Outcome, _: &Attempt) -> Result<Decision, String> {
         self.calls += 1;
@@ -48,7 +50,7 @@ struct Two;
 
 #[guest_sdk::plugin]
 impl Plugin for Two {
-    fn auth_session(&mut self, session: Session) -> Result<Session, String> {
+    fn auth_session(&mut self, session: SessionSettings) -> Result<SessionSettings, String> {
         Ok(session)
     }
     fn decide_retry(&mut self, _: &Request, _: &Outcome, _: &Attempt) -> Result<Decision, String> {
@@ -99,7 +101,7 @@ fn default_hooks_are_neutral() {
     assert_eq!(plugin.init_session(session.clone()).unwrap(), session);
     assert_eq!(plugin.auth_session(session.clone()).unwrap(), session);
     let request = testing::request("GET", "http://example.test/");
-    assert_eq!(plugin.authorize(request.clone()).unwrap(), request);
+    assert_eq!(plugin.authorized(request.clone()).unwrap(), request);
     let outcome = testing::response(503, &[]);
     let decision = plugin.decide_retry(&request, &outcome, &testing::attempt(1, 3));
     assert_eq!(decision.unwrap(), Decision::Defer);
@@ -110,8 +112,8 @@ fn defined_hooks_are_the_ones_called() {
     testing::set_config(&[]);
     let mut plugin = testing::run::<Everything>().unwrap();
     let request = testing::request("GET", "http://example.test/");
-    plugin.authorize(request.clone()).unwrap();
-    let outcome = testing::failure(guest_sdk::FailureKind::Reset, "reset");
+    plugin.authorized(request.clone()).unwrap();
+    let outcome = testing::failure(guest_sdk::AttemptFailureKind::Reset, "reset");
     let decision = plugin.decide_retry(&request, &outcome, &testing::attempt(1, 3));
     assert_eq!(decision.unwrap(), Decision::Done);
     assert_eq!(plugin.calls, 2);

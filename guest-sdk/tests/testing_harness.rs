@@ -3,8 +3,9 @@
 //! response), and with the body cut to the prefix it declared, none by
 //! default. A test that passes here then passes against the real host.
 
+use guest_sdk::testing::TestOutcome;
 use guest_sdk::{
-    Attempt, Decision, FailureKind, Outcome, Plugin, Request, RetryInterest, config, testing,
+    Attempt, AttemptFailureKind, Decision, Outcome, Plugin, Request, RetryInterest, config, testing,
 };
 
 /// Remembers every outcome its `decide_retry` was shown, and defers. Asks
@@ -14,7 +15,8 @@ use guest_sdk::{
 #[derive(Default)]
 struct Recorder {
     interest: RetryInterest,
-    shown: Vec<Outcome>,
+    /// The body prefix of each response shown; `None` for a failure.
+    shown: Vec<Option<Vec<u8>>>,
 }
 
 #[guest_sdk::plugin]
@@ -33,7 +35,8 @@ impl Plugin for Recorder {
         outcome: &Outcome,
         _attempt: &Attempt,
     ) -> Result<Decision, String> {
-        self.shown.push(outcome.clone());
+        let prefix = outcome.status().map(|_| outcome.body_prefix());
+        self.shown.push(prefix);
         Ok(Decision::Defer)
     }
 
@@ -55,11 +58,10 @@ impl Plugin for ForgotThePrefix {
         outcome: &Outcome,
         _: &Attempt,
     ) -> Result<Decision, String> {
-        Ok(match outcome {
-            Outcome::Response(response) if response.body_prefix.starts_with(b"busy") => {
-                Decision::RetryAfter(10)
-            }
-            _ => Decision::Defer,
+        Ok(if outcome.body_prefix().starts_with(b"busy") {
+            Decision::RetryAfter(10)
+        } else {
+            Decision::Defer
         })
     }
 }
@@ -69,16 +71,16 @@ fn bodies(plugin: &Recorder) -> Vec<String> {
     plugin
         .shown
         .iter()
-        .map(|outcome| match outcome {
-            Outcome::Response(response) => String::from_utf8_lossy(&response.body_prefix).into(),
-            Outcome::Failure(_) => "(failure)".to_owned(),
+        .map(|prefix| match prefix {
+            Some(prefix) => String::from_utf8_lossy(prefix).into(),
+            None => "(failure)".to_owned(),
         })
         .collect()
 }
 
 /// What `plugin` decides after the first of three attempts ended with
 /// `outcome`.
-fn decide<T: Plugin>(plugin: &mut testing::Instance<T>, outcome: &Outcome) -> Decision {
+fn decide<T: Plugin>(plugin: &mut testing::Instance<T>, outcome: &TestOutcome) -> Decision {
     let request = testing::request("GET", "http://api.test/");
     plugin
         .decide_retry(&request, outcome, &testing::attempt(1, 3))
@@ -128,7 +130,10 @@ fn only_the_declared_statuses_are_asked_about_and_every_failure() {
         Decision::Defer
     );
     decide(&mut plugin, &testing::response(429, &[]));
-    decide(&mut plugin, &testing::failure(FailureKind::Reset, "reset"));
+    decide(
+        &mut plugin,
+        &testing::failure(AttemptFailureKind::Reset, "reset"),
+    );
     assert_eq!(bodies(&plugin), ["", "(failure)"], "the 503 was not shown");
 }
 

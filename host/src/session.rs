@@ -37,6 +37,7 @@ pub fn default_settings() -> SessionSettings {
     SessionSettings {
         worker: 0,
         headers: Vec::new(),
+        cookies: Vec::new(),
         timeout_ms: Some(30_000),
         connect_timeout_ms: None,
         max_redirects: 10,

@@ -4,7 +4,9 @@
 //! The records of `toolbelt:plugin/types` are the host's own hook types
 //! ([`crate::hooks`] re-exports them), so a value crosses into a plugin
 //! without being converted first; the plugin runtime ([`crate::plugin`])
-//! uses the world's glue. Neither module depends on the other for them.
+//! uses the world's glue. A request and an attempt's outcome are host
+//! resources: they stay in the host, and a plugin reads or edits them
+//! through the resource's methods (see `plugin/calls.rs`).
 //!
 //! Calls into a plugin are async: a worker awaits them on its carrier's
 //! event loop, which goes on serving the other workers while a plugin

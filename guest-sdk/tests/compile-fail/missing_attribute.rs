@@ -7,8 +7,8 @@ use guest_sdk::{Plugin, Request};
 struct Forgotten;
 
 impl Plugin for Forgotten {
-    fn authorize(&mut self, request: Request) -> Result<Request, String> {
-        Ok(request)
+    fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
+        request.set_header("X-Forgotten", "yes")
     }
 }
 

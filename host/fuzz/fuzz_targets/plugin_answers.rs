@@ -2,11 +2,11 @@
 //! a hook returns. A chain of up to four hooks (native [`Hooks`], so no
 //! WebAssembly runs, but the answers take the real path: [`HookChain`]
 //! and its checks, as a plugin's answers do after the component model has
-//! lifted them) answers `init-session`, `auth-session`, `authorize` and
-//! `decide-retry` with fuzzed values: header names and values, methods,
-//! URLs (same origin, another origin, a host the hook is granted,
-//! garbage), bodies, session settings, retry delays; or with an error, or
-//! by breaking.
+//! lifted them) answers `init-session`, `auth-session` and `decide-retry`
+//! with fuzzed values (header names and values, session settings, retry
+//! delays) and edits the request in `authorize` with fuzzed edits (fields
+//! set, appended, removed, URLs to the same origin, another origin, a host
+//! the hook is granted, garbage); or fails with an error, or by breaking.
 //!
 //! Checks, beside "never panics":
 //! - an accepted session or request has only header fields the HTTP client
@@ -17,6 +17,8 @@
 //!   the origin the hook was given or a host it is granted; a retry delay
 //!   is never refused, and one past `MAX_RETRY_DELAY` ends the job as
 //!   `done` does;
+//! - each edit of a request is refused exactly when it breaks those rules
+//!   (the oracle's own copy of them), and a refused edit changes nothing;
 //! - a refused answer was wrong by those rules (nothing valid is refused),
 //!   and every failure is a `HookFailure` naming the hook and call that
 //!   failed, the error of the hook's own kind;
@@ -35,7 +37,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use tb_host::hooks::{
     Attempt, AttemptFailure, AttemptFailureKind, AttemptOutcome, Decision, HookChain, HookError,
-    HookFactory, HookFailure, HookName, HookSet, Hooks, MAX_HEADER_BYTES, MAX_HEADERS,
+    EditRefused, HookFactory, HookFailure, HookName, HookSet, Hooks, MAX_HEADER_BYTES, MAX_HEADERS,
     MAX_RETRY_DELAY, Request, ResponseHead, RetryInterest, SessionSettings,
 };
 
@@ -112,10 +114,18 @@ struct SessionEdit {
 
 #[derive(Arbitrary, Debug, Clone)]
 struct RequestEdit {
-    method: Option<String>,
-    url: UrlEdit,
-    headers: HeaderEdit,
-    body: Option<Option<Vec<u8>>>,
+    /// The edits `authorize` makes, in order (the first eight).
+    edits: Vec<Edit>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Edit {
+    Set(Text, Text),
+    Append(Text, Text),
+    Remove(Text),
+    Url(UrlEdit),
+    /// Appends copies of the last field, to reach the limits.
+    Repeat(u16),
 }
 
 #[derive(Arbitrary, Debug, Clone)]
@@ -150,8 +160,9 @@ struct Call {
 #[derive(Debug)]
 enum Answered {
     Session(SessionSettings),
-    /// The request the hook was given, and its answer.
-    Request(Request, Request),
+    /// The request the hook was given, and what its edits made of it;
+    /// whether an edit was refused (the hook then failed with its error).
+    Request(Request, Request, bool),
     Decision(Decision),
 }
 
@@ -283,15 +294,24 @@ impl Hooks for Instance {
         )
     }
 
-    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
+    fn authorize(&mut self, request: &mut Request) -> Result<(), HookError> {
         let spec = Arc::clone(&self.spec);
         let given = request.clone();
-        self.answer(
+        let mut refused = None;
+        let answer = self.answer(
             HookName::Authorize,
             &spec.request,
-            |edit| edit_request(request, edit),
-            |r| Answered::Request(given, r.clone()),
-        )
+            |edit| {
+                refused = edit_request(request, edit).err();
+                request.clone()
+            },
+            |r| Answered::Request(given, r.clone(), refused.is_some()),
+        );
+        match (answer, refused) {
+            (Err(error), _) => Err(error),
+            (Ok(_), Some(refused)) => Err(refused.into()),
+            (Ok(_), None) => Ok(()),
+        }
     }
 
     fn decide_retry(
@@ -363,20 +383,75 @@ fn edit_session(mut session: SessionSettings, edit: &SessionEdit) -> SessionSett
     session
 }
 
-fn edit_request(mut request: Request, edit: &RequestEdit) -> Request {
-    if let Some(method) = &edit.method {
-        method.clone_into(&mut request.method);
+/// Makes `edit`'s edits of `request` as a plugin would, until one is
+/// refused; checks each verdict against the oracle's, and that a refused
+/// edit changed nothing.
+fn edit_request(request: &mut Request, edit: &RequestEdit) -> Result<(), EditRefused> {
+    for edit in edit.edits.iter().take(8) {
+        let before = request.clone();
+        let (valid, made) = match edit {
+            Edit::Set(name, value) => {
+                let (name, value) = (text(name), text(value));
+                let replaced = before
+                    .headers()
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
+                    .map(|(n, v)| n.len() + v.len())
+                    .sum();
+                let valid = field_valid(&before, &name, &value, replaced);
+                (valid, request.set_header(&name, &value))
+            }
+            Edit::Append(name, value) => {
+                let (name, value) = (text(name), text(value));
+                let valid =
+                    before.headers().len() < MAX_HEADERS && field_valid(&before, &name, &value, 0);
+                (valid, request.append_header(&name, &value))
+            }
+            Edit::Remove(name) => (true, request.remove_header(&text(name))),
+            Edit::Url(url) => {
+                let url = edit_url(before.url(), url);
+                (url_valid(&before, &url), request.set_url(&url))
+            }
+            Edit::Repeat(copies) => {
+                let Some((name, value)) = before.headers().last().cloned() else {
+                    continue;
+                };
+                // Past either limit, but within the fuzzer's memory.
+                let size = name.len() + value.len() + 1;
+                let copies = usize::from(copies % 1100).min((2 << 20) / size);
+                for _ in 0..copies {
+                    let before = request.clone();
+                    let valid = before.headers().len() < MAX_HEADERS
+                        && field_valid(&before, &name, &value, 0);
+                    let made = request.append_header(&name, &value);
+                    check_edit(valid, &made, &before, request);
+                    made?;
+                }
+                continue;
+            }
+        };
+        check_edit(valid, &made, &before, request);
+        made?;
     }
-    request.headers = edit_headers(request.headers, &edit.headers);
-    if let Some(body) = &edit.body {
-        request.body.clone_from(body);
+    Ok(())
+}
+
+/// An edit was refused exactly when the oracle says it breaks a rule, and
+/// a refused one left the request as it was.
+fn check_edit(valid: bool, made: &Result<(), EditRefused>, before: &Request, after: &Request) {
+    assert_eq!(valid, made.is_ok(), "edit verdict {made:?} on {before:?}");
+    if made.is_err() {
+        assert_eq!(before, after, "a refused edit changed the request");
     }
-    let parsed = Url::parse(&request.url);
-    request.url = match (&edit.url, parsed) {
-        (UrlEdit::Keep, _) => request.url,
+}
+
+/// The URL an edit makes of `url` (a setter that refuses leaves it).
+fn edit_url(url: &str, edit: &UrlEdit) -> String {
+    let parsed = Url::parse(url);
+    match (edit, parsed) {
+        (UrlEdit::Keep, _) => url.to_owned(),
         (UrlEdit::Replace(url), _) => url.clone(),
         (edit, Ok(mut url)) => {
-            // A setter that refuses leaves the URL as it was.
             let _ = match edit {
                 UrlEdit::Path(path) => {
                     url.set_path(path);
@@ -397,9 +472,48 @@ fn edit_request(mut request: Request, edit: &RequestEdit) -> Request {
             };
             url.into()
         }
-        (_, Err(_)) => request.url,
+        (_, Err(_)) => url.to_owned(),
+    }
+}
+
+/// Whether a field `name: value` may replace fields of `replaced` bytes
+/// of `request`.
+fn field_valid(request: &Request, name: &str, value: &str, replaced: usize) -> bool {
+    let bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(n, v)| n.len() + v.len())
+        .sum();
+    if bytes - replaced + name.len() + value.len() > MAX_HEADER_BYTES
+        || HeaderName::from_bytes(name.as_bytes()).is_err()
+        || HeaderValue::from_str(value).is_err()
+    {
+        return false;
+    }
+    let present = request
+        .headers()
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value);
+    let own_host = name.eq_ignore_ascii_case("host")
+        && Url::parse(request.url()).is_ok_and(|url| names_authority(value, &url));
+    present || own_host || !is_host_only(name)
+}
+
+/// Whether `request`'s URL may be set to `url`: in the form it is sent in,
+/// and, if the origin changes, without a `Host` naming another authority.
+fn url_valid(request: &Request, url: &str) -> bool {
+    if tb_host::input::check_url(url).ok().as_deref() != Some(url) {
+        return false;
+    }
+    let (Ok(to), Ok(from)) = (Url::parse(url), Url::parse(request.url())) else {
+        return false;
     };
-    request
+    to.origin() == from.origin()
+        || request
+            .headers()
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .all(|(_, value)| names_authority(value, &to))
 }
 
 /// Whether `headers` are what the HTTP client takes, within the limits.
@@ -425,38 +539,24 @@ fn session_valid(session: &SessionSettings) -> bool {
             .is_none_or(|agent| HeaderValue::from_str(agent).is_ok())
 }
 
-/// Whether a hook granted `spec` may answer `request` when it was given
-/// `given`.
+/// Whether a hook granted `spec` may leave `request` so when it was given
+/// `given`: every field one the HTTP client takes and within the limits
+/// (each edit was checked), and the URL on the origin it was given or one
+/// the hook is granted.
 fn request_valid(request: &Request, given: &Request, spec: &HookSpec) -> bool {
-    if !headers_valid(&request.headers)
-        || reqwest::Method::from_bytes(request.method.as_bytes()).is_err()
-    {
+    if !headers_valid(request.headers()) {
         return false;
     }
-    let (Ok(sent), Ok(from)) = (Url::parse(&request.url), Url::parse(&given.url)) else {
-        return false;
-    };
-    let host_only_ok = request
-        .headers
-        .iter()
-        .filter(|(name, _)| is_host_only(name))
-        .all(|(name, value)| {
-            given
-                .headers
-                .iter()
-                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
-                || (name.eq_ignore_ascii_case("host") && names_authority(value, &sent))
-        });
-    if !host_only_ok {
-        return false;
-    }
-    if request.url == given.url {
+    if request.url() == given.url() {
         return true;
     }
+    let (Ok(sent), Ok(from)) = (Url::parse(request.url()), Url::parse(given.url())) else {
+        return false;
+    };
     let same_origin = sent.scheme() == from.scheme()
         && sent.host_str() == from.host_str()
         && sent.port_or_known_default() == from.port_or_known_default();
-    sent.as_str() == request.url
+    sent.as_str() == request.url()
         && matches!(sent.scheme(), "http" | "https")
         && (same_origin || granted(spec, &sent))
 }
@@ -531,7 +631,9 @@ fn check_failure(failure: &HookFailure, call: HookName, log: &[Call], specs: &[A
 fn answer_valid(answer: &Answered, spec: &HookSpec) -> bool {
     match answer {
         Answered::Session(session) => session_valid(session),
-        Answered::Request(given, request) => request_valid(request, given, spec),
+        Answered::Request(given, request, refused) => {
+            !refused && request_valid(request, given, spec)
+        }
         // Every decision is taken; see `kept`.
         Answered::Decision(_) => true,
     }
@@ -590,30 +692,30 @@ fuzz_target!(|case: Case| {
 
     // Requests, twice: a broken instance is replaced, and the verdict is
     // the same.
-    let job = Request {
-        method: "GET".to_owned(),
-        url: job_url.clone(),
-        headers: vec![("Accept".to_owned(), "*/*".to_owned())],
-        body: None,
-    };
+    let job = Request::new(
+        "GET",
+        job_url.as_str(),
+        vec![("Accept".to_owned(), "*/*".to_owned())],
+        None,
+    );
     let mut verdicts = Vec::new();
     for _ in 0..2 {
         let parsed = Url::parse(&job_url).expect("a checked URL parses");
-        let authorized = now(chain.authorize(job.clone(), parsed.clone(), &parsed));
+        let mut request = job.clone();
+        let authorized = now(chain.authorize(&mut request, parsed.clone(), &parsed));
         let asked = take_log();
         match &authorized {
-            Ok((request, url)) => {
+            Ok(url) => {
                 check_all_answered(&asked, &specs);
                 assert_eq!(
                     url.as_str(),
-                    request.url,
+                    request.url(),
                     "the URL returned is the one parsed"
                 );
                 // What the worker does with it before sending.
-                assert!(reqwest::Method::from_bytes(request.method.as_bytes()).is_ok());
-                let url = Url::parse(&request.url).expect("an authorized URL parses");
+                let url = Url::parse(request.url()).expect("an authorized URL parses");
                 assert!(matches!(url.scheme(), "http" | "https"));
-                for (name, value) in &request.headers {
+                for (name, value) in request.headers() {
                     assert!(HeaderName::from_bytes(name.as_bytes()).is_ok());
                     assert!(HeaderValue::from_str(value).is_ok());
                 }

@@ -219,21 +219,19 @@ impl HookChain {
 
     /// Passes `request`, whose URL parses as `url`, through every
     /// `authorize` that may see it, for a job whose own URL is `job`.
-    /// Returns the request to send and its URL, parsed.
+    /// Returns the URL to send it to, parsed.
     ///
     /// A hook sees a request only while it goes to the job's origin or to
     /// one granted to the hook (see [`crate::hooks`] on origins): the
-    /// credentials a hook adds are for those. A hook may change the URL's
-    /// path and query, not its origin unless granted; the URL it returns
-    /// is sent byte for byte, so it must be in the form the URL standard
-    /// gives it (what the hook was given always is). It may not set the
-    /// headers that are the host's alone (see `framing.rs`).
+    /// credentials a hook adds are for those. Its edits are checked as it
+    /// makes them (see [`Request`]); a URL it changed is checked here, as
+    /// only the chain knows where the hook may send.
     pub async fn authorize(
         &mut self,
-        mut request: Request,
+        request: &mut Request,
         mut url: Url,
         job: &Url,
-    ) -> Result<(Request, Url), HookFailure> {
+    ) -> Result<Url, HookFailure> {
         let mut nth = 0;
         while let Some(index) = self.caller(HookName::Authorize, nth) {
             nth += 1;
@@ -241,24 +239,19 @@ impl HookChain {
             if !origin::may_see(factory.as_ref(), job, &url) {
                 continue;
             }
-            (request, url) = self
+            url = self
                 .call(index, HookName::Authorize, async |hooks: &mut Instance| {
-                    let given = framing::given(&request.headers);
-                    let answer = hooks.authorize(request).await?;
-                    check_request(&answer)?;
-                    let sent = if answer.url == url.as_str() {
-                        url
-                    } else {
-                        let sent = check_url(&answer.url)?;
-                        origin::check(&url, &sent, factory.as_ref())?;
-                        sent
-                    };
-                    framing::check_request(&answer.headers, &given, &sent)?;
-                    Ok((answer, sent))
+                    hooks.authorize(request).await?;
+                    if request.url() == url.as_str() {
+                        return Ok(url);
+                    }
+                    let sent = wire::parse_url(request.url()).map_err(invalid)?;
+                    origin::check(&url, &sent, factory.as_ref())?;
+                    Ok(sent)
                 })
                 .await?;
         }
-        Ok((request, url))
+        Ok(url)
     }
 
     /// Asks every `decide-retry` in turn; the first answer that is not
@@ -402,33 +395,6 @@ fn check_session(session: &SessionSettings) -> Result<(), HookError> {
 /// A check's error as the hook's answer being invalid.
 fn invalid(error: impl std::fmt::Display) -> HookError {
     HookError::Invalid(error.to_string())
-}
-
-/// Checks the method and headers of a request a hook returned.
-fn check_request(request: &Request) -> Result<(), HookError> {
-    check_headers(&request.headers)?;
-    if reqwest::Method::from_bytes(request.method.as_bytes()).is_err() {
-        return Err(HookError::Invalid(format!(
-            "method {:?} is not valid HTTP",
-            request.method
-        )));
-    }
-    Ok(())
-}
-
-/// Parses a URL a hook returned (see [`wire::parse_url`]); it must be in
-/// the form it is sent in: what a hook signed is what the server gets.
-fn check_url(url: &str) -> Result<Url, HookError> {
-    // The URL is not shown: a plugin may have signed it.
-    match wire::parse_url(url) {
-        Ok(parsed) if parsed.as_str() != url => Err(HookError::Invalid(
-            "the URL is not in the form it is sent in, so the server would get another \
-             one than the hook signed: return it as the URL standard serialises it \
-             (percent-encoded, no `.` or `..` segments, host in lower case)"
-                .to_owned(),
-        )),
-        parsed => parsed.map_err(invalid),
-    }
 }
 
 #[cfg(test)]
@@ -577,12 +543,7 @@ mod tests {
             32,
             "the worker reads the most any asks"
         );
-        let request = Request {
-            method: "GET".into(),
-            url: "http://127.0.0.1/".into(),
-            headers: Vec::new(),
-            body: None,
-        };
+        let request = Request::new("GET", "http://127.0.0.1/", Vec::new(), None);
         let outcome = AttemptOutcome::Response(ResponseHead {
             status: 503,
             headers: Vec::new(),
@@ -607,12 +568,7 @@ mod tests {
             budget: Arc::clone(&budget),
         });
         let mut chain = HookChain::new(&[factory], 0);
-        let request = Request {
-            method: "GET".into(),
-            url: "http://127.0.0.1/".into(),
-            headers: Vec::new(),
-            body: None,
-        };
+        let request = Request::new("GET", "http://127.0.0.1/", Vec::new(), None);
         let attempt = Attempt {
             number: 1,
             since_first_ms: 0,

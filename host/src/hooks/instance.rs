@@ -42,7 +42,7 @@ pub(crate) type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, HookError>> 
 pub(crate) trait AwaitedHooks: Send {
     fn init_session(&mut self, session: SessionSettings) -> Call<'_, SessionSettings>;
     fn auth_session(&mut self, session: SessionSettings) -> Call<'_, SessionSettings>;
-    fn authorize(&mut self, request: Request) -> Call<'_, Request>;
+    fn authorize<'a>(&'a mut self, request: &'a mut Request) -> Call<'a, ()>;
     fn decide_retry<'a>(
         &'a mut self,
         request: &'a Request,
@@ -80,7 +80,7 @@ impl Instance {
     }
 
     /// Calls `authorize` (see [`Hooks::authorize`]).
-    pub async fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
+    pub async fn authorize(&mut self, request: &mut Request) -> Result<(), HookError> {
         match &mut self.0 {
             Kind::Native(hooks) => hooks.authorize(request),
             Kind::Awaited(hooks) => hooks.authorize(request).await,

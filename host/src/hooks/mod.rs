@@ -44,6 +44,8 @@ mod framing;
 mod instance;
 mod native;
 mod origin;
+mod outcome;
+mod request;
 
 pub use budget::RetryBudget;
 pub use chain::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_RETRY_DELAY};
@@ -58,9 +60,11 @@ pub(crate) use instance::{AwaitedHooks, Call};
 pub use native::NativeHook;
 pub(crate) use origin::same_origin;
 
+pub use outcome::{AttemptFailure, AttemptFailureKind, AttemptOutcome, ResponseHead};
+pub use request::{EditRefused, Request};
+
 pub use crate::wit::toolbelt::plugin::types::{
-    Attempt, Decision, Failure as AttemptFailure, FailureKind as AttemptFailureKind, HookSet,
-    Outcome as AttemptOutcome, Request, Response as ResponseHead, Session as SessionSettings,
+    Attempt, Cookie, Decision, HookSet, SessionSettings,
 };
 
 /// Which hook of the four is running; named in failure messages.
@@ -138,14 +142,20 @@ pub enum HookError {
     /// The hook ran and returned an error of its own.
     #[error("{0}")]
     Rejected(String),
-    /// The hook's answer broke a rule of the host (an invalid header, a URL
-    /// that cannot be fetched).
+    /// The hook's answer or edit broke a rule of the host (an invalid
+    /// header, a URL that cannot be fetched).
     #[error("invalid result: {0}")]
     Invalid(String),
     /// The hook trapped, ran past its deadline or past its memory cap; its
     /// instance is unusable and is replaced before the next call.
     #[error("{0}")]
     Broken(String),
+}
+
+impl From<EditRefused> for HookError {
+    fn from(refused: EditRefused) -> HookError {
+        HookError::Invalid(refused.to_string())
+    }
 }
 
 impl HookError {
@@ -171,9 +181,10 @@ pub trait Hooks: Send {
         Ok(session)
     }
 
-    /// Returns the request to send for this attempt.
-    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
-        Ok(request)
+    /// Edits the request to send for this attempt (see [`Request`] for
+    /// what may change).
+    fn authorize(&mut self, _request: &mut Request) -> Result<(), HookError> {
+        Ok(())
     }
 
     /// Says whether to retry after an attempt.

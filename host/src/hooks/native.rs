@@ -10,7 +10,7 @@ use super::{
 };
 
 type SessionFn = dyn Fn(SessionSettings) -> Result<SessionSettings, String> + Send + Sync;
-type AuthorizeFn = dyn Fn(Request) -> Result<Request, String> + Send + Sync;
+type AuthorizeFn = dyn Fn(&mut Request) -> Result<(), String> + Send + Sync;
 type DecideFn = dyn Fn(&Request, &AttemptOutcome, &Attempt) -> Decision + Send + Sync;
 
 /// One closure playing one hook. Stateless across calls (share state through
@@ -55,10 +55,11 @@ impl NativeHook {
         }
     }
 
-    /// A per-attempt authorizer: returns the request to send.
+    /// A per-attempt authorizer: edits the request to send (a refused
+    /// edit's [`super::EditRefused`] converts into the `String` error).
     pub fn authorizer(
         name: impl Into<String>,
-        f: impl Fn(Request) -> Result<Request, String> + Send + Sync + 'static,
+        f: impl Fn(&mut Request) -> Result<(), String> + Send + Sync + 'static,
     ) -> NativeHook {
         NativeHook {
             name: name.into(),
@@ -112,10 +113,10 @@ impl Hooks for NativeCall {
         }
     }
 
-    fn authorize(&mut self, request: Request) -> Result<Request, HookError> {
+    fn authorize(&mut self, request: &mut Request) -> Result<(), HookError> {
         match self {
             NativeCall::Authorize(f) => f(request).map_err(HookError::Rejected),
-            _ => Ok(request),
+            _ => Ok(()),
         }
     }
 

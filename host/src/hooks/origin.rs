@@ -58,7 +58,7 @@ mod tests {
 
     /// Checks `sent` against `given` for a hook granted nothing.
     fn check_ungranted(given: &str, sent: &str) -> Result<(), HookError> {
-        let hook = NativeHook::authorizer("signer", Ok);
+        let hook = NativeHook::authorizer("signer", |_| Ok(()));
         check(
             &Url::parse(given).unwrap(),
             &Url::parse(sent).unwrap(),
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_hook_granted_nothing_sees_only_the_jobs_origin() {
-        let hook = NativeHook::authorizer("signer", Ok);
+        let hook = NativeHook::authorizer("signer", |_| Ok(()));
         let job = Url::parse("https://api.example.test/a").unwrap();
         let same = Url::parse("https://api.example.test/b?x=1").unwrap();
         let other = Url::parse("https://cdn.example.test/b").unwrap();

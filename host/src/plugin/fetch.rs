@@ -14,7 +14,7 @@ use std::time::Duration;
 use reqwest::Client;
 use reqwest::redirect::{Attempt, Policy};
 
-use crate::wit::toolbelt::plugin::types::{Fetched, Request};
+use crate::wit::toolbelt::plugin::types::{FetchRequest, Fetched};
 
 /// How long one fetch may take, redirects included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -181,7 +181,7 @@ impl Fetcher {
     pub async fn fetch(
         &self,
         client: &mut Option<Result<Client, String>>,
-        request: &Request,
+        request: &FetchRequest,
     ) -> Result<Fetched, String> {
         // The URL is not shown: it may carry the plugin's credentials.
         let url = crate::wire::parse_url(&request.url).map_err(|e| format!("fetch: {e}"))?;
@@ -286,8 +286,8 @@ mod tests {
     }
 
     /// A fetch of `url` with no headers and no body.
-    fn get(url: &str) -> Request {
-        Request {
+    fn get(url: &str) -> FetchRequest {
+        FetchRequest {
             method: "GET".into(),
             url: url.into(),
             headers: Vec::new(),

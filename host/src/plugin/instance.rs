@@ -22,6 +22,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
@@ -32,11 +33,12 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::PluginShared;
 use super::memory::{InstanceMemory, OverBudget};
 use super::output::{OutputBudget, PluginOutput};
+use super::resources::{Lent, outcome_handle, request_handle};
 use crate::hooks::{
     Attempt, AttemptOutcome, AwaitedHooks, Call, Decision, HookError, Request, SessionSettings,
 };
 use crate::wit::toolbelt::plugin::host::{Host, Level};
-use crate::wit::toolbelt::plugin::types::{Fetched, PluginInfo};
+use crate::wit::toolbelt::plugin::types::{FetchRequest, Fetched, PluginInfo};
 
 /// The longest message of a plugin's that is kept to explain a trap.
 const LAST_ERROR_MAX: usize = 1024;
@@ -116,6 +118,8 @@ pub struct PluginState {
     /// The last error-level message the plugin logged (guest-sdk logs panics
     /// there), shown when the plugin then traps.
     last_error: Option<String>,
+    /// What the call under way lends the plugin (see `resources.rs`).
+    pub(super) lent: Lent,
 }
 
 impl WasiView for PluginState {
@@ -127,7 +131,8 @@ impl WasiView for PluginState {
     }
 }
 
-/// `toolbelt:plugin/types` has no functions; its trait is empty.
+/// `toolbelt:plugin/types` has no functions but its resources' (see
+/// `resources.rs`).
 impl crate::wit::toolbelt::plugin::types::Host for PluginState {}
 
 impl Host for PluginState {
@@ -164,7 +169,7 @@ impl Host for PluginState {
             .map(|(_, v)| v.clone())
     }
 
-    async fn fetch(&mut self, request: Request) -> Result<Fetched, String> {
+    async fn fetch(&mut self, request: FetchRequest) -> Result<Fetched, String> {
         let since = self.clock.now();
         self.clock.fetching_since.store(since, Ordering::Relaxed);
         let shared = Arc::clone(&self.shared);
@@ -227,6 +232,7 @@ impl PluginInstance {
             fetch_client: None,
             output,
             last_error: None,
+            lent: Lent::default(),
         };
         let mut store = Store::new(shared.runtime.engine(), state);
         store.limiter(|state| &mut state.memory);
@@ -329,6 +335,12 @@ async fn within_deadline<F: Future>(
     call: F,
 ) -> Result<F::Output, Stopped> {
     let mut call = pin!(call);
+    // Most calls answer without waiting: no timer for those.
+    if let Poll::Ready(answer) =
+        std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await
+    {
+        return Ok(answer);
+    }
     loop {
         let left = deadline.saturating_sub(clock.used());
         if left.is_zero() {
@@ -418,12 +430,21 @@ impl AwaitedHooks for PluginInstance {
         }))
     }
 
-    fn authorize(&mut self, request: Request) -> Call<'_, Request> {
-        Box::pin(self.hook(async move |b, store| {
-            b.toolbelt_plugin_hooks()
-                .call_authorize(store, &request)
-                .await
-        }))
+    fn authorize<'a>(&'a mut self, request: &'a mut Request) -> Call<'a, ()> {
+        Box::pin(async move {
+            let lent = &mut self.store.data_mut().lent;
+            lent.request = std::mem::take(request);
+            lent.editable = true;
+            let answer = self
+                .hook(async |b, store| {
+                    b.toolbelt_plugin_hooks()
+                        .call_authorize(store, request_handle())
+                        .await
+                })
+                .await;
+            *request = std::mem::take(&mut self.store.data_mut().lent.request);
+            answer
+        })
     }
 
     fn decide_retry<'a>(
@@ -432,10 +453,24 @@ impl AwaitedHooks for PluginInstance {
         outcome: &'a AttemptOutcome,
         attempt: &'a Attempt,
     ) -> Call<'a, Decision> {
-        Box::pin(self.hook(async move |b, store| {
-            b.toolbelt_plugin_hooks()
-                .call_decide_retry(store, request, outcome, *attempt)
-                .await
-        }))
+        Box::pin(async move {
+            let lent = &mut self.store.data_mut().lent;
+            // Asked about rarely (the statuses it named, failures): a copy
+            // into the store is cheap beside lowering it all into wasm.
+            lent.request = request.clone();
+            lent.editable = false;
+            lent.outcome = Some(outcome.clone());
+            let answer = self
+                .hook(async |b, store| {
+                    b.toolbelt_plugin_hooks()
+                        .call_decide_retry(store, request_handle(), outcome_handle(), *attempt)
+                        .await
+                })
+                .await;
+            let lent = &mut self.store.data_mut().lent;
+            lent.request = Request::default();
+            lent.outcome = None;
+            answer
+        })
     }
 }

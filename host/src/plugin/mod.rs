@@ -38,6 +38,7 @@ mod instance;
 pub mod manifest;
 mod memory;
 mod output;
+mod resources;
 mod runtime;
 mod secrets;
 

@@ -338,10 +338,13 @@ impl Worker {
                 None => (job.method.as_str(), job.headers.as_slice(), &job.body),
             };
             let authorized = if self.chain.has(HookName::Authorize) {
-                let request = hop_request(&redirected, job, &url);
-                let answer = self.chain.authorize(request, url.clone(), job_url).await;
+                let mut request = hop_request(&redirected, job, &url);
+                let answer = self
+                    .chain
+                    .authorize(&mut request, url.clone(), job_url)
+                    .await;
                 match answer {
-                    Ok(authorized) => Some(authorized),
+                    Ok(sent) => Some((request, sent)),
                     Err(failure) => {
                         let fault = Fault {
                             kind: FailureKind::Plugin,
@@ -359,12 +362,11 @@ impl Worker {
                 Some((request, sent)) => {
                     let to_job_origin = same_origin(sent, job_url);
                     Sending {
-                        method: &request.method,
+                        method: request.method(),
                         url: sent,
                         rewritten: sent != &url,
-                        headers: &request.headers,
-                        // What a hook returned is its own: one copy, as sent.
-                        body: request.body.as_deref().map(Bytes::copy_from_slice),
+                        headers: request.headers(),
+                        body: request.body().cloned(),
                         session_headers: to_job_origin,
                         auth: job.auth.as_ref().filter(|_| to_job_origin),
                     }
@@ -597,18 +599,18 @@ impl Sent {
 /// own, or the one a redirect made of it.
 fn hop_request(redirected: &Option<Hop>, job: &crate::job::Job, url: &Url) -> Request {
     match redirected {
-        Some(hop) => Request {
-            method: hop.method.clone(),
-            url: url.as_str().to_owned(),
-            headers: hop.headers.clone(),
-            body: hop.body.as_deref().map(<[u8]>::to_vec),
-        },
-        None => Request {
-            method: job.method.clone(),
-            url: url.as_str().to_owned(),
-            headers: job.headers.clone(),
-            body: job.body.as_deref().map(<[u8]>::to_vec),
-        },
+        Some(hop) => Request::new(
+            hop.method.as_str(),
+            url.as_str(),
+            hop.headers.clone(),
+            hop.body.clone(),
+        ),
+        None => Request::new(
+            job.method.as_str(),
+            url.as_str(),
+            job.headers.clone(),
+            job.body.clone(),
+        ),
     }
 }
 

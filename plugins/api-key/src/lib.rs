@@ -73,16 +73,15 @@ impl Plugin for ApiKey {
         Ok(())
     }
 
-    fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
+    fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
         match &self.placement {
-            Placement::Header(name) => headers::set(&mut request.headers, name, &self.key),
+            Placement::Header(name) => request.set_header(name, &self.key),
             Placement::Query(name) => {
-                let mut url = Url::parse(&request.url)?;
+                let mut url = Url::parse(&request.url())?;
                 url.set_query_param(name, &self.key);
-                request.url = url.to_string();
+                request.set_url(&url.to_string())
             }
         }
-        Ok(request)
     }
 }
 
@@ -109,8 +108,9 @@ mod tests {
             testing::describe::<ApiKey>().unwrap().hooks,
             HookSet::AUTHORIZE
         );
-        let request = testing::request("GET", "https://api.test/").with_header("x-api-key", "old");
-        let request = plugin.authorize(request).unwrap();
+        let mut request =
+            testing::request("GET", "https://api.test/").with_header("x-api-key", "old");
+        plugin.authorize(&mut request).unwrap();
         assert_eq!(
             request.headers,
             [("X-API-Key".to_owned(), "k-123".to_owned())]
@@ -121,17 +121,16 @@ mod tests {
     #[test]
     fn a_header_name_can_be_chosen() {
         let mut plugin = configured(&[("key", "k"), ("header", "Api-Token")]);
-        let request = plugin
-            .authorize(testing::request("GET", "https://api.test/"))
-            .unwrap();
+        let mut request = testing::request("GET", "https://api.test/");
+        plugin.authorize(&mut request).unwrap();
         assert_eq!(headers::get(&request.headers, "api-token"), Some("k"));
     }
 
     #[test]
     fn a_query_parameter_is_set_encoded_replacing_any_other() {
         let mut plugin = configured(&[("key", "a b&c"), ("query", "api_key")]);
-        let request = testing::request("GET", "https://api.test/v1?q=x&api_key=old#frag");
-        let request = plugin.authorize(request).unwrap();
+        let mut request = testing::request("GET", "https://api.test/v1?q=x&api_key=old#frag");
+        plugin.authorize(&mut request).unwrap();
         assert_eq!(
             request.url,
             "https://api.test/v1?q=x&api_key=a%20b%26c#frag"
@@ -143,9 +142,8 @@ mod tests {
     fn the_key_can_come_from_a_granted_variable() {
         testing::set_env(&[("SERVICE_KEY", "from-env")]);
         let mut plugin = configured(&[("key-env", "SERVICE_KEY")]);
-        let request = plugin
-            .authorize(testing::request("GET", "https://api.test/"))
-            .unwrap();
+        let mut request = testing::request("GET", "https://api.test/");
+        plugin.authorize(&mut request).unwrap();
         assert_eq!(
             headers::get(&request.headers, "x-api-key"),
             Some("from-env")
@@ -164,7 +162,7 @@ mod tests {
         assert!(!error.contains("sec"), "{error}");
         let mut plugin = configured(&[("key", "k")]);
         plugin
-            .authorize(testing::request("GET", "https://api.test/"))
+            .authorized(testing::request("GET", "https://api.test/"))
             .unwrap();
         assert_eq!(testing::logs(), []);
     }

@@ -69,39 +69,33 @@ impl Plugin for AwsSigV4 {
         Ok(())
     }
 
-    fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
-        let url = Url::parse(&request.url)?;
+    fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
+        let url = Url::parse(&request.url())?;
         let now = UtcDateTime::from(time::now());
-        let payload_hash =
-            encoding::hex(crypto::sha256(request.body.as_deref().unwrap_or_default()));
-        let fields = &mut request.headers;
-        headers::remove(fields, "Authorization");
-        headers::set(fields, "X-Amz-Date", &now.basic_iso8601());
+        let payload_hash = encoding::hex(crypto::sha256(request.body().unwrap_or_default()));
+        request.remove_header("Authorization")?;
+        request.set_header("X-Amz-Date", &now.basic_iso8601())?;
         if let Some(token) = &self.session_token {
-            headers::set(fields, "X-Amz-Security-Token", token);
+            request.set_header("X-Amz-Security-Token", token)?;
         }
         if self.content_sha256 {
-            headers::set(fields, "x-amz-content-sha256", &payload_hash);
+            request.set_header("x-amz-content-sha256", &payload_hash)?;
         }
-        let mut signed = fields.clone();
+        // Every field is signed, so every field is read.
+        let mut signed = request.headers();
         if headers::get(&signed, "Host").is_none() {
             headers::append(&mut signed, "Host", &url.host_header());
         }
         let signature = self.signer.sign(
             &Signable {
-                method: &request.method,
+                method: &request.method(),
                 url: &url,
                 headers: &signed,
                 payload_hash: &payload_hash,
             },
             &now,
         );
-        headers::set(
-            &mut request.headers,
-            "Authorization",
-            &signature.authorization,
-        );
-        Ok(request)
+        request.set_header("Authorization", &signature.authorization)
     }
 }
 
@@ -157,7 +151,7 @@ mod tests {
     fn host_comes_from_the_url_and_date_from_the_clock() {
         let mut plugin = configured(&[]);
         let request = plugin
-            .authorize(testing::request("GET", "http://127.0.0.1:8080/a?b=1"))
+            .authorized(testing::request("GET", "http://127.0.0.1:8080/a?b=1"))
             .unwrap();
         assert_eq!(
             headers::get(&request.headers, "x-amz-date"),
@@ -178,7 +172,7 @@ mod tests {
         );
         testing::advance(Duration::from_secs(86_400));
         let later = plugin
-            .authorize(testing::request("GET", "http://127.0.0.1:8080/a?b=1"))
+            .authorized(testing::request("GET", "http://127.0.0.1:8080/a?b=1"))
             .unwrap();
         assert_eq!(
             headers::get(&later.headers, "x-amz-date"),
@@ -194,7 +188,7 @@ mod tests {
     fn payload_hash_header_and_session_token_are_signed() {
         let mut plugin = configured(&[("content-sha256", "true"), ("session-token", "tok")]);
         let request = plugin
-            .authorize(
+            .authorized(
                 testing::request("PUT", "https://bucket.test/key")
                     .with_header("Authorization", "Basic stale")
                     .with_body("hello"),
@@ -225,7 +219,7 @@ mod tests {
     fn secrets_are_never_logged() {
         let mut plugin = configured(&[("session-token", "tok")]);
         plugin
-            .authorize(testing::request("GET", "https://a.test/"))
+            .authorized(testing::request("GET", "https://a.test/"))
             .unwrap();
         assert_eq!(testing::logs(), []);
     }
@@ -235,7 +229,7 @@ mod tests {
         let mut plugin = configured(&[]);
         assert!(
             plugin
-                .authorize(testing::request("GET", "/relative"))
+                .authorized(testing::request("GET", "/relative"))
                 .is_err()
         );
     }

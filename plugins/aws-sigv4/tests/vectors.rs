@@ -10,9 +10,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use aws_sigv4::AwsSigV4;
 use aws_sigv4::signing::{Signable, Signer};
+use guest_sdk::testing::TestRequest;
 use guest_sdk::time::UtcDateTime;
 use guest_sdk::url::Url;
-use guest_sdk::{Headers, Request, crypto, encoding, headers, testing};
+use guest_sdk::{Headers, crypto, encoding, headers, testing};
 
 /// The session token of the suite's `post-sts-token` cases.
 const SESSION_TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
@@ -44,7 +45,7 @@ fn file(case: &str, ext: &str) -> String {
 /// line starting with white space continues the previous header with
 /// another value, as the suite's multi-line case means it), and the body
 /// after a blank line.
-fn parse_req(text: &str) -> Request {
+fn parse_req(text: &str) -> TestRequest {
     let (head, body) = match text.split_once("\n\n") {
         Some((head, body)) => (head, Some(body.as_bytes().to_vec())),
         None => (text, None),
@@ -66,12 +67,10 @@ fn parse_req(text: &str) -> Request {
         }
     }
     let host = headers::get(&fields, "host").expect("the suite sends Host");
-    Request {
-        method: method.to_owned(),
-        url: format!("https://{host}{target}"),
-        headers: fields,
-        body,
-    }
+    let mut request = testing::request(method, &format!("https://{host}{target}"));
+    request.headers = fields;
+    request.body = body;
+    request
 }
 
 /// Every case directory in the suite.
@@ -165,7 +164,7 @@ fn authorize_produces_the_suites_signed_requests() {
         testing::set_config(&config);
         testing::set_now(UNIX_EPOCH + Duration::from_secs(SUITE_TIME));
         let mut plugin = testing::run::<AwsSigV4>().unwrap();
-        let signed = plugin.authorize(parse_req(&file(&case, "req"))).unwrap();
+        let signed = plugin.authorized(parse_req(&file(&case, "req"))).unwrap();
         let expected = parse_req(&file(&case, "sreq"));
         let mut got = signed.headers.clone();
         let mut want = expected.headers.clone();

@@ -37,9 +37,8 @@ impl Plugin for BearerAuth {
         Ok(())
     }
 
-    fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
-        headers::set(&mut request.headers, "Authorization", &self.authorization);
-        Ok(request)
+    fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
+        request.set_header("Authorization", &self.authorization)
     }
 }
 
@@ -55,7 +54,7 @@ mod tests {
         let mut request = testing::request("POST", "https://api.test/items");
         headers::append(&mut request.headers, "authorization", "Basic old");
         headers::append(&mut request.headers, "Accept", "*/*");
-        let request = plugin.authorize(request).unwrap();
+        plugin.authorize(&mut request).unwrap();
         assert_eq!(
             request.headers,
             [
@@ -93,7 +92,7 @@ mod tests {
         assert_eq!(info.hooks, HookSet::AUTHORIZE);
         let mut plugin = testing::run::<BearerAuth>().unwrap();
         plugin
-            .authorize(testing::request("GET", "https://api.test/"))
+            .authorize(&mut testing::request("GET", "https://api.test/"))
             .unwrap();
         assert_eq!(testing::logs(), []);
     }

@@ -68,16 +68,15 @@ impl Plugin for DigestAuth {
         Ok(())
     }
 
-    fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
+    fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
         let Some(challenge) = self.challenge.as_mut() else {
-            return Ok(request);
+            return Ok(());
         };
-        let uri = Url::parse(&request.url)?.target();
+        let uri = Url::parse(&request.url())?.target();
         let cnonce =
             encoding::hex([random_u64().to_le_bytes(), random_u64().to_le_bytes()].concat());
-        let value = challenge.answer(&self.credentials, &request.method, &uri, &cnonce);
-        headers::set(&mut request.headers, "Authorization", &value);
-        Ok(request)
+        let value = challenge.answer(&self.credentials, &request.method(), &uri, &cnonce);
+        request.set_header("Authorization", &value)
     }
 
     fn decide_retry(
@@ -86,21 +85,21 @@ impl Plugin for DigestAuth {
         outcome: &Outcome,
         _attempt: &Attempt,
     ) -> Result<Decision, String> {
-        let Outcome::Response(response) = outcome else {
+        let Some(status) = outcome.status() else {
             return Ok(Decision::Defer);
         };
-        let answered = headers::get(&request.headers, "Authorization").is_some_and(|value| {
-            auth::parse_challenges(value)
+        let answered = request.header("Authorization").is_some_and(|value| {
+            auth::parse_challenges(&value)
                 .iter()
                 .any(|answer| answer.is("Digest"))
         });
-        if response.status != 401 {
+        if status != 401 {
             if answered {
                 self.refused = false;
             }
             return Ok(Decision::Defer);
         }
-        let Some(offered) = Challenge::best(&auth::challenges(&response.headers)) else {
+        let Some(offered) = Challenge::best(&auth::challenges(&outcome.headers())) else {
             return Ok(Decision::Defer);
         };
         if answered && !offered.stale {
@@ -130,8 +129,8 @@ impl Plugin for DigestAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use guest_sdk::HookSet;
     use guest_sdk::testing::{self, With};
-    use guest_sdk::{HookSet, Outcome};
 
     const CHALLENGE: &str =
         r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n1", opaque="op""#;
@@ -141,14 +140,14 @@ mod tests {
         testing::run::<DigestAuth>().unwrap()
     }
 
-    fn challenge(value: &str) -> Outcome {
+    fn challenge(value: &str) -> testing::TestOutcome {
         testing::response(401, &[]).with_header("WWW-Authenticate", value)
     }
 
     fn decide(
         plugin: &mut testing::Instance<DigestAuth>,
-        request: &Request,
-        outcome: &Outcome,
+        request: &testing::TestRequest,
+        outcome: &testing::TestOutcome,
     ) -> Decision {
         plugin
             .decide_retry(request, outcome, &testing::attempt(1, 5))
@@ -156,7 +155,7 @@ mod tests {
     }
 
     /// The parameters of the Digest answer on `request`.
-    fn answer(request: &Request) -> auth::Challenge {
+    fn answer(request: &testing::TestRequest) -> auth::Challenge {
         let value = headers::get(&request.headers, "authorization").expect("an answer");
         auth::parse_challenges(value).remove(0)
     }
@@ -172,7 +171,7 @@ mod tests {
     fn a_challenge_is_answered_on_the_retry_and_kept_for_later_requests() {
         let mut plugin = configured();
         let first = plugin
-            .authorize(testing::request("GET", "http://a.test/x?y=1"))
+            .authorized(testing::request("GET", "http://a.test/x?y=1"))
             .unwrap();
         assert_eq!(
             headers::get(&first.headers, "authorization"),
@@ -183,7 +182,7 @@ mod tests {
             decide(&mut plugin, &first, &challenge(CHALLENGE)),
             Decision::RetryAfter(0)
         );
-        let retry = plugin.authorize(first).unwrap();
+        let retry = plugin.authorized(first).unwrap();
         let sent = answer(&retry);
         assert_eq!(sent.param("username"), Some("Mufasa"));
         assert_eq!(sent.param("uri"), Some("/x?y=1"));
@@ -210,7 +209,7 @@ mod tests {
             Decision::Defer
         );
         let later = plugin
-            .authorize(testing::request("GET", "http://a.test/z"))
+            .authorized(testing::request("GET", "http://a.test/z"))
             .unwrap();
         let later = answer(&later);
         assert_eq!(later.param("nc"), Some("00000002"));
@@ -226,14 +225,14 @@ mod tests {
         let mut plugin = configured();
         let request = testing::request("GET", "http://a.test/");
         decide(&mut plugin, &request, &challenge(CHALLENGE));
-        let answered = plugin.authorize(request).unwrap();
+        let answered = plugin.authorized(request).unwrap();
         let stale =
             r#"Digest realm="api@test", qop="auth", algorithm=SHA-256, nonce="n2", stale=true"#;
         assert_eq!(
             decide(&mut plugin, &answered, &challenge(stale)),
             Decision::RetryAfter(0)
         );
-        let again = answer(&plugin.authorize(answered).unwrap());
+        let again = answer(&plugin.authorized(answered).unwrap());
         assert_eq!(
             (again.param("nonce"), again.param("nc")),
             (Some("n2"), Some("00000001"))
@@ -245,7 +244,7 @@ mod tests {
         let mut plugin = configured();
         let request = testing::request("GET", "http://a.test/");
         decide(&mut plugin, &request, &challenge(CHALLENGE));
-        let answered = plugin.authorize(request).unwrap();
+        let answered = plugin.authorized(request).unwrap();
         let renewed = CHALLENGE.replace("n1", "n-other");
         assert_eq!(
             decide(&mut plugin, &answered, &challenge(&renewed)),
@@ -266,7 +265,7 @@ mod tests {
         // ...but the next request answers the newest challenge, and once
         // the server takes an answer, challenges are retried again.
         let next = plugin
-            .authorize(testing::request("GET", "http://a.test/"))
+            .authorized(testing::request("GET", "http://a.test/"))
             .unwrap();
         assert_eq!(answer(&next).param("nonce"), Some("n1"));
         assert_eq!(
@@ -314,7 +313,7 @@ mod tests {
         let mut plugin = configured();
         let request = testing::request("GET", "http://a.test/");
         decide(&mut plugin, &request, &challenge(CHALLENGE));
-        plugin.authorize(request).unwrap();
+        plugin.authorized(request).unwrap();
         for (_, message) in testing::logs() {
             assert!(!message.contains("Circle"), "{message}");
         }

@@ -105,7 +105,7 @@ impl Plugin for OAuth2ClientCredentials {
         Ok(())
     }
 
-    fn authorize(&mut self, mut request: Request) -> Result<Request, String> {
+    fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
         let now = time::now();
         if self
             .token
@@ -116,12 +116,7 @@ impl Plugin for OAuth2ClientCredentials {
         }
         let token = self.token.as_mut().expect("a token was just made sure of");
         token.uses += 1;
-        headers::set(
-            &mut request.headers,
-            "Authorization",
-            &format!("Bearer {}", token.value),
-        );
-        Ok(request)
+        request.set_header("Authorization", &format!("Bearer {}", token.value))
     }
 
     /// Only a 401 (a refused token) concerns this plugin: the host spares
@@ -139,12 +134,11 @@ impl Plugin for OAuth2ClientCredentials {
         outcome: &Outcome,
         _attempt: &Attempt,
     ) -> Result<Decision, String> {
-        let Outcome::Response(response) = outcome else {
-            return Ok(Decision::Defer);
-        };
-        let sent = headers::get(&request.headers, "Authorization")
+        let sent = request.header("Authorization");
+        let sent = sent
+            .as_deref()
             .and_then(|value| value.strip_prefix("Bearer "));
-        let (401, Some(sent)) = (response.status, sent) else {
+        let (Some(401), Some(sent)) = (outcome.status(), sent) else {
             return Ok(Decision::Defer);
         };
         let current = self.token.as_ref().filter(|token| token.value == sent);

@@ -6,12 +6,12 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use guest_sdk::testing::{self, With};
-use guest_sdk::{Decision, HookSet, Level, Request, headers};
+use guest_sdk::{Decision, HookSet, Level, headers};
 
 use super::*;
 
 /// The token requests the fake endpoint received.
-type Seen = Rc<RefCell<Vec<Request>>>;
+type Seen = Rc<RefCell<Vec<guest_sdk::FetchRequest>>>;
 
 /// Configures the plugin with `extra` keys and a token endpoint that
 /// answers `tok-1`, `tok-2`, ... valid for `expires_in` seconds.
@@ -47,7 +47,7 @@ fn setup(
 /// The bearer token `plugin` puts on a request.
 fn bearer(plugin: &mut testing::Instance<OAuth2ClientCredentials>) -> String {
     let request = plugin
-        .authorize(testing::request("GET", "https://api.test/"))
+        .authorized(testing::request("GET", "https://api.test/"))
         .unwrap();
     headers::get(&request.headers, "authorization")
         .unwrap()
@@ -57,7 +57,7 @@ fn bearer(plugin: &mut testing::Instance<OAuth2ClientCredentials>) -> String {
 /// What `plugin` decides after `request` got `status`.
 fn decide(
     plugin: &mut testing::Instance<OAuth2ClientCredentials>,
-    request: &Request,
+    request: &testing::TestRequest,
     status: u16,
 ) -> Decision {
     plugin
@@ -140,11 +140,11 @@ fn a_short_lived_token_is_refreshed_at_half_its_life() {
 fn a_401_drops_the_token_and_retries_once_with_a_fresh_one() {
     let (mut plugin, seen) = setup(&[], 3600);
     let first = plugin
-        .authorize(testing::request("GET", "https://api.test/a"))
+        .authorized(testing::request("GET", "https://api.test/a"))
         .unwrap();
     assert_eq!(decide(&mut plugin, &first, 200), Decision::Defer);
     let second = plugin
-        .authorize(testing::request("GET", "https://api.test/b"))
+        .authorized(testing::request("GET", "https://api.test/b"))
         .unwrap();
     assert_eq!(
         headers::get(&second.headers, "authorization"),
@@ -152,7 +152,7 @@ fn a_401_drops_the_token_and_retries_once_with_a_fresh_one() {
     );
     // The cached token is refused: retry at once.
     assert_eq!(decide(&mut plugin, &second, 401), Decision::RetryAfter(0));
-    let retried = plugin.authorize(second.clone()).unwrap();
+    let retried = plugin.authorized(second.clone()).unwrap();
     assert_eq!(
         headers::get(&retried.headers, "authorization"),
         Some("Bearer tok-2")
@@ -171,7 +171,7 @@ fn a_401_drops_the_token_and_retries_once_with_a_fresh_one() {
 fn other_statuses_and_foreign_requests_defer() {
     let (mut plugin, _) = setup(&[], 3600);
     let request = plugin
-        .authorize(testing::request("GET", "https://api.test/"))
+        .authorized(testing::request("GET", "https://api.test/"))
         .unwrap();
     for status in [200, 403, 500] {
         assert_eq!(decide(&mut plugin, &request, status), Decision::Defer);
@@ -179,7 +179,7 @@ fn other_statuses_and_foreign_requests_defer() {
     let foreign =
         testing::request("GET", "https://api.test/").with_header("Authorization", "Basic x");
     assert_eq!(decide(&mut plugin, &foreign, 401), Decision::Defer);
-    let failure = testing::failure(guest_sdk::FailureKind::Reset, "reset");
+    let failure = testing::failure(guest_sdk::AttemptFailureKind::Reset, "reset");
     let decision = plugin.decide_retry(&request, &failure, &testing::attempt(1, 3));
     assert_eq!(decision.unwrap(), Decision::Defer);
 }
@@ -188,7 +188,7 @@ fn other_statuses_and_foreign_requests_defer() {
 fn an_older_token_refused_after_a_refresh_is_retried() {
     let (mut plugin, _) = setup(&[], 10);
     let old = plugin
-        .authorize(testing::request("GET", "https://api.test/a"))
+        .authorized(testing::request("GET", "https://api.test/a"))
         .unwrap();
     testing::advance(Duration::from_secs(6));
     bearer(&mut plugin);
@@ -211,7 +211,7 @@ fn endpoint_errors_fail_the_request_with_their_text() {
         ))
     });
     let error = plugin
-        .authorize(testing::request("GET", "https://api.test/"))
+        .authorized(testing::request("GET", "https://api.test/"))
         .unwrap_err();
     assert_eq!(
         error,
@@ -219,7 +219,7 @@ fn endpoint_errors_fail_the_request_with_their_text() {
     );
     testing::set_fetch(|_| Ok(testing::fetched(502, &[], "<html>bad gateway</html>")));
     let error = plugin
-        .authorize(testing::request("GET", "https://api.test/"))
+        .authorized(testing::request("GET", "https://api.test/"))
         .unwrap_err();
     assert!(
         error.ends_with(r#"answered 502 "<html>bad gateway</html>""#),
@@ -227,7 +227,7 @@ fn endpoint_errors_fail_the_request_with_their_text() {
     );
     testing::set_fetch(|_| Err("fetch: host idp.test is not granted".to_owned()));
     let error = plugin
-        .authorize(testing::request("GET", "https://api.test/"))
+        .authorized(testing::request("GET", "https://api.test/"))
         .unwrap_err();
     assert!(error.contains("not granted"), "{error}");
 }
@@ -306,7 +306,7 @@ fn configuration_errors_name_the_key() {
 fn secrets_never_reach_the_log() {
     let (mut plugin, _) = setup(&[], 3600);
     let request = plugin
-        .authorize(testing::request("GET", "https://api.test/"))
+        .authorized(testing::request("GET", "https://api.test/"))
         .unwrap();
     decide(&mut plugin, &request, 401);
     let logs = testing::take_logs();

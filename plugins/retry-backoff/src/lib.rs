@@ -45,7 +45,7 @@
 
 use guest_sdk::backoff::{Backoff, Jitter, retry_after_ms};
 use guest_sdk::{
-    Attempt, Decision, FailureKind, Outcome, Plugin, Request, Response, RetryBudget, RetryInterest,
+    Attempt, AttemptFailureKind, Decision, Outcome, Plugin, Request, RetryBudget, RetryInterest,
     budget, config, headers, log, time,
 };
 
@@ -172,11 +172,8 @@ impl Plugin for RetryBackoff {
             ));
             return Ok(Decision::Done);
         }
-        let wait_ms = match outcome {
-            Outcome::Response(response) => retry_after_ms(&response.headers, time::now()),
-            Outcome::Failure(_) => None,
-        }
-        .unwrap_or_else(|| self.backoff_ms(attempt.number));
+        let wait_ms = retry_after_ms(&outcome.headers(), time::now())
+            .unwrap_or_else(|| self.backoff_ms(attempt.number));
         if !budget::spend() {
             log::debug(&format!(
                 "attempt {} of {limit} ended with {}: the retry budget is spent, giving up",
@@ -224,24 +221,25 @@ impl RetryBackoff {
         let method_allowed = self
             .methods
             .iter()
-            .any(|method| method.eq_ignore_ascii_case(&request.method));
-        let transient = match outcome {
-            Outcome::Response(response) => {
-                self.statuses.contains(&response.status) || self.asks_in_body(response)
-            }
-            Outcome::Failure(failure) => matches!(
+            .any(|method| method.eq_ignore_ascii_case(&request.method()));
+        let transient = match (outcome.status(), outcome.failure()) {
+            (Some(status), _) => self.statuses.contains(&status) || self.asks_in_body(outcome),
+            (None, Some(failure)) => matches!(
                 failure.kind,
-                FailureKind::Connect | FailureKind::Timeout | FailureKind::Reset
+                AttemptFailureKind::Connect
+                    | AttemptFailureKind::Timeout
+                    | AttemptFailureKind::Reset
             ),
+            (None, None) => false,
         };
         method_allowed && transient
     }
 
     /// Whether the start of the body holds the `body-contains` text.
-    fn asks_in_body(&self, response: &Response) -> bool {
+    fn asks_in_body(&self, outcome: &Outcome) -> bool {
         self.body_contains.as_ref().is_some_and(|text| {
-            response
-                .body_prefix
+            outcome
+                .body_prefix()
                 .windows(text.len())
                 .any(|window| window == text.as_slice())
         })
@@ -286,9 +284,10 @@ fn parse_method(item: &str) -> Result<String, String> {
 
 /// How an attempt ended, for the log.
 fn how_it_ended(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Response(response) => format!("status {}", response.status),
-        Outcome::Failure(failure) => format!("{:?} failure", failure.kind),
+    match (outcome.status(), outcome.failure()) {
+        (Some(status), _) => format!("status {status}"),
+        (None, Some(failure)) => format!("{:?} failure", failure.kind),
+        (None, None) => "no outcome".to_owned(),
     }
 }
 
@@ -315,7 +314,7 @@ mod tests {
     /// host) of `GET /` ended with `outcome`.
     fn decide(
         plugin: &mut testing::Instance<RetryBackoff>,
-        outcome: &Outcome,
+        outcome: &testing::TestOutcome,
         number: u32,
     ) -> Decision {
         let request = testing::request("GET", "http://api.test/");
@@ -422,9 +421,9 @@ mod tests {
     fn transient_failures_are_retried() {
         let mut plugin = configured(&[]);
         for kind in [
-            FailureKind::Connect,
-            FailureKind::Timeout,
-            FailureKind::Reset,
+            AttemptFailureKind::Connect,
+            AttemptFailureKind::Timeout,
+            AttemptFailureKind::Reset,
         ] {
             let outcome = testing::failure(kind, "oops");
             assert!(wait_ms(decide(&mut plugin, &outcome, 1)) <= 100);
@@ -435,10 +434,10 @@ mod tests {
     fn other_failures_and_statuses_defer() {
         let mut plugin = configured(&[]);
         for kind in [
-            FailureKind::Tls,
-            FailureKind::Redirect,
-            FailureKind::Body,
-            FailureKind::Other,
+            AttemptFailureKind::Tls,
+            AttemptFailureKind::Redirect,
+            AttemptFailureKind::Body,
+            AttemptFailureKind::Other,
         ] {
             let outcome = testing::failure(kind, "oops");
             assert_eq!(decide(&mut plugin, &outcome, 1), Decision::Defer);
@@ -500,7 +499,7 @@ mod tests {
     #[test]
     fn exhausted_attempts_are_done() {
         let mut plugin = configured(&[("max-attempts", "3")]);
-        let outcome = testing::failure(FailureKind::Reset, "reset");
+        let outcome = testing::failure(AttemptFailureKind::Reset, "reset");
         assert!(matches!(
             decide(&mut plugin, &outcome, 2),
             Decision::RetryAfter(_)
@@ -545,7 +544,7 @@ mod tests {
             ("max-attempts", "20"),
             ("budget-tokens", "0"),
         ]);
-        let outcome = testing::failure(FailureKind::Timeout, "slow");
+        let outcome = testing::failure(AttemptFailureKind::Timeout, "slow");
         for (number, ceiling) in [
             (1, 100),
             (2, 200),

@@ -16,7 +16,7 @@
 //! A header the session already has is replaced. Header names are logged
 //! at debug level; values never are.
 
-use guest_sdk::{Plugin, Session, config, headers, log};
+use guest_sdk::{Plugin, SessionSettings, config, headers, log};
 
 /// The prefix of the config keys that name a header.
 const PREFIX: &str = "header.";
@@ -61,7 +61,7 @@ impl Plugin for SessionHeaders {
         Ok(())
     }
 
-    fn init_session(&mut self, mut session: Session) -> Result<Session, String> {
+    fn init_session(&mut self, mut session: SessionSettings) -> Result<SessionSettings, String> {
         for (name, value) in &self.headers {
             headers::set(&mut session.headers, name, value);
         }
