@@ -17,6 +17,10 @@ use tb_host::hooks::{
 };
 use tb_host::plugin::{Manifest, Plugin, PluginRuntime};
 
+/// The deadline of every call here: long, as this measures what a call
+/// costs, not how a loaded machine's stall ends one.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn request(headers: usize) -> Request {
     Request::new(
         "GET",
@@ -50,6 +54,7 @@ fn load_built(runtime: &PluginRuntime, package: &str, config: &[(&str, &str)]) -
     runtime
         .load(Manifest {
             config,
+            timeout: Some(DEADLINE),
             ..Manifest::new(plugin_file(package))
         })
         .unwrap()
@@ -90,6 +95,7 @@ fn hook_calls(c: &mut Criterion) {
         .load_bytes(
             Manifest {
                 config: config.clone(),
+                timeout: Some(DEADLINE),
                 ..Manifest::new("bearer-auth.wasm")
             },
             &std::fs::read(plugin_file("bearer-auth")).unwrap(),
@@ -99,6 +105,7 @@ fn hook_calls(c: &mut Criterion) {
         .load_bytes(
             Manifest {
                 config,
+                timeout: Some(DEADLINE),
                 ..Manifest::new("retry-backoff.wasm")
             },
             &std::fs::read(plugin_file("retry-backoff")).unwrap(),

@@ -36,8 +36,8 @@ use libfuzzer_sys::fuzz_target;
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use tb_host::hooks::{
-    Attempt, AttemptFailure, AttemptFailureKind, AttemptOutcome, Decision, HookChain, HookError,
-    EditRefused, HookFactory, HookFailure, HookName, HookSet, Hooks, MAX_HEADER_BYTES, MAX_HEADERS,
+    Attempt, AttemptFailure, AttemptFailureKind, AttemptOutcome, Decision, EditRefused, HookChain,
+    HookError, HookFactory, HookFailure, HookName, HookSet, Hooks, MAX_HEADER_BYTES, MAX_HEADERS,
     MAX_RETRY_DELAY, Request, ResponseHead, RetryInterest, SessionSettings,
 };
 
@@ -297,20 +297,19 @@ impl Hooks for Instance {
     fn authorize(&mut self, request: &mut Request) -> Result<(), HookError> {
         let spec = Arc::clone(&self.spec);
         let given = request.clone();
-        let mut refused = None;
         let answer = self.answer(
             HookName::Authorize,
             &spec.request,
             |edit| {
-                refused = edit_request(request, edit).err();
-                request.clone()
+                let refused = edit_request(request, edit).err();
+                (request.clone(), refused)
             },
-            |r| Answered::Request(given, r.clone(), refused.is_some()),
+            |(edited, refused)| Answered::Request(given, edited.clone(), refused.is_some()),
         );
-        match (answer, refused) {
-            (Err(error), _) => Err(error),
-            (Ok(_), Some(refused)) => Err(refused.into()),
-            (Ok(_), None) => Ok(()),
+        match answer {
+            Err(error) => Err(error),
+            Ok((_, Some(refused))) => Err(refused.into()),
+            Ok((_, None)) => Ok(()),
         }
     }
 
