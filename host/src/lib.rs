@@ -63,6 +63,7 @@ mod pool;
 mod response;
 pub mod session;
 pub mod threaded;
+pub mod tls;
 pub mod wire;
 mod wit;
 
