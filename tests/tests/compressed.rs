@@ -238,3 +238,34 @@ fn a_body_that_is_not_in_its_coding_fails_as_body() {
     assert!(message.contains("not valid gzip"), "{message}");
     assert_eq!(server.hits("/broken/once"), 1, "not retried");
 }
+
+#[test]
+fn the_library_decodes_by_default_as_requests_does() {
+    use tb_host::{Pool, RequestDefaults};
+
+    let server = coded_server();
+    let url = server.url("/coded/zstd/library");
+    let fetch = |decompress: Option<bool>| {
+        let mut builder = Pool::builder().threads(1);
+        if let Some(decompress) = decompress {
+            builder = builder.decompress(decompress);
+        }
+        let mut pool = builder
+            .from_urls([url.clone()], &RequestDefaults::default())
+            .unwrap();
+        pool.join_all();
+        pool.responses().next().expect("a response")
+    };
+    let decoded = fetch(None);
+    assert_eq!(decoded.body(), plain());
+    assert_eq!(decoded.content_encoding(), Some("zstd"));
+    let raw = fetch(Some(false));
+    assert_eq!(raw.body(), encode("zstd", plain()));
+    assert_eq!(raw.content_encoding(), Some("zstd"));
+    let seen = server.requests_to("/coded/zstd/library");
+    assert_eq!(
+        seen[0].header("accept-encoding"),
+        Some("gzip, deflate, br, zstd")
+    );
+    assert_eq!(seen[1].header("accept-encoding"), None);
+}

@@ -427,4 +427,57 @@ fn http2_is_chosen_by_alpn_over_tls_with_the_pools_configuration() {
     assert_eq!(record["status"], 200, "{record} {stderr}");
     assert_eq!(record["http_version"], "HTTP/2", "{record}");
     assert_eq!(record["bytes"], "/h2 over h2\n".len(), "{record}");
+    // ALPN offers what the session may speak: HTTP/1.1 only, which this
+    // server does not.
+    let (record, _) = one(
+        &["--cacert", cacert.to_str().unwrap(), "--http1.1"],
+        &format!("https://{addr}/h1"),
+    );
+    fails_tls(&record, "refused the handshake");
+}
+
+#[test]
+fn the_library_takes_the_same_tls_options() {
+    use tb_host::tls::{Certificates, Identity};
+    use tb_host::{Pool, PoolError, RequestDefaults};
+
+    let root = ca("tb-host library root");
+    let server_leaf = leaf(LOOPBACK, Some(&root), false);
+    let server = https(&server_leaf.cert, &server_leaf.key, None);
+    let roots = Certificates::from_pem(root.pem().as_bytes()).unwrap();
+    assert_eq!(roots.len(), 1);
+    let url = server.url("/echo/library");
+    let mut pool = Pool::builder()
+        .threads(2)
+        .add_root_certificates(roots)
+        .tls_built_in_root_certs(false)
+        .from_urls([url.clone(), url], &RequestDefaults::default())
+        .unwrap();
+    pool.join_all();
+    let statuses: Vec<u16> = pool.responses().map(|r| r.status()).collect();
+    assert_eq!(
+        statuses,
+        [200, 200],
+        "{:?}",
+        pool.exceptions().collect::<Vec<_>>()
+    );
+
+    let no_roots = Pool::builder()
+        .tls_built_in_root_certs(false)
+        .from_urls(["https://127.0.0.1:1/"], &RequestDefaults::default());
+    assert!(
+        matches!(no_roots, Err(PoolError::Tls(_))),
+        "no root to trust"
+    );
+    let a = leaf(&["a.example"], None, false);
+    let b = leaf(&["b.example"], None, false);
+    let mismatched = Identity::from_pem(a.cert.as_bytes(), b.key.as_bytes()).unwrap();
+    let refused = Pool::builder()
+        .identity(mismatched)
+        .from_urls(["https://127.0.0.1:1/"], &RequestDefaults::default());
+    let Err(PoolError::Tls(error)) = refused else {
+        panic!("a key that is not the certificate's must stop the pool")
+    };
+    assert!(error.to_string().contains("client certificate"), "{error}");
+    assert!(Certificates::from_pem(b"not pem").is_err());
 }
