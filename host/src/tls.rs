@@ -313,7 +313,7 @@ pub(crate) fn explain(error: &rustls::Error) -> String {
     match error {
         rustls::Error::InvalidCertificate(certificate) => match certificate {
             C::UnknownIssuer => "the server's certificate is not signed by a CA this run trusts \
-                 (unknown issuer): --cacert FILE names the CA to trust"
+                 (unknown issuer; --cacert FILE names a CA to trust)"
                 .into(),
             C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".into(),
             C::NotValidYet | C::NotValidYetContext { .. } => {
