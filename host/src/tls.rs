@@ -1,8 +1,12 @@
 //! TLS: which servers a pool's sessions trust, the certificate they show,
 //! and why a handshake failed, in words.
 //!
-//! A pool builds one rustls configuration from its [`TlsOptions`] when it
-//! starts, and every worker's client gets a clone of it, which shares the
+//! A pool builds one rustls configuration from its TLS options (the
+//! `PoolBuilder` methods [`crate::PoolBuilder::add_root_certificates`],
+//! [`crate::PoolBuilder::tls_built_in_root_certs`],
+//! [`crate::PoolBuilder::danger_accept_invalid_certs`] and
+//! [`crate::PoolBuilder::identity`]) when it starts, and every worker's
+//! client gets a clone of it, which shares the
 //! roots, the verifier, the client certificate and the session-resumption
 //! cache through their `Arc`s: a configuration per worker was about 100 KiB
 //! a worker for the whole run (see the README's performance section). A
