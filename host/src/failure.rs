@@ -61,6 +61,9 @@ impl FailureKind {
         if error.is_timeout() {
             return FailureKind::Timeout;
         }
+        if crate::tls::tls_error(error).is_some() {
+            return FailureKind::Tls;
+        }
         let mut source = error.source();
         while let Some(cause) = source {
             if let Some(io) = cause.downcast_ref::<std::io::Error>() {
@@ -115,9 +118,14 @@ impl FailureKind {
 }
 
 /// An error and its causes on one line: reqwest's own message alone rarely
-/// says what happened.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+/// says what happened. A TLS error is led by what it means (an unknown
+/// issuer, an expired certificate, a name mismatch, a client certificate
+/// the server wants), the chain after it for the details.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = match crate::tls::tls_error(error) {
+        Some(tls) => format!("TLS: {}: {error}", crate::tls::explain(tls)),
+        None => error.to_string(),
+    };
     let mut source = error.source();
     while let Some(cause) = source {
         let cause_text = cause.to_string();

@@ -12,6 +12,9 @@
 //! | `initializer=`, `auth_generator=` | [`PoolBuilder::initializer`], [`PoolBuilder::auth_generator`], or plugins |
 //! | `session=`                      | [`PoolBuilder::session_constructor`]      |
 //! | `num_processes=`                | [`PoolBuilder::threads`]                  |
+//! | `verify=PATH`, `verify=False`   | [`PoolBuilder::add_root_certificates`] with [`PoolBuilder::tls_built_in_root_certs`], [`PoolBuilder::danger_accept_invalid_certs`] |
+//! | `cert=(cert, key)`              | [`PoolBuilder::identity`]                 |
+//! | decoding `Content-Encoding`     | [`PoolBuilder::decompress`] (on by default, as in requests) |
 //! | `join_all()`, `responses()`, `exceptions()` | [`Pool::join_all`], [`Pool::responses`], [`Pool::exceptions`] |
 //! | `ThreadResponse`, `ThreadException` | [`Response`], [`Failure`]             |
 //! | `threaded.map(requests)`        | [`threaded::map`]                         |
@@ -63,6 +66,7 @@ mod pool;
 mod response;
 pub mod session;
 pub mod threaded;
+pub mod tls;
 pub mod wire;
 mod wit;
 

@@ -55,6 +55,17 @@ impl Response {
         &self.headers
     }
 
+    /// The response's `Content-Encoding`, as it came (`gzip`, `br`, ...),
+    /// if it had one. A body in `gzip`, `deflate`, `br` or `zstd` is
+    /// decoded when the pool decodes bodies
+    /// ([`crate::PoolBuilder::decompress`], the default): [`Response::body`],
+    /// [`Response::bytes`] and [`Response::sha256`] are then of the decoded
+    /// body, as in Python's requests. [`Response::headers`] keep it, and
+    /// the `Content-Length` of the coded body.
+    pub fn content_encoding(&self) -> Option<&str> {
+        self.header("content-encoding")
+    }
+
     /// The first value of header `name` (any case), if present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

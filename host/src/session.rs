@@ -3,7 +3,8 @@
 //! As in Python's requests-toolbelt, each worker has a session of its own,
 //! so connections are reused within a worker and not shared between
 //! workers; what is the same for every session, the TLS configuration with
-//! its trusted roots, is built once and shared (see [`shared_tls`]). A session is built in two steps: the settings
+//! its trusted roots, is built once and shared (see [`crate::tls`]). A
+//! session is built in two steps: the settings
 //! ([`SessionSettings`]) pass through every hook's `init-session` and
 //! `auth-session`, then the session constructor (Python's `session=`) gives
 //! the client builder that the settings are applied to.
@@ -15,7 +16,7 @@
 //! request, which was most of the CPU a run spent (see the README's
 //! benchmark section).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -46,58 +47,10 @@ pub fn default_settings() -> SessionSettings {
 }
 
 /// The constructor used when none is given: reqwest's defaults with
-/// `TCP_NODELAY`, no system proxy lookup, and one TLS configuration
-/// ([`shared_tls`]) for all sessions.
+/// `TCP_NODELAY` and no system proxy lookup. Its TLS is the pool's one
+/// configuration (see [`crate::tls`]), which every session is given.
 pub(crate) fn default_constructor() -> SessionConstructor {
-    Arc::new(|| {
-        let builder = Client::builder().tcp_nodelay(true).no_proxy();
-        match shared_tls() {
-            Some(tls) => builder.tls_backend_preconfigured(rustls::ClientConfig::clone(tls)),
-            // The crypto provider installed as the process default supports
-            // neither TLS version: let reqwest, which uses the same one,
-            // refuse to build the client and say so.
-            None => builder.tls_certs_only(std::iter::empty()),
-        }
-    })
-}
-
-/// The TLS configuration every default session uses: the system's trusted
-/// roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured), read once, and
-/// what reqwest would set itself (its crypto provider, TLS 1.2 and 1.3,
-/// ALPN `h2` then `http/1.1`, SNI).
-///
-/// Built once and shared: a client given the roots builds its own store of
-/// them and its own session-resumption cache, about 150 KiB a worker that
-/// stayed for the whole run (786 MiB at 5,000 workers; see the README's
-/// performance section). A clone of this configuration shares its root
-/// store, verifier and resumption cache through their `Arc`s, so workers
-/// also resume each other's TLS sessions with a server; connections stay
-/// each worker's own. `None` if the process's default crypto provider
-/// supports neither TLS version.
-fn shared_tls() -> Option<&'static rustls::ClientConfig> {
-    static TLS: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
-    let tls = TLS.get_or_init(|| {
-        let mut roots = rustls::RootCertStore::empty();
-        let found = rustls_native_certs::load_native_certs();
-        for error in &found.errors {
-            tracing::warn!("reading the system's trusted certificates: {error}");
-        }
-        let (_, unusable) = roots.add_parsable_certificates(found.certs);
-        if unusable > 0 {
-            tracing::debug!("{unusable} of the system's trusted certificates could not be used");
-        }
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(rustls::ALL_VERSIONS)
-            .ok()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Some(config)
-    });
-    tls.as_ref()
+    Arc::new(|| Client::builder().tcp_nodelay(true).no_proxy())
 }
 
 /// The HTTP proxy every session of a pool sends through
@@ -135,7 +88,7 @@ pub enum HttpVersion {
 }
 
 /// How the operator wants sessions to reach servers, whatever the hooks
-/// do: a proxy, the HTTP versions, and names resolved by hand.
+/// do: a proxy, the HTTP versions, names resolved by hand, and TLS.
 #[derive(Clone, Default)]
 pub(crate) struct Transport {
     pub proxy: Option<Proxy>,
@@ -143,6 +96,11 @@ pub(crate) struct Transport {
     /// `(host, address)`: connect to `address` for `host` (curl's
     /// `--resolve`); the port in `address` is the one it answers for.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// The pool's one TLS configuration, cloned into every session (a
+    /// clone shares its roots, verifier, client certificate and resumption
+    /// cache). `None`: the session constructor's own TLS, for a caller that
+    /// gave one and set no TLS option.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// A worker's HTTP session: its client, and what the session hooks settled
@@ -210,6 +168,16 @@ fn build_client(
         HttpVersion::Http1Only => builder.http1_only(),
         HttpVersion::Http2PriorKnowledge => builder.http2_prior_knowledge(),
     };
+    if let Some(tls) = &transport.tls {
+        let mut config = rustls::ClientConfig::clone(tls);
+        // ALPN offers only what the session may speak.
+        match transport.http {
+            HttpVersion::Negotiate => {}
+            HttpVersion::Http1Only => config.alpn_protocols = vec![b"http/1.1".to_vec()],
+            HttpVersion::Http2PriorKnowledge => config.alpn_protocols = vec![b"h2".to_vec()],
+        }
+        builder = builder.tls_backend_preconfigured(config);
+    }
     for (host, address) in &transport.resolve {
         builder = builder.resolve(host, *address);
     }

@@ -396,11 +396,10 @@ hostile_servers! {
         Fails("redirect", &[Text("file:///etc/passwd")]),
     )
     .then(|ran| assert!(!ran.run.stdout.contains("root:"), "no file content in the output"));
-    /// reqwest's `gzip` feature is not enabled in this workspace, so tb-host
-    /// neither asks for compressed bodies nor decodes them: a gzip body is
-    /// counted as the bytes that came over the wire, and a decompression
-    /// bomb cannot go off. This test pins that down; enabling decompression
-    /// must come with a limit on the decoded size.
+    /// Without `--compressed`, tb-host neither asks for compressed bodies
+    /// nor decodes them: a gzip body is counted as the bytes that came over
+    /// the wire, and a decompression bomb cannot go off. With it, the
+    /// decoded body is limited by `--body-limit` (see `compressed.rs`).
     gzip_body_is_passed_through_undecoded: Case::new(Fault("/gzip/lone"), Status(200))
         .then(counted_as_it_came);
     connection_refused_is_a_connect_failure: Case::new(

@@ -32,6 +32,7 @@ mod signals;
 mod stall;
 mod stop;
 mod summary;
+mod tls;
 mod writers;
 
 use std::fmt;

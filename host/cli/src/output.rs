@@ -1,7 +1,8 @@
 //! Writing results: one JSON line per finished job.
 //!
-//! Every record has `sha256`, the hex SHA-256 of the body as received
-//! (null for a failure); with `--save-bodies` it also has `body_path`, the
+//! Every record has `sha256`, the hex SHA-256 of the body as received,
+//! or as decoded from its `content_encoding` with `--compressed` (null
+//! for a failure); with `--save-bodies` it also has `body_path`, the
 //! file the body went to (null for a failure). `redirects` counts the
 //! redirects the last attempt followed; when there were any, `final_url`
 //! is the URL that answered.
@@ -35,6 +36,9 @@ struct Record<'a> {
     elapsed_ms: f64,
     bytes: u64,
     sha256: Option<String>,
+    /// The response's `Content-Encoding`, when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_encoding: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_path: Option<Option<Cow<'a, str>>>,
     error: Option<ErrorRecord<'a>>,
@@ -124,6 +128,7 @@ impl RecordWriter {
                 elapsed_ms: millis(r.elapsed()),
                 bytes: r.bytes(),
                 sha256: Some(r.sha256_hex()),
+                content_encoding: r.content_encoding(),
                 body_path: self
                     .body_paths
                     .then(|| r.body_path().map(Path::to_string_lossy)),
@@ -149,6 +154,7 @@ impl RecordWriter {
                 elapsed_ms: millis(f.elapsed()),
                 bytes: 0,
                 sha256: None,
+                content_encoding: None,
                 body_path: self.body_paths.then_some(None),
                 error: Some(ErrorRecord {
                     kind: f.kind().as_str(),

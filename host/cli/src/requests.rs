@@ -53,13 +53,16 @@ pub fn apply(
     if let Some(agent) = args.user_agent {
         session.user_agent = Some(agent);
     }
-    let mut builder = builder.session(session).http_version(if args.http1_1 {
-        HttpVersion::Http1Only
-    } else if args.http2_prior_knowledge {
-        HttpVersion::Http2PriorKnowledge
-    } else {
-        HttpVersion::Negotiate
-    });
+    let mut builder = builder
+        .session(session)
+        .decompress(args.compressed)
+        .http_version(if args.http1_1 {
+            HttpVersion::Http1Only
+        } else if args.http2_prior_knowledge {
+            HttpVersion::Http2PriorKnowledge
+        } else {
+            HttpVersion::Negotiate
+        });
     for (host, address) in args.resolve {
         builder = builder.resolve(host, address);
     }

@@ -19,7 +19,7 @@ use super::progress::Progress;
 use super::stop::{self, Stopper};
 use super::summary::Summary;
 use super::writers::{self, Writers};
-use super::{plugins, requests, resume, scheduling, signals};
+use super::{plugins, requests, resume, scheduling, signals, tls};
 
 /// Runs `tb-host run`.
 pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
@@ -27,6 +27,7 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         input: input_path,
         input_format,
         request,
+        tls,
         output,
         plugins,
         schedule,
@@ -40,6 +41,7 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
     let format = input_format.format(input_path.as_deref());
     let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins, hidden)?;
     let (builder, defaults) = requests::apply(builder, request, hidden)?;
+    let builder = tls::apply(builder, &tls)?;
     let (builder, shard) = scheduling::apply(builder, &schedule)?;
     let resume = schedule.resume.then(|| resume::Input {
         path: input_path.as_deref().filter(|path| *path != Path::new("-")),

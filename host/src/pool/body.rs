@@ -4,7 +4,9 @@
 //!
 //! Nothing here holds more than one chunk of a body unless bodies are kept,
 //! so a pool that does not keep them reads bodies of any size in constant
-//! memory.
+//! memory. A body in a content coding is decoded first, when the pool
+//! decodes bodies (`decode.rs`): everything here is then of the decoded
+//! body, the limit included.
 //!
 //! A saved body is written to a part file of its own (see `body_dir.rs`)
 //! and gets its final name only when its attempt ends the job
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::body_dir;
+use super::decode::{Coding, Decoder};
 use crate::failure::{FailureKind, error_chain};
 
 /// What the pool does with bodies; see [`crate::PoolBuilder::keep_bodies`],
@@ -32,6 +35,8 @@ pub(crate) struct BodyOptions {
     pub limit: Option<u64>,
     /// Write each body to `<dir>/<index>.body`.
     pub save_to: Option<PathBuf>,
+    /// Ask for bodies in the codings `decode.rs` knows, and decode them.
+    pub decompress: bool,
 }
 
 /// A body read to its end.
@@ -99,6 +104,13 @@ pub(crate) enum BodyError {
     Read(reqwest::Error),
     /// The body could not be written to its file.
     Save { path: PathBuf, error: io::Error },
+    /// The body is not in the coding its `Content-Encoding` says (or it
+    /// stops short). Another attempt would most likely get the same.
+    /// (`None`: a body taken as it came, which only its reading fails.)
+    Decode {
+        coding: Option<Coding>,
+        error: io::Error,
+    },
 }
 
 impl BodyError {
@@ -125,6 +137,16 @@ impl BodyError {
                 FailureKind::Save,
                 format!("cannot save the body to {}: {error}", path.display()),
             ),
+            BodyError::Decode { coding, error } => (
+                FailureKind::Body,
+                match coding {
+                    Some(coding) => format!(
+                        "the body is not valid {} (its Content-Encoding): {error}",
+                        coding.name()
+                    ),
+                    None => format!("reading the body: {error}"),
+                },
+            ),
         }
     }
 }
@@ -135,23 +157,47 @@ pub(crate) fn saved_path(dir: &Path, index: u64) -> PathBuf {
 }
 
 /// Reads the body of `response`, the answer to the job with `index`,
-/// keeping its first `prefix` bytes apart.
+/// keeping its first (decoded) `prefix` bytes apart and decoding it from
+/// `coding`, if any.
 pub(crate) async fn read(
     response: &mut reqwest::Response,
     index: u64,
     prefix: usize,
+    coding: Option<Coding>,
     options: &BodyOptions,
 ) -> Result<Body, BodyError> {
-    let mut reading = Reading::start(response.content_length(), index, options)?;
+    // A declared length is the coded body's, which says nothing of the
+    // decoded one's.
+    let length = response.content_length().filter(|_| coding.is_none());
+    let mut reading = Reading::start(length, index, options)?;
     reading.prefix_len = prefix;
+    let mut decoder = Decoder::new(coding, reading);
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| BodyError::Read(e.without_url()))?
     {
-        reading.push(&chunk)?;
+        if let Err(error) = decoder.write_all(&chunk) {
+            return Err(stopped(decoder.sink_mut(), coding, error));
+        }
     }
-    Ok(reading.finish())
+    match decoder.finish() {
+        Ok(reading) => Ok(reading.finish()),
+        Err(error) => Err(stopped(None, coding, error)),
+    }
+}
+
+/// Why writing to `reading` through a decoder failed with `error`: what
+/// the body's reading refused (the limit, a full disk), else the coding.
+fn stopped(
+    reading: Option<&mut Reading<'_>>,
+    coding: Option<Coding>,
+    error: io::Error,
+) -> BodyError {
+    match reading.and_then(|reading| reading.refused.take()) {
+        Some(refused) => refused,
+        None => BodyError::Decode { coding, error },
+    }
 }
 
 /// A body being read, fed chunk by chunk as they arrive.
@@ -165,6 +211,9 @@ struct Reading<'a> {
     /// How many leading bytes to keep in `prefix`.
     prefix_len: usize,
     prefix: Vec<u8>,
+    /// Why the last write was refused, for the reader of the decoder that
+    /// writes here (which sees only an I/O error).
+    refused: Option<BodyError>,
 }
 
 impl<'a> Reading<'a> {
@@ -194,6 +243,7 @@ impl<'a> Reading<'a> {
             bytes: 0,
             prefix_len: 0,
             prefix: Vec::new(),
+            refused: None,
         })
     }
 
@@ -233,6 +283,24 @@ impl<'a> Reading<'a> {
             saved: self.file.map(|part| Saved::Part(Box::new(part))),
             prefix: self.prefix,
         }
+    }
+}
+
+/// What a decoder writes goes through [`Reading::push`]; a refusal is
+/// kept in `refused` and the decoder stops on the I/O error it gets.
+impl Write for Reading<'_> {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        match self.push(chunk) {
+            Ok(()) => Ok(chunk.len()),
+            Err(error) => {
+                self.refused = Some(error);
+                Err(io::Error::other("the body's reading stopped"))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -299,6 +367,7 @@ mod tests {
             keep: keep.then_some(u64::MAX),
             limit,
             save_to,
+            decompress: false,
         }
     }
 

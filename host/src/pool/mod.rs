@@ -11,6 +11,7 @@
 mod body;
 mod body_dir;
 mod carrier;
+mod decode;
 mod feeder;
 mod flow;
 mod limits;
@@ -35,6 +36,7 @@ use crate::response::Response;
 use crate::session::{
     HttpVersion, Proxy, SessionConstructor, Transport, default_constructor, default_settings,
 };
+use crate::tls::{Certificates, Identity, TlsError, TlsOptions};
 use flow::{Finished, ToScheduler, Tracker};
 use taker::{Admitted, Taker};
 
@@ -64,6 +66,10 @@ pub enum PoolError {
         /// Why it is not one.
         reason: String,
     },
+    /// The TLS settings ([`PoolBuilder::add_root_certificates`],
+    /// [`PoolBuilder::identity`], ...) cannot be used.
+    #[error("TLS settings: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// What every worker of one pool shares.
@@ -107,6 +113,10 @@ pub struct PoolBuilder {
     rate: Option<f64>,
     per_host: Option<usize>,
     transport: Transport,
+    tls: TlsOptions,
+    /// Whether [`PoolBuilder::session_constructor`] was given: its TLS is
+    /// then kept unless a TLS option is set.
+    own_constructor: bool,
     select: Option<Selector>,
     in_input_order: bool,
 }
@@ -126,11 +136,14 @@ impl Default for PoolBuilder {
                 keep: Some(u64::MAX),
                 limit: None,
                 save_to: None,
+                decompress: true,
             },
             max_in_flight: None,
             rate: None,
             per_host: None,
             transport: Transport::default(),
+            tls: TlsOptions::default(),
+            own_constructor: false,
             select: None,
             in_input_order: false,
         }
@@ -171,6 +184,10 @@ impl std::fmt::Debug for PoolBuilder {
             )
             .field("http", &self.transport.http)
             .field("resolve", &self.transport.resolve)
+            .field("tls_system_roots", &self.tls.system_roots)
+            .field("tls_added_roots", &self.tls.added_roots.len())
+            .field("tls_accept_invalid", &self.tls.accept_invalid)
+            .field("tls_identity", &self.tls.identity.is_some())
             .field("selected", &self.select.is_some())
             .field("in_input_order", &self.in_input_order)
             .finish_non_exhaustive()
@@ -198,12 +215,15 @@ impl PoolBuilder {
     }
 
     /// The constructor of every worker's client builder (Python's
-    /// `session=`).
+    /// `session=`). Its TLS settings are kept unless a TLS option of this
+    /// builder is set ([`PoolBuilder::add_root_certificates`] and the
+    /// others), which then replaces them all.
     pub fn session_constructor(
         mut self,
         constructor: impl Fn() -> ClientBuilder + Send + Sync + 'static,
     ) -> Self {
         self.constructor = Arc::new(constructor);
+        self.own_constructor = true;
         self
     }
 
@@ -344,6 +364,60 @@ impl PoolBuilder {
         self
     }
 
+    /// Trusts `roots` as certificate authorities (a private CA's PEM
+    /// bundle, [`Certificates::from_pem`]), besides the system's unless
+    /// [`PoolBuilder::tls_built_in_root_certs`] turns those off (as curl's
+    /// `--cacert` does; Python's `verify=PATH`). A server's chain may
+    /// include intermediates: only its root need be here.
+    pub fn add_root_certificates(mut self, roots: Certificates) -> Self {
+        self.tls.add_roots(roots);
+        self
+    }
+
+    /// Whether the system's trusted roots are trusted (default true;
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured). Off, only the
+    /// roots added with [`PoolBuilder::add_root_certificates`] are, and a
+    /// pool with none of those does not start ([`PoolError::Tls`]).
+    pub fn tls_built_in_root_certs(mut self, trusted: bool) -> Self {
+        self.tls.system_roots = trusted;
+        self
+    }
+
+    /// Accepts every server certificate without checking it: expired,
+    /// self-signed, of any issuer, for any name (curl's `-k`; Python's
+    /// `verify=False`). The connection is still encrypted, but to a
+    /// server whose identity nobody checked: for tests and for servers
+    /// you reach by a path you trust. Default false.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.accept_invalid = accept;
+        self
+    }
+
+    /// The client certificate shown to servers that ask for one (mutual
+    /// TLS; curl's `--cert` and `--key`, Python's `cert=`). A key that
+    /// does not match the certificate stops the pool from starting
+    /// ([`PoolError::Tls`]).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.tls.identity = Some(identity);
+        self
+    }
+
+    /// Whether bodies in `gzip`, `deflate`, `br` or `zstd` are asked for
+    /// and decoded (default true, as Python's requests does; the command
+    /// line's default is false, as curl's without `--compressed`). On,
+    /// every request without an `Accept-Encoding` of its own sends
+    /// `Accept-Encoding: gzip, deflate, br, zstd`, and a body in one of
+    /// those codings is decoded as it streams: [`Response::bytes`],
+    /// [`Response::sha256`], the body kept, saved and limited
+    /// ([`PoolBuilder::body_limit`]) are all of the decoded body, so a
+    /// small body that would inflate past the limit stops there.
+    /// [`Response::content_encoding`] says which coding came, either way.
+    /// Off, nothing is asked for and bodies are taken as they come.
+    pub fn decompress(mut self, decompress: bool) -> Self {
+        self.body.decompress = decompress;
+        self
+    }
+
     /// Runs only the jobs whose input index `keep` accepts; the others are
     /// read and skipped without a result, and indexes still count every
     /// entry of the input. For splitting one input across machines
@@ -435,6 +509,10 @@ impl PoolBuilder {
         }
         let threads = self.thread_count();
         let max_in_flight = self.in_flight_limit();
+        let mut transport = self.transport;
+        if !self.own_constructor || !self.tls.is_default() {
+            transport.tls = Some(self.tls.client_config()?);
+        }
         let settings = Arc::new(PoolSettings {
             session: self.session,
             constructor: self.constructor,
@@ -442,7 +520,7 @@ impl PoolBuilder {
             max_attempts: self.max_attempts,
             body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
-            transport: self.transport,
+            transport,
         });
         Pool::start(
             threads,

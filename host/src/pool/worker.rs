@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use reqwest::Url;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, HeaderMap, HeaderValue};
 
 use super::PoolSettings;
 use super::body;
+use super::decode::{self, Coding};
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
 use super::redirect::{self, Hop};
 use crate::failure::{Failure, FailureKind, error_chain};
@@ -482,6 +483,9 @@ impl Worker {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
+        if self.settings.body.decompress && !headers.contains_key(ACCEPT_ENCODING) {
+            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(decode::ACCEPTED));
+        }
         let rewritten_url = request.rewritten.then(|| request.url.clone());
         let mut builder = session
             .client()
@@ -544,7 +548,9 @@ impl Worker {
         let headers = std::mem::take(response.headers_mut());
         let version = version_name(response.version());
         let prefix = self.chain.body_prefix();
-        let body = body::read(response, index, prefix, &self.settings.body).await?;
+        let options = &self.settings.body;
+        let coding = Coding::of(&headers).filter(|_| options.decompress);
+        let body = body::read(response, index, prefix, coding, options).await?;
         Ok(Reply {
             status,
             version,

@@ -84,7 +84,9 @@
 //! heads over 64 KiB get 431, both closing the connection.
 //! `Expect: 100-continue` is honoured and `HEAD` gets headers only. Every
 //! answer carries `Content-Length` (except 204 and 304, which have no body
-//! by definition) and is written with a single write.
+//! by definition) and is written with a single write. With
+//! [`Builder::tls`] the same server speaks HTTPS (rustls; HTTP/1.1 only),
+//! with the certificate a test made.
 
 mod exchange;
 pub mod faults;

@@ -1,6 +1,7 @@
 //! The server itself: an accept thread on `127.0.0.1:PORT`, one thread per
 //! connection reading requests and handing each to the handler chain, and
-//! the [`Server`] handle that builds URLs and reads the record.
+//! the [`Server`] handle that builds URLs and reads the record. With
+//! [`Builder::tls`], each connection is TLS (rustls) first.
 
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
@@ -41,6 +42,7 @@ pub struct Server {
 pub struct Builder {
     handlers: Vec<Box<dyn Handler>>,
     one_request_per_connection: bool,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Builder {
@@ -60,6 +62,18 @@ impl Builder {
         self
     }
 
+    /// Serves HTTPS: every connection is TLS with `config` (its
+    /// certificate, whether it asks for a client's, its ALPN, which should
+    /// offer `http/1.1` only: the server speaks no HTTP/2) before HTTP/1.1.
+    /// A handshake that fails ends its connection, counted but not
+    /// recorded. [`Server::url`] gives `https://` URLs. Scripts
+    /// ([`Outcome::Script`]) and resets get the TCP stream beneath, so
+    /// what they write is not TLS.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Builder {
+        self.tls = Some(config);
+        self
+    }
+
     /// Binds `127.0.0.1:0` (a free port) and starts the accept thread.
     pub fn start(self) -> io::Result<Server> {
         let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
@@ -74,6 +88,7 @@ impl Builder {
             handlers: self.handlers,
             one_request_per_connection: self.one_request_per_connection,
             connections: AtomicU64::new(0),
+            tls: self.tls,
         });
         let accept = {
             let shared = Arc::clone(&shared);
@@ -102,6 +117,8 @@ struct Shared {
     one_request_per_connection: bool,
     /// Connections accepted so far.
     connections: AtomicU64,
+    /// Every connection is TLS with this configuration.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Server {
@@ -133,15 +150,20 @@ impl Server {
         self.addr.to_string()
     }
 
-    /// The server's base URL, `http://127.0.0.1:PORT`, without a trailing
-    /// slash.
+    /// The server's base URL, `http://127.0.0.1:PORT` (`https://` with
+    /// [`Builder::tls`]), without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The URL of `path` (which starts with `/`) on this server.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}{path}", self.base_url())
     }
 
     /// The recorded requests whose path without query equals `path`, in
@@ -217,7 +239,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             .spawn(move || {
                 // A client that goes away mid-answer is what fault tests
                 // are about: not the server's failure.
-                if let Err(err) = serve(&stream, &shared) {
+                let served = match &shared.tls {
+                    None => serve(&stream, &stream, &shared),
+                    Some(config) => rustls::ServerConnection::new(Arc::clone(config))
+                        .map_err(io::Error::other)
+                        .and_then(|tls| {
+                            serve(rustls::StreamOwned::new(tls, &stream), &stream, &shared)
+                        }),
+                };
+                if let Err(err) = served {
                     tracing::trace!(%err, "loopback connection ended");
                 }
             });
@@ -227,10 +257,10 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// Serves one connection until it closes, errs, or asks to close.
-fn serve(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(16 * 1024, stream);
-    let mut writer = stream;
+/// Serves one connection, `io` over the TCP `stream` (the same, or TLS on
+/// it), until it closes, errs, or asks to close.
+fn serve(io: impl Read + Write, stream: &TcpStream, shared: &Shared) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(16 * 1024, io);
     let mut head = Vec::with_capacity(1024);
     let mut body = Vec::new();
     let mut out = Vec::with_capacity(256);
@@ -240,23 +270,25 @@ fn serve(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
             HeadRead::Closed => return Ok(()),
             HeadRead::TooLarge => {
                 shared.records.count();
-                return close_with(writer, &mut out, 431);
+                return close_with(reader.get_mut(), stream, &mut out, 431);
             }
         }
         shared.records.count();
         let at = SystemTime::now();
         let parsed = match parse_head(&head) {
             Ok(parsed) => parsed,
-            Err(status) => return close_with(writer, &mut out, status),
+            Err(status) => return close_with(reader.get_mut(), stream, &mut out, status),
         };
         if parsed.expect_continue {
-            writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
         match read_body(&mut reader, parsed.framing, &mut body) {
             Ok(()) => {}
             Err(BodyError::Io(err)) => return Err(err),
-            Err(BodyError::Bad) => return close_with(writer, &mut out, 400),
-            Err(BodyError::TooLarge) => return close_with(writer, &mut out, 413),
+            Err(BodyError::Bad) => return close_with(reader.get_mut(), stream, &mut out, 400),
+            Err(BodyError::TooLarge) => return close_with(reader.get_mut(), stream, &mut out, 413),
         }
         let keep_alive = parsed.keep_alive
             && !shared.one_request_per_connection
@@ -275,15 +307,15 @@ fn serve(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
         match outcome {
             // The hot path: no recording, no formatting.
             Outcome::Fast if keep_alive && !parsed.http10 && !head_only => {
-                writer.write_all(FAST_OK)?;
+                reader.get_mut().write_all(FAST_OK)?;
             }
             Outcome::Fast => {
                 Reply::ok().write(&mut out, keep_alive, parsed.http10, head_only);
-                writer.write_all(&out)?;
+                reader.get_mut().write_all(&out)?;
             }
             Outcome::Reply(reply) => {
                 reply.write(&mut out, keep_alive, parsed.http10, head_only);
-                writer.write_all(&out)?;
+                reader.get_mut().write_all(&out)?;
             }
             // Linger 0: close() sends RST and drops unsent data.
             Outcome::Reset => return Connection::new(stream, &shared.stop).reset(),
@@ -295,15 +327,22 @@ fn serve(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
     }
 }
 
-/// Answers `status` with a short text body and `Connection: close`.
-fn close_with(mut writer: &TcpStream, out: &mut Vec<u8>, status: u16) -> io::Result<()> {
+/// Answers `status` with a short text body and `Connection: close`, on
+/// `io` over the TCP `stream`.
+fn close_with(
+    io: &mut (impl Read + Write),
+    stream: &TcpStream,
+    out: &mut Vec<u8>,
+    status: u16,
+) -> io::Result<()> {
     out.clear();
     Reply::text(status, reason(status)).write(out, false, false, false);
-    writer.write_all(out)?;
+    io.write_all(out)?;
+    io.flush()?;
     // Closing with unread input would send an RST that can destroy the
     // answer before the client reads it: half-close, then drain briefly.
-    writer.shutdown(Shutdown::Write)?;
-    writer.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let _ = io::copy(&mut writer.take(1024 * 1024), &mut io::sink());
+    stream.shutdown(Shutdown::Write)?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let _ = io::copy(&mut io.take(1024 * 1024), &mut io::sink());
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! in groups, one file each, shown under their own heading in `--help`:
 //! how the input is read ([`input`]), what to send ([`request`]), what to
 //! write ([`output`]), which plugins and what they may do ([`plugins`]),
-//! and how jobs are scheduled
+//! how TLS is done ([`tls`]), and how jobs are scheduled
 //! ([`schedule`]). The other commands' flags: [`plugin_cmd`] and
 //! [`completions`].
 //!
@@ -15,6 +15,7 @@
 //! | [`request`] | [`crate::requests::apply`] | the pool's sessions, every job's defaults |
 //! | [`output`] | [`crate::writers::apply`] | the pool's body options, the files and writers |
 //! | [`plugins`] | [`crate::plugins::apply`] | the plugin manifests, the pool's hooks |
+//! | [`tls`] | [`crate::tls::apply`] | the pool's TLS configuration |
 //! | [`schedule`] | [`crate::scheduling::apply`] | the pool's workers, limits and shard |
 //!
 //! `--resume`, a scheduling flag, continues the output file: `writers::apply`
@@ -28,6 +29,7 @@ mod plugin_cmd;
 mod plugins;
 mod request;
 mod schedule;
+mod tls;
 
 pub use completions::CompletionsArgs;
 pub use input::InputArgs;
@@ -36,6 +38,7 @@ pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
 pub use plugins::{PluginArgs, PluginFlags, PluginSource, Scoped};
 pub use request::RequestArgs;
 pub use schedule::{ScheduleArgs, Shard};
+pub use tls::TlsArgs;
 
 use std::path::PathBuf;
 
@@ -137,6 +140,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub request: RequestArgs,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -82,6 +82,14 @@ pub struct RequestArgs {
     #[arg(long, value_name = "HOST:PORT:ADDRESS", value_parser = parse_resolve)]
     pub resolve: Vec<(String, SocketAddr)>,
 
+    /// Ask for compressed bodies (Accept-Encoding: gzip, deflate, br, zstd,
+    /// unless -H or a job sets one) and decode them: bytes, sha256,
+    /// --save-bodies, --record-body and --body-limit are then of the
+    /// decoded body, and each record's content_encoding says which coding
+    /// came. Off, bodies are taken as they come.
+    #[arg(long)]
+    pub compressed: bool,
+
     /// The User-Agent header of every request that sets none itself;
     /// tb-host/VERSION by default.
     #[arg(long, value_name = "STRING", value_parser = parse_user_agent)]
