@@ -55,6 +55,7 @@
 //! wherever it comes from.
 
 mod failure;
+pub mod form;
 pub mod hooks;
 pub mod input;
 mod job;
