@@ -22,6 +22,7 @@
 //! the progress bar and the summary.
 
 mod completions;
+mod form;
 mod input;
 mod output;
 mod plugin_cmd;
@@ -30,6 +31,7 @@ mod request;
 mod schedule;
 
 pub use completions::CompletionsArgs;
+pub use form::PieceContent;
 pub use input::InputArgs;
 pub use output::{Order, OutputArgs};
 pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
