@@ -9,6 +9,23 @@
 //! the bytes the server gets. Files are read when the form is made, each
 //! within a bound given by the caller, so a form can never read without
 //! end (a device, a file that grows).
+//!
+//! ```
+//! use tb_host::Job;
+//! use tb_host::form::{self, FormField};
+//!
+//! let login = Job::get("http://127.0.0.1:8080/login")
+//!     .method("POST")
+//!     .form(form::urlencoded([("user", "ann"), ("scope", "read")]));
+//! assert_eq!(login.body.as_deref(), Some(&b"user=ann&scope=read"[..]));
+//!
+//! let fields = [FormField::text("title", "Q3")];
+//! let upload = Job::get("http://127.0.0.1:8080/upload")
+//!     .method("POST")
+//!     .form(form::multipart(&fields, 1 << 20)?);
+//! assert!(upload.headers[0].1.starts_with("multipart/form-data; boundary="));
+//! # Ok::<(), tb_host::form::FormError>(())
+//! ```
 
 use std::fs::File;
 use std::io::Read;

@@ -118,6 +118,14 @@ impl Job {
         self
     }
 
+    /// Sets the body to `form` and its `Content-Type`, unless a header
+    /// sets one (Python's `data={...}` and `files=`; see [`crate::form`]).
+    pub fn form(mut self, form: crate::form::Form) -> Job {
+        crate::input::add_content_type(&mut self.headers, &form.content_type);
+        self.body = Some(form.body);
+        self
+    }
+
     /// Sets the HTTP Basic credentials (see [`Job::auth`]).
     pub fn auth(mut self, auth: BasicAuth) -> Job {
         self.auth = Some(auth);

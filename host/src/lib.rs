@@ -52,7 +52,7 @@
 //! [`Failure`], which [`Pool::results`] hands out as they come. The
 //! programs in `host/examples/` show each of these whole. What may go on
 //! the wire, URLs and header fields, is checked in one place, [`wire`],
-//! wherever it comes from.
+//! wherever it comes from; form bodies are made in [`form`].
 
 mod failure;
 pub mod form;

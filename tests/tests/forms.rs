@@ -380,3 +380,38 @@ fn one_large_body_is_shared_by_every_job_and_attempt() {
         "peak {peak:.1} MiB with a 10 MiB body, {baseline:.1} MiB with 1 byte"
     );
 }
+
+#[test]
+fn the_library_sends_a_form_made_with_job_form() {
+    use tb_host::form::{self, FormField};
+    use tb_host::{Job, Pool};
+
+    let fields = [
+        FormField::text("title", "Q3"),
+        FormField::text("title", "Q4"),
+    ];
+    let jobs = [
+        Job::get(server().url("/form/library/urlencoded"))
+            .method("POST")
+            .form(form::urlencoded([("user", "ann"), ("scope", "a b")])),
+        Job::get(server().url("/form/library/multipart"))
+            .method("POST")
+            .form(form::multipart(&fields, 0).unwrap()),
+    ];
+    let mut pool = Pool::builder().from_jobs(jobs).unwrap();
+    pool.join_all();
+    assert_eq!(pool.exceptions().count(), 0);
+    let mut answers: Vec<(String, Value)> = pool
+        .responses()
+        .map(|r| (r.job().url.clone(), r.json().unwrap()))
+        .collect();
+    answers.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        answers[0].1["fields"],
+        json!([["title", "Q3"], ["title", "Q4"]])
+    );
+    assert_eq!(
+        answers[1].1["fields"],
+        json!([["user", "ann"], ["scope", "a b"]])
+    );
+}

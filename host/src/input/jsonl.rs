@@ -703,6 +703,32 @@ mod tests {
     }
 
     #[test]
+    fn the_default_body_brings_its_type_and_a_job_of_its_own_body_does_not_take_it() {
+        let defaults = RequestDefaults {
+            body: Some(Bytes::from_static(b"--b--")),
+            content_type: Some("multipart/form-data; boundary=b".into()),
+            headers: vec![("X-A".into(), "1".into())],
+            ..RequestDefaults::default()
+        };
+        let plain = parse_job(r#"{"url":"http://h/"}"#, &defaults).unwrap();
+        assert_eq!(plain.headers[1].1, "multipart/form-data; boundary=b");
+        let own = parse_job(r#"{"url":"http://h/","data":"x=1"}"#, &defaults).unwrap();
+        assert_eq!(own.headers, [("X-A".to_owned(), "1".to_owned())]);
+        let typed = parse_job(
+            r#"{"url":"http://h/","headers":{"content-type":"a/b"}}"#,
+            &defaults,
+        )
+        .unwrap();
+        assert_eq!(
+            typed.headers.len(),
+            2,
+            "a header's type wins: {:?}",
+            typed.headers
+        );
+        assert_eq!(typed.headers[1].1, "a/b");
+    }
+
+    #[test]
     fn allow_redirects_false_is_kept_and_written() {
         let job = parse(r#"{"url":"http://h/","allow_redirects":false}"#).unwrap();
         assert!(!job.allow_redirects);

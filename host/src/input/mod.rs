@@ -9,8 +9,8 @@
 //!   [`RequestDefaults`] (Python's `Pool.from_urls(urls, request_kwargs)`).
 //! - [`Format::Jsonl`] ([`JsonLines`]): one JSON object per line in the
 //!   shape of Python's `request_kwargs` (`method`, `url`, `headers`,
-//!   `params`, `data`, `json`, `timeout`), its fields winning over the
-//!   defaults. The failures file of `tb-host run` is written in it
+//!   `params`, `data`, `json`, `files`, `timeout`, `auth`,
+//!   `allow_redirects`), its fields winning over the defaults. The failures file of `tb-host run` is written in it
 //!   ([`jsonl::encode`]), so failed jobs run again exactly.
 //!
 //! A line that is not a job becomes an [`InputError`] naming its line
