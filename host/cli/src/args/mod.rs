@@ -102,6 +102,7 @@ Examples:
   tb-host run --plugin-manifest idp.toml --plugin retry_backoff.wasm urls.txt
   tb-host run --failures again.jsonl failed.jsonl  # run the failures again
   tb-host run -X POST --json '{\"a\":1}' urls.txt
+  tb-host run -X POST -F 'title=Q3' -F 'report=@q3.csv;type=text/csv' urls.txt
   tb-host run jobs.jsonl       # one JSON job per line: {\"url\": ..., \"method\": ..., ...}
   cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
 
