@@ -11,9 +11,12 @@ use serde_json::{Value, json};
 use tb_host_tests::harness::{Scratch, server, tb_host};
 use tb_host_tests::peak::tb_host_peak;
 
-/// The parts of a `/form` answer, without their sizes: name, file name,
-/// type and the exact bytes.
-fn parts(answer: &Value) -> Vec<(String, Option<String>, Option<String>, Vec<u8>)> {
+/// A part of a multipart form as the server read it: its name, file name,
+/// type and exact bytes.
+type Part = (String, Option<String>, Option<String>, Vec<u8>);
+
+/// The parts of a `/form` answer (their sizes checked against their bytes).
+fn parts(answer: &Value) -> Vec<Part> {
     answer["parts"]
         .as_array()
         .unwrap_or_else(|| panic!("no parts in {answer}"))
@@ -32,12 +35,8 @@ fn parts(answer: &Value) -> Vec<(String, Option<String>, Option<String>, Vec<u8>
         .collect()
 }
 
-fn part(
-    name: &str,
-    filename: Option<&str>,
-    content_type: Option<&str>,
-    bytes: &[u8],
-) -> (String, Option<String>, Option<String>, Vec<u8>) {
+/// The part the test expects.
+fn part(name: &str, filename: Option<&str>, content_type: Option<&str>, bytes: &[u8]) -> Part {
     (
         name.to_owned(),
         filename.map(str::to_owned),
