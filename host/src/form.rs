@@ -6,9 +6,9 @@
 //! A form is made once, into one [`Bytes`] body with its boundary fixed,
 //! before any request is sent: every attempt, redirect and (for a form of
 //! the command line) every job shares it, and a signing hook sees exactly
-//! the bytes the server gets. Files are read when the form is made, each
-//! within a bound given by the caller, so a form can never read without
-//! end (a device, a file that grows).
+//! the bytes the server gets. Files are read when the form is made, within
+//! a bound given by the caller, and must be regular files, so making a
+//! form always ends (no pipe, no device, no file that grows without end).
 //!
 //! ```
 //! use tb_host::Job;
@@ -125,6 +125,15 @@ pub enum FormError {
         /// The bound, in bytes.
         limit: u64,
     },
+    /// A path that is not a regular file (a pipe, a device, a directory),
+    /// which might never end or block the reader.
+    #[error("field {name:?}: {} is not a regular file", path.display())]
+    NotAFile {
+        /// The field's name.
+        name: String,
+        /// The path.
+        path: PathBuf,
+    },
     /// A name, file name or type that cannot go in a part's head.
     #[error("field {name:?}: {problem}")]
     Head {
@@ -233,6 +242,13 @@ fn read_bounded(name: &str, path: &Path, left: &mut u64, limit: u64) -> Result<V
         path: path.to_owned(),
         limit,
     };
+    // Checked before opening: opening a pipe blocks until it has a writer.
+    if !std::fs::metadata(path).map_err(read_error)?.is_file() {
+        return Err(FormError::NotAFile {
+            name: name.to_owned(),
+            path: path.to_owned(),
+        });
+    }
     let file = File::open(path).map_err(read_error)?;
     let size = file.metadata().map_err(read_error)?.len();
     if size > *left {
@@ -324,6 +340,10 @@ mod tests {
             error.starts_with("field \"c\": cannot read /no/such/file:"),
             "{error}"
         );
+        let error = multipart(&[FormField::file("d", "/dev/zero")], 10)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "field \"d\": /dev/zero is not a regular file");
     }
 
     #[test]

@@ -61,8 +61,9 @@ pub struct RequestArgs {
     /// NAME=VALUE, NAME=@FILE (a file, its type guessed from its name) or
     /// NAME=<FILE (its contents as a text field), then any of ;type=TYPE
     /// and ;filename=NAME; double quotes around a value that holds ';'.
-    /// Repeat for more fields, in order. Files are read once at the start,
-    /// at most 1 GiB together, and the one body is shared by every request.
+    /// Repeat for more fields, in order. Files (regular files, not pipes)
+    /// are read once at the start, at most 1 GiB together, and the one
+    /// body is shared by every request.
     #[arg(
         short = 'F',
         long = "form",
