@@ -233,6 +233,7 @@ fn bad_form_input_fails_its_own_line_naming_it_and_the_run_goes_on() {
         json!({"url": url, "files": {"report": 5}}).to_string(),
         json!({"url": url, "data": "a=1", "files": {"report": "x"}}).to_string(),
         json!({"url": url, "allow_redirects": "no"}).to_string(),
+        json!({"url": url, "files": {"endless": "/dev/zero"}}).to_string(),
         json!({"url": url, "method": "POST", "data": {"ok": "yes"}}).to_string(),
     ];
     let input = scratch.write_lines("jobs.jsonl", &lines);
@@ -248,13 +249,14 @@ fn bad_form_input_fails_its_own_line_naming_it_and_the_run_goes_on() {
         "",
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let records = run.by_index(6);
+    let records = run.by_index(7);
     let expected = [
         r#"line 1: field "files": field "report": cannot read /no/such/report.csv: No such file"#,
         r#"line 2: field "data": expected a string or a form"#,
         r#"line 3: field "files": "report": expected a path"#,
         "line 4: fields data and files cannot both be given",
         r#"line 5: field "allow_redirects": invalid type"#,
+        r#"line 6: field "files": field "endless": /dev/zero is not a regular file"#,
     ];
     for (index, start) in expected.iter().enumerate() {
         let record = records[&(index as u64)];
@@ -264,12 +266,12 @@ fn bad_form_input_fails_its_own_line_naming_it_and_the_run_goes_on() {
         assert!(message.starts_with(start), "{index}: {message}");
     }
     assert_eq!(
-        records[&5]["body"]["fields"],
+        records[&6]["body"]["fields"],
         json!([["ok", "yes"]]),
         "the run goes on"
     );
     let failed = std::fs::read_to_string(&failures).unwrap();
-    assert_eq!(failed.lines().count(), 5, "{failed}");
+    assert_eq!(failed.lines().count(), 6, "{failed}");
 }
 
 #[test]
