@@ -9,7 +9,8 @@
 #   in flight, against oha;
 # isolation: a plugin that loops in 1% of its `authorize` calls, beside
 #   the same run without the loops.
-# TB_BENCH_SCENARIOS picks some of them (default "narrow wide isolation").
+# body: one 10 MiB body POSTed to 2,000 URLs, against curl.
+# TB_BENCH_SCENARIOS picks some of them (default "narrow wide isolation body").
 #
 # Each client runs TB_BENCH_RUNS times in a row (default 3; requests-toolbelt,
 # a thousand times slower, once) and its row is its median run by requests/s:
@@ -49,12 +50,18 @@
 # its 100 ms deadline), in the other none does. Prints, for each, the run's
 # wall time and the p50 and p99 of the healthy jobs' `elapsed_ms`, and the
 # ratios of the first run's to the second's.
+#
+# Body: TB_BENCH_BODY_URLS (default 2,000) POSTs of one 10 MiB random file
+# at TB_BENCH_BODY_THREADS in flight (default "16 64"): `curl --parallel
+# --data-binary @file` and `tb-host --data-file`, with each row's peak RSS
+# less curl's (goal: at most 100 MiB at -j 64; the body is shared, never
+# copied per job).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 urls=${1:-20000}; shift || true
 threads=("${@:-16 64}"); read -r -a threads <<<"${threads[*]}"
 venv=${TB_BENCH_VENV:-$HOME/.cache/tb-host-bench-venv}
-scenarios=" ${TB_BENCH_SCENARIOS:-narrow wide isolation} "
+scenarios=" ${TB_BENCH_SCENARIOS:-narrow wide isolation body} "
 wide_urls=${TB_BENCH_WIDE_URLS:-50000}
 read -r -a wide_threads <<<"${TB_BENCH_WIDE_THREADS:-1000 5000}"
 
@@ -211,6 +218,28 @@ PY
     "$work/isolation"
 }
 
-for scenario in narrow wide isolation; do
+body() {
+  local t
+  count=${TB_BENCH_BODY_URLS:-2000}
+  make_urls "$count" "$work/posts.txt"
+  sed 's|.*|url = "&"\noutput = /dev/null|' "$work/posts.txt" >"$work/posts.cfg"
+  head -c $((10 << 20)) /dev/urandom >"$work/body.bin"
+  echo
+  echo "body: $count POSTs of one 10 MiB file; peak RSS less curl's (goal at -j 64: at most 100 MiB)"
+  printf "%-36s %9s %7s %8s %8s %8s\n" "client" "req/s" "cpu_s" "us/req" "rss_MiB" "rss-curl"
+  for t in ${TB_BENCH_BODY_THREADS:-16 64}; do
+    rows=()
+    rows+=("$(measure "curl --parallel-max $t --data-binary" curl -s --parallel --parallel-max "$t" \
+      --data-binary "@$work/body.bin" -K "$work/posts.cfg")")
+    rows+=("$(measure "tb-host -j $t --data-file" "$bin" run -q -j "$t" -X POST \
+      --data-file "$work/body.bin" -o /dev/null "$work/posts.txt")")
+    curl_rss=$(echo "${rows[0]}" | awk '{print $NF}')
+    for row in "${rows[@]}"; do
+      printf "%s %8.1f\n" "$row" "$(echo "$(echo "$row" | awk '{print $NF}') - $curl_rss" | bc -l)"
+    done
+  done
+}
+
+for scenario in narrow wide isolation body; do
   case "$scenarios" in *" $scenario "*) "$scenario" ;; esac
 done

@@ -1,6 +1,7 @@
 # Shared by the benchmark scripts (source it): installs what they need
 # (Debian, as root), starts nginx on 127.0.0.1 (one worker, keep-alive),
-# answering 200 "ok\n" to every path at once and, under /slow/, after
+# answering 200 "ok\n" to every path at once (request bodies up to 64 MiB
+# read and dropped) and, under /slow/, after
 # 100 ms (echo_sleep, from libnginx-mod-http-echo), and builds tb-host in
 # release.
 #
@@ -36,6 +37,7 @@ http {
   uwsgi_temp_path $work; scgi_temp_path $work;
   server {
     listen 127.0.0.1:$port backlog=16384;
+    client_max_body_size 64m;
     location / { return 200 "ok\n"; }
     location /slow/ { echo_sleep 0.1; echo ok; }
     location = /nginx-status { stub_status; }

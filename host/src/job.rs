@@ -30,6 +30,9 @@ pub struct Job {
     /// when no header or hook set `Authorization`. Hooks never see them,
     /// and the failures file never holds them.
     pub auth: Option<BasicAuth>,
+    /// Whether redirects are followed (Python's `allow_redirects`, true by
+    /// default): when false, a 3xx is this job's response.
+    pub allow_redirects: bool,
 }
 
 /// A user and password for HTTP Basic authentication. Its `Debug` hides
@@ -77,19 +80,23 @@ impl Job {
             body: None,
             timeout: None,
             auth: None,
+            allow_redirects: true,
         }
     }
 
     /// A job for `url` that takes everything else from `defaults` (Python's
     /// `Pool.from_urls(urls, request_kwargs)`).
     pub fn from_url(url: impl Into<String>, defaults: &RequestDefaults) -> Job {
+        let mut headers = defaults.headers.clone();
+        defaults.add_content_type(&mut headers);
         Job {
             method: defaults.method.clone(),
             url: url.into(),
-            headers: defaults.headers.clone(),
+            headers,
             body: defaults.body.clone(),
             timeout: defaults.timeout,
             auth: defaults.auth.clone(),
+            allow_redirects: true,
         }
     }
 
@@ -111,6 +118,14 @@ impl Job {
         self
     }
 
+    /// Sets the body to `form` and its `Content-Type`, unless a header
+    /// sets one (Python's `data={...}` and `files=`; see [`crate::form`]).
+    pub fn form(mut self, form: crate::form::Form) -> Job {
+        crate::input::add_content_type(&mut self.headers, &form.content_type);
+        self.body = Some(form.body);
+        self
+    }
+
     /// Sets the HTTP Basic credentials (see [`Job::auth`]).
     pub fn auth(mut self, auth: BasicAuth) -> Job {
         self.auth = Some(auth);
@@ -120,6 +135,12 @@ impl Job {
     /// Sets the time allowed for each attempt.
     pub fn timeout(mut self, timeout: Duration) -> Job {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets whether redirects are followed (see [`Job::allow_redirects`]).
+    pub fn allow_redirects(mut self, allow: bool) -> Job {
+        self.allow_redirects = allow;
         self
     }
 }
@@ -134,6 +155,10 @@ pub struct RequestDefaults {
     pub headers: Vec<(String, String)>,
     /// A body sent with every job, shared by all of them.
     pub body: Option<Bytes>,
+    /// The `Content-Type` of `body` (a JSON body's, a form's): a job that
+    /// takes `body` gets it unless its headers set one; a job with a body
+    /// of its own does not.
+    pub content_type: Option<String>,
     /// Time allowed for each attempt.
     pub timeout: Option<Duration>,
     /// HTTP Basic credentials for every job (see [`Job::auth`]).
@@ -146,8 +171,19 @@ impl Default for RequestDefaults {
             method: default_method(),
             headers: Vec::new(),
             body: None,
+            content_type: None,
             timeout: None,
             auth: None,
+        }
+    }
+}
+
+impl RequestDefaults {
+    /// Adds [`RequestDefaults::content_type`] to `headers`, the headers of
+    /// a job that takes the default body, unless they set a content type.
+    pub fn add_content_type(&self, headers: &mut Vec<(String, String)>) {
+        if let Some(content_type) = &self.content_type {
+            crate::input::add_content_type(headers, content_type);
         }
     }
 }
@@ -162,6 +198,7 @@ mod tests {
             method: "POST".into(),
             headers: vec![("X-A".into(), "1".into())],
             body: Some(Bytes::from_static(b"hi")),
+            content_type: Some("text/x".into()),
             timeout: Some(Duration::from_secs(2)),
             auth: Some(BasicAuth {
                 user: "ann".into(),
@@ -171,7 +208,15 @@ mod tests {
         let job = Job::from_url("http://127.0.0.1/x", &defaults);
         assert_eq!(job.method, "POST");
         assert_eq!(job.url, "http://127.0.0.1/x");
-        assert_eq!(job.headers, defaults.headers);
+        assert_eq!(
+            job.headers,
+            [
+                ("X-A".to_owned(), "1".to_owned()),
+                ("Content-Type".to_owned(), "text/x".to_owned())
+            ],
+            "the body's type comes with it"
+        );
+        assert!(job.allow_redirects);
         assert_eq!(job.body.as_deref(), Some(&b"hi"[..]));
         assert_eq!(job.auth, defaults.auth);
         assert_eq!(job.timeout, Some(Duration::from_secs(2)));

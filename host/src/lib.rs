@@ -55,9 +55,10 @@
 //! [`Failure`], which [`Pool::results`] hands out as they come. The
 //! programs in `host/examples/` show each of these whole. What may go on
 //! the wire, URLs and header fields, is checked in one place, [`wire`],
-//! wherever it comes from.
+//! wherever it comes from; form bodies are made in [`form`].
 
 mod failure;
+pub mod form;
 pub mod hooks;
 pub mod input;
 mod job;

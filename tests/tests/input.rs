@@ -600,7 +600,7 @@ fn hostile_jsonl_lines_each_fail_alone_and_a_big_body_is_sent_whole() {
     assert_input_failure(records[&7], 8, "not a JSON object");
     assert_input_failure(records[&8], 9, "field \"timeout\": invalid type");
     assert_input_failure(records[&9], 10, "field \"method\": invalid type");
-    assert_input_failure(records[&10], 11, "field \"params\": invalid type");
+    assert_input_failure(records[&10], 11, "field \"params\": expected an object");
     assert_input_failure(records[&11], 12, "header");
     assert_input_failure(records[&12], 13, "at most 65534 can be sent");
     assert_eq!(

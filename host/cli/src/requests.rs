@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use super::SetupError;
-use super::args::RequestArgs;
+use super::args::{PieceContent, RequestArgs};
 use super::logging::Hidden;
-use tb_host::input::add_json_content_type;
+use tb_host::form::{self, URLENCODED};
+use tb_host::input::JSON;
 use tb_host::session::{HttpVersion, default_settings};
-use tb_host::{BasicAuth, PoolBuilder, RequestDefaults};
+use tb_host::{BasicAuth, Bytes, PoolBuilder, RequestDefaults};
 
 /// Applies `args` to `builder`. Returns the builder and the defaults every
 /// job of the input starts from. A `--data-file` that cannot be read is a
@@ -25,24 +26,12 @@ pub fn apply(
         let pair = format!("{}:{}", auth.user, auth.password);
         hidden.hide_values([auth.password.clone(), pair]);
     }
-    let mut headers = args.headers;
-    let body = if let Some(data) = args.data {
-        Some(data.into_bytes())
-    } else if let Some(path) = &args.data_file {
-        let body = std::fs::read(path).map_err(|e| {
-            SetupError::new(format!("cannot read --data-file {}: {e}", path.display()))
-        })?;
-        Some(body)
-    } else if let Some(json) = args.json {
-        add_json_content_type(&mut headers);
-        Some(json.into_bytes())
-    } else {
-        None
-    };
+    let (body, content_type) = body(&args)?;
     let defaults = RequestDefaults {
         method: args.method,
-        headers,
-        body: body.map(Into::into),
+        headers: args.headers,
+        body,
+        content_type,
         timeout: None,
         auth,
     };
@@ -73,6 +62,54 @@ pub fn apply(
             .map_err(|e| SetupError::new(format!("--proxy {e}")))?;
     }
     Ok((builder, defaults))
+}
+
+/// The most bytes the files of `-F` may hold together: the form is read
+/// into memory once, and shared by every request.
+const MAX_FORM_FILES: u64 = 1 << 30;
+
+/// The body every job starts from, and its content type, from the one body
+/// flag given (`clap` refuses two). A file that cannot be read is a set-up
+/// error that names the flag.
+fn body(args: &RequestArgs) -> Result<(Option<Bytes>, Option<String>), SetupError> {
+    if let Some(data) = &args.data {
+        return Ok((Some(data.clone().into()), None));
+    }
+    if let Some(path) = &args.data_file {
+        let body = std::fs::read(path).map_err(|e| {
+            SetupError::new(format!("cannot read --data-file {}: {e}", path.display()))
+        })?;
+        return Ok((Some(body.into()), None));
+    }
+    if let Some(json) = &args.json {
+        return Ok((Some(json.clone().into()), Some(JSON.to_owned())));
+    }
+    if !args.form.is_empty() {
+        let form = form::multipart(&args.form, MAX_FORM_FILES)
+            .map_err(|e| SetupError::new(format!("-F: {e}")))?;
+        return Ok((Some(form.body), Some(form.content_type)));
+    }
+    if !args.data_urlencode.is_empty() {
+        let mut pieces = Vec::new();
+        for piece in &args.data_urlencode {
+            let content = match &piece.content {
+                PieceContent::Text(text) => text.clone().into_bytes(),
+                PieceContent::File(path) => std::fs::read(path).map_err(|e| {
+                    SetupError::new(format!(
+                        "cannot read --data-urlencode @{}: {e}",
+                        path.display()
+                    ))
+                })?,
+            };
+            let encoded: String = form_urlencoded::byte_serialize(&content).collect();
+            pieces.push(match &piece.name {
+                Some(name) => format!("{name}={encoded}"),
+                None => encoded,
+            });
+        }
+        return Ok((Some(pieces.join("&").into()), Some(URLENCODED.to_owned())));
+    }
+    Ok((None, None))
 }
 
 /// The credentials of `-u`: `USER:PASSWORD`, or `@FILE` holding that. The
@@ -161,9 +198,9 @@ mod tests {
                 headers: vec![
                     pair("X-Team", "search"),
                     pair("Authorization", "Bearer s3cr3t"),
-                    pair("Content-Type", "application/json"),
                 ],
                 body: Some(br#"{"a":1}"#.to_vec().into()),
+                content_type: Some("application/json".to_owned()),
                 timeout: None,
                 auth: Some(BasicAuth {
                     user: "ann".to_owned(),

@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
                 ("X-Token".to_owned(), "t0k3n".to_owned()),
             ],
             body: Some(b"default body".to_vec().into()),
+            content_type: Some("text/x-default".to_owned()),
             timeout: Some(Duration::from_millis(1500)),
             auth: None,
         }

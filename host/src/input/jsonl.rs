@@ -6,17 +6,25 @@
 //! | `url` | string, required | an absolute `http` or `https` URL |
 //! | `method` | string | the HTTP method, any case |
 //! | `headers` | object of strings, or array of `[name, value]` pairs | merged over the default headers per name, this job's winning |
-//! | `params` | object of strings, numbers, booleans (or arrays of them) | appended to the URL's query |
-//! | `data` | string | the body, as UTF-8 text |
+//! | `params` | object of strings, numbers, booleans (or arrays of them), or `[name, value]` pairs | appended to the URL's query |
+//! | `data` | string, or object of form fields | the body: UTF-8 text as it is; an object (or `[name, value]` pairs) as a form, `application/x-www-form-urlencoded` unless a header sets a type, values as in `params` |
 //! | `data_base64` | string | the body, in standard padded base64: a body that is not UTF-8 |
 //! | `json` | any | the body, as compact JSON, with `Content-Type: application/json` unless a header sets one |
+//! | `files` | object: field name to a path, `{"path", "filename", "content_type"}`, or an array of those | a `multipart/form-data` body of these files (read when the line is, at most [`MAX_JOB_FILES`] bytes together) after the fields of a `data` object |
 //! | `timeout` | number | seconds allowed for each attempt |
 //! | `auth` | `[user, password]` | HTTP Basic credentials (see [`crate::Job::auth`]) |
+//! | `allow_redirects` | boolean | `false`: a redirect is not followed, the 3xx is the response |
 //!
 //! A field that is absent or `null` takes the default (from the command
 //! line's flags), as in Python. At most one of `data`, `data_base64` and
-//! `json` may be given. An unknown field is an error rather than ignored, so
-//! a misspelt `header` is not dropped without a word.
+//! `json` may be given, and `files` goes with none but a `data` object
+//! (requests' `data=` and `files=`). An unknown field is an error rather
+//! than ignored, so a misspelt `header` is not dropped without a word.
+//!
+//! A form is made into its body as the line is read: the failures file
+//! holds that body (with its `Content-Type`, boundary included), so a
+//! failed job runs again with the same bytes, whatever became of its
+//! files.
 //!
 //! [`encode`] writes a job in this format and [`parse_job`] reads it back
 //! as the same job, but for its `auth`, which is never written: the
@@ -28,18 +36,21 @@ use std::io::BufRead;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::{Map, Value};
 
 use super::{
-    InputError, LineReader, add_json_content_type, check_url, parse_method, timeout_from_secs,
+    InputError, JSON, LineReader, MAX_LINE, add_content_type, check_url, parse_method,
+    timeout_from_secs,
 };
+use crate::form::{self, FieldValue, Form, FormField};
 use crate::job::{BasicAuth, Job, RequestDefaults};
 use crate::wire::{TEXT_SHOWN, check_header, shorten};
 
 /// Every field a job line may have.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 11] = [
     "method",
     "url",
     "headers",
@@ -47,9 +58,16 @@ const FIELDS: [&str; 9] = [
     "data",
     "data_base64",
     "json",
+    "files",
     "timeout",
     "auth",
+    "allow_redirects",
 ];
+
+/// The most bytes the `files` of one job line may hold together: as much
+/// as the line itself could carry inline, since each job in flight holds
+/// its own form.
+pub const MAX_JOB_FILES: u64 = MAX_LINE as u64;
 
 /// The fields that give the body; a job has at most one.
 const BODY_FIELDS: [&str; 3] = ["data", "data_base64", "json"];
@@ -100,9 +118,9 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         .get("url")?
         .ok_or_else(|| "field \"url\" is missing".to_owned())?;
     let url = check_url(&url).map_err(in_field("url"))?;
-    let url = match fields.get::<Map<String, Value>>("params")? {
+    let url = match object.get("params").filter(|v| !v.is_null()) {
         Some(params) => {
-            let url = with_params(&url, &params).map_err(in_field("params"))?;
+            let url = with_params(&url, params).map_err(in_field("params"))?;
             check_url(&url).map_err(in_field("params"))?
         }
         None => url,
@@ -117,8 +135,11 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     };
     let mut headers = merge_headers(&defaults.headers, own_headers);
     let body = match fields.body(&mut headers)? {
-        Some(body) => Some(body.into()),
-        None => defaults.body.clone(),
+        Some(body) => Some(body),
+        None => {
+            defaults.add_content_type(&mut headers);
+            defaults.body.clone()
+        }
     };
     let timeout = match fields.get::<f64>("timeout")? {
         Some(secs) => Some(timeout_from_secs(secs).map_err(in_field("timeout"))?),
@@ -128,6 +149,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         Some((user, password)) => Some(BasicAuth { user, password }),
         None => defaults.auth.clone(),
     };
+    let allow_redirects = fields.get::<bool>("allow_redirects")?.unwrap_or(true);
     Ok(Job {
         method,
         url,
@@ -135,6 +157,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         body,
         timeout,
         auth,
+        allow_redirects,
     })
 }
 
@@ -151,6 +174,8 @@ struct JobLine<'a> {
     data_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow_redirects: Option<bool>,
 }
 
 /// `job` as one line of this format (without the newline), which
@@ -170,6 +195,7 @@ pub fn encode(job: &Job) -> String {
         data,
         data_base64,
         timeout: job.timeout.map(|t| t.as_secs_f64()),
+        allow_redirects: (!job.allow_redirects).then_some(false),
     };
     serde_json::to_string(&line).expect("a job line has only string keys")
 }
@@ -208,9 +234,9 @@ impl Fields<'_> {
         }
     }
 
-    /// The body the job gives, if any. A `json` body sets the content type
-    /// in `headers` unless one is there.
-    fn body(&self, headers: &mut Vec<(String, String)>) -> Result<Option<Vec<u8>>, String> {
+    /// The body the job gives, if any. A `json` body or a form sets the
+    /// content type in `headers` unless one is there.
+    fn body(&self, headers: &mut Vec<(String, String)>) -> Result<Option<Bytes>, String> {
         let given: Vec<&str> = BODY_FIELDS
             .into_iter()
             .filter(|name| self.0.get(*name).is_some_and(|v| !v.is_null()))
@@ -221,20 +247,156 @@ impl Fields<'_> {
                 given.join(" and ")
             ));
         }
-        if let Some(data) = self.get::<String>("data")? {
-            return Ok(Some(data.into_bytes()));
+        if let Some(files) = self.0.get("files").filter(|v| !v.is_null()) {
+            return self.multipart(files, given.first().copied()).map(|form| {
+                add_content_type(headers, &form.content_type);
+                Some(form.body)
+            });
+        }
+        match self.0.get("data") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(data)) => return Ok(Some(data.clone().into_bytes().into())),
+            Some(other @ (Value::Bool(_) | Value::Number(_))) => {
+                return Err(in_field("data")(format!(
+                    "expected a string or a form (an object of names to values, or [name, value] \
+                     pairs), got {other}"
+                )));
+            }
+            Some(fields) => {
+                let pairs = form_pairs(fields).map_err(in_field("data"))?;
+                let form = form::urlencoded(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                add_content_type(headers, &form.content_type);
+                return Ok(Some(form.body));
+            }
         }
         if let Some(encoded) = self.get::<String>("data_base64")? {
             let body = BASE64
                 .decode(encoded)
                 .map_err(|e| in_field("data_base64")(format!("not base64: {e}")))?;
-            return Ok(Some(body));
+            return Ok(Some(body.into()));
         }
         Ok(self.get::<Value>("json")?.map(|json| {
-            add_json_content_type(headers);
-            json.to_string().into_bytes()
+            add_content_type(headers, JSON);
+            json.to_string().into_bytes().into()
         }))
     }
+
+    /// The multipart form of `files`, after the fields of a `data` object
+    /// (the one body field given, `body`, if any).
+    fn multipart(&self, files: &Value, body: Option<&str>) -> Result<Form, String> {
+        let mut fields = match (body, self.0.get("data")) {
+            (None, _) => Vec::new(),
+            (Some("data"), Some(data)) if !data.is_string() => form_pairs(data)
+                .map_err(in_field("data"))?
+                .into_iter()
+                .map(|(name, value)| FormField::text(name, value))
+                .collect(),
+            (Some(other), _) => {
+                return Err(format!(
+                    "fields {other} and files cannot both be given: files go with \
+                     form fields only, a \"data\" object"
+                ));
+            }
+        };
+        fields.extend(file_fields(files).map_err(in_field("files"))?);
+        form::multipart(&fields, MAX_JOB_FILES).map_err(|e| in_field("files")(e.to_string()))
+    }
+}
+
+/// The pairs of `params` or of a form, given as an object (a name to a
+/// value, or to an array of values, each repeated) or as `[name, value]`
+/// pairs: values strings, numbers or booleans, `null` left out.
+fn form_pairs(value: &Value) -> Result<Vec<(String, String)>, String> {
+    let expected = || {
+        format!(
+            "expected an object of names to values, or [name, value] pairs, got {}",
+            shorten(&value.to_string(), TEXT_SHOWN)
+        )
+    };
+    let mut pairs = Vec::new();
+    let mut add = |name: &str, value: &Value| -> Result<(), String> {
+        let values = match value {
+            Value::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        for value in values {
+            if let Some(text) = param_text(value) {
+                pairs.push((name.to_owned(), text?));
+            }
+        }
+        Ok(())
+    };
+    match value {
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                add(name, value)?;
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item.as_array().map(Vec::as_slice) {
+                    Some([Value::String(name), value]) => add(name, value)?,
+                    _ => return Err(expected()),
+                }
+            }
+        }
+        _ => return Err(expected()),
+    }
+    Ok(pairs)
+}
+
+/// The file fields of a job's `files`: each name to a path, to
+/// `{"path", "filename", "content_type"}`, or to an array of those.
+fn file_fields(files: &Value) -> Result<Vec<FormField>, String> {
+    let Value::Object(files) = files else {
+        return Err("expected an object of field names to files".to_owned());
+    };
+    let mut fields = Vec::new();
+    for (name, given) in files {
+        let one = |given: &Value| -> Result<FormField, String> {
+            let wrong = || {
+                format!(
+                    "{:?}: expected a path, an object {{\"path\", \"filename\", \"content_type\"}} \
+                     or an array of them, got {}",
+                    shorten(name, TEXT_SHOWN),
+                    shorten(&given.to_string(), TEXT_SHOWN)
+                )
+            };
+            match given {
+                Value::String(path) => Ok(FormField::file(name.clone(), path)),
+                Value::Object(spec) => {
+                    if spec
+                        .keys()
+                        .any(|k| !["path", "filename", "content_type"].contains(&k.as_str()))
+                    {
+                        return Err(wrong());
+                    }
+                    let text = |key: &str| match spec.get(key) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(text)) => Ok(Some(text.clone())),
+                        Some(_) => Err(wrong()),
+                    };
+                    let path = text("path")?.ok_or_else(wrong)?;
+                    Ok(FormField {
+                        name: name.clone(),
+                        value: FieldValue::File(path.into()),
+                        filename: text("filename")?,
+                        content_type: text("content_type")?,
+                    })
+                }
+                _ => Err(wrong()),
+            }
+        };
+        match given {
+            Value::Array(items) => {
+                for item in items {
+                    fields.push(one(item)?);
+                }
+            }
+            given => fields.push(one(given)?),
+        }
+    }
+    Ok(fields)
 }
 
 /// Puts `field "name": ` before an error message.
@@ -270,22 +432,10 @@ fn merge_headers(
 }
 
 /// `url` with `params` appended to its query, as Python's `params=`.
-fn with_params(url: &str, params: &Map<String, Value>) -> Result<String, String> {
+fn with_params(url: &str, params: &Value) -> Result<String, String> {
+    let pairs = form_pairs(params)?;
     let mut url = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in params {
-            let values = match value {
-                Value::Array(items) => items.as_slice(),
-                one => std::slice::from_ref(one),
-            };
-            for value in values {
-                if let Some(text) = param_text(value) {
-                    query.append_pair(name, &text?);
-                }
-            }
-        }
-    }
+    url.query_pairs_mut().extend_pairs(pairs);
     Ok(url.into())
 }
 
@@ -431,12 +581,48 @@ mod tests {
             ),
             (
                 r#"{"url":"http://h/","params":[1]}"#,
-                r#"field "params": invalid type"#,
+                r#"field "params": expected an object of names to values, or [name, value] pairs"#,
             ),
             (r#"{"url":"http://h/","method":"A B"}"#, r#"field "method""#),
             (
                 r#"{"url":"http://h/","data":1}"#,
-                r#"field "data": invalid type"#,
+                r#"field "data": expected a string or a form"#,
+            ),
+            (
+                r#"{"url":"http://h/","data":{"a":{"b":1}}}"#,
+                r#"field "data": {"b":1} is not a string, number or boolean"#,
+            ),
+            (
+                r#"{"url":"http://h/","data":[["a"]]}"#,
+                r#"field "data": expected an object of names to values"#,
+            ),
+            (
+                r#"{"url":"http://h/","files":{"f":"/no/such/file"}}"#,
+                r#"field "files": field "f": cannot read /no/such/file"#,
+            ),
+            (
+                r#"{"url":"http://h/","files":{"f":1}}"#,
+                r#"field "files": "f": expected a path"#,
+            ),
+            (
+                r#"{"url":"http://h/","files":{"f":{"path":"p","mode":"x"}}}"#,
+                r#"field "files": "f": expected a path"#,
+            ),
+            (
+                r#"{"url":"http://h/","files":["p"]}"#,
+                r#"field "files": expected an object"#,
+            ),
+            (
+                r#"{"url":"http://h/","data":"a=1","files":{"f":"p"}}"#,
+                "fields data and files cannot both be given",
+            ),
+            (
+                r#"{"url":"http://h/","json":{},"files":{"f":"p"}}"#,
+                "fields json and files cannot both be given",
+            ),
+            (
+                r#"{"url":"http://h/","allow_redirects":"no"}"#,
+                r#"field "allow_redirects": invalid type"#,
             ),
             (
                 r#"{"url":"http://h/","data":"a","json":1}"#,
@@ -456,6 +642,105 @@ mod tests {
             let error = parse(line).unwrap_err();
             assert!(error.contains(expected), "{line}: {error}");
         }
+    }
+
+    #[test]
+    fn a_data_object_is_a_urlencoded_form_with_its_type() {
+        let job = parse(
+            r#"{"url":"http://h/","data":{"a":"1 2","b":["x","&"],"n":3,"t":true,"z":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            job.body.as_deref(),
+            Some(&b"a=1+2&b=x&b=%26&n=3&t=true"[..])
+        );
+        assert_eq!(
+            job.headers,
+            [(
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned()
+            )]
+        );
+        let pairs = parse(r#"{"url":"http://h/","data":[["b","2"],["a","1"],["b","3"]]}"#).unwrap();
+        assert_eq!(
+            pairs.body.as_deref(),
+            Some(&b"b=2&a=1&b=3"[..]),
+            "pairs keep their order"
+        );
+    }
+
+    #[test]
+    fn files_make_a_multipart_form_after_the_data_fields() {
+        let dir = std::env::temp_dir().join(format!("tb-host-jsonl-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let photo = dir.join("cat.png");
+        std::fs::write(&photo, b"\x89PNG bytes").unwrap();
+        let line = serde_json::json!({
+            "url": "http://h/",
+            "data": {"title": "a cat"},
+            "files": {
+                "photo": photo,
+                "also": {"path": photo, "filename": "dog.gif", "content_type": "image/gif"},
+            },
+        });
+        let job = parse(&line.to_string()).unwrap();
+        let (_, content_type) = &job.headers[0];
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap_or_else(|| panic!("{content_type}"));
+        let body = String::from_utf8_lossy(job.body.as_deref().unwrap()).into_owned();
+        let expected = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\na cat\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"also\"; filename=\"dog.gif\"\r\n\
+             Content-Type: image/gif\r\n\r\n\u{fffd}PNG bytes\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"cat.png\"\r\n\
+             Content-Type: image/png\r\n\r\n\u{fffd}PNG bytes\r\n--{boundary}--\r\n"
+        );
+        assert_eq!(body, expected);
+        // The failures file holds the form as it was sent.
+        assert_eq!(parse(&encode(&job)).unwrap(), job);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_default_body_brings_its_type_and_a_job_of_its_own_body_does_not_take_it() {
+        let defaults = RequestDefaults {
+            body: Some(Bytes::from_static(b"--b--")),
+            content_type: Some("multipart/form-data; boundary=b".into()),
+            headers: vec![("X-A".into(), "1".into())],
+            ..RequestDefaults::default()
+        };
+        let plain = parse_job(r#"{"url":"http://h/"}"#, &defaults).unwrap();
+        assert_eq!(plain.headers[1].1, "multipart/form-data; boundary=b");
+        let own = parse_job(r#"{"url":"http://h/","data":"x=1"}"#, &defaults).unwrap();
+        assert_eq!(own.headers, [("X-A".to_owned(), "1".to_owned())]);
+        let typed = parse_job(
+            r#"{"url":"http://h/","headers":{"content-type":"a/b"}}"#,
+            &defaults,
+        )
+        .unwrap();
+        assert_eq!(
+            typed.headers.len(),
+            2,
+            "a header's type wins: {:?}",
+            typed.headers
+        );
+        assert_eq!(typed.headers[1].1, "a/b");
+    }
+
+    #[test]
+    fn allow_redirects_false_is_kept_and_written() {
+        let job = parse(r#"{"url":"http://h/","allow_redirects":false}"#).unwrap();
+        assert!(!job.allow_redirects);
+        let line = encode(&job);
+        assert!(line.contains(r#""allow_redirects":false"#), "{line}");
+        assert_eq!(parse(&line).unwrap(), job);
+        assert!(
+            parse(r#"{"url":"http://h/","allow_redirects":true}"#)
+                .unwrap()
+                .allow_redirects
+        );
+        assert!(!encode(&Job::get("http://h/")).contains("allow_redirects"));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!   [`RequestDefaults`] (Python's `Pool.from_urls(urls, request_kwargs)`).
 //! - [`Format::Jsonl`] ([`JsonLines`]): one JSON object per line in the
 //!   shape of Python's `request_kwargs` (`method`, `url`, `headers`,
-//!   `params`, `data`, `json`, `timeout`), its fields winning over the
-//!   defaults. The failures file of `tb-host run` is written in it
+//!   `params`, `data`, `json`, `files`, `timeout`, `auth`,
+//!   `allow_redirects`), its fields winning over the defaults. The failures file of `tb-host run` is written in it
 //!   ([`jsonl::encode`]), so failed jobs run again exactly.
 //!
 //! A line that is not a job becomes an [`InputError`] naming its line
@@ -156,16 +156,20 @@ pub fn timeout_from_secs(secs: f64) -> Result<Duration, String> {
     }
 }
 
-/// Adds `Content-Type: application/json` to `headers` unless they already
-/// set a content type: what a JSON body gets (as Python's `json=` does).
-pub fn add_json_content_type(headers: &mut Vec<(String, String)>) {
+/// Adds `Content-Type: {content_type}` to `headers` unless they already
+/// set a content type: what a JSON body or a form gets (as Python's
+/// `json=` and `data=` do).
+pub fn add_content_type(headers: &mut Vec<(String, String)>, content_type: &str) {
     if !headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
     {
-        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        headers.push(("Content-Type".to_owned(), content_type.to_owned()));
     }
 }
+
+/// The `Content-Type` of a JSON body.
+pub const JSON: &str = "application/json";
 
 #[cfg(test)]
 mod tests {
@@ -201,7 +205,7 @@ mod tests {
         assert!(timeout_from_secs(604_800.0).is_ok());
         assert_eq!(timeout_from_secs(1.5), Ok(Duration::from_millis(1500)));
         let mut headers = vec![("content-type".to_owned(), "text/x".to_owned())];
-        add_json_content_type(&mut headers);
+        add_content_type(&mut headers, JSON);
         assert_eq!(headers.len(), 1, "a content type already set wins");
     }
 }

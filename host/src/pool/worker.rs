@@ -390,6 +390,7 @@ impl Worker {
             };
             let status = response.status().as_u16();
             let next = match session.max_redirects() {
+                _ if !job.allow_redirects => None,
                 0 => None,
                 _ => redirect::target(status, response.headers(), sending.url),
             };

@@ -54,6 +54,8 @@
 //! |-----------------------------|---------------------------------------------------------------|----------|
 //! | `/`, `/fast...`             | 200 `ok\n` (the allocation-light hot path for benchmarks)     | no, only counted in [`Server::total_hits`] |
 //! | `/echo...`                  | 200 JSON `{"method","path","headers":{lowercase name: value},"body"}` | yes |
+//! | `/form...`                  | 200 JSON `{"content_type","fields":[[name, value]],"parts":[{"name","filename","content_type","size","base64"}]}`: the urlencoded or multipart form as a server parses it; 415 for another body | yes |
+//! | `/sink...`                  | 200 with the body's size in bytes, a JSON number; the body is read and dropped as it comes, never held (for bodies of any size; a chunked one is held, up to 16 MiB) | no, only counted in [`Server::total_hits`] |
 //! | `/json`                     | 200 JSON `{"ok":true,"n":42}`                                 | yes |
 //! | `/status/{code}`            | `{code}` (200..=599), empty body                              | yes |
 //! | `/flaky/{key}/{n}/{code}`   | the first `n` requests to this path get `{code}`, later ones 200 `ok\n` | yes |
@@ -90,6 +92,7 @@
 
 mod exchange;
 pub mod faults;
+mod form;
 mod gzip;
 mod routes;
 mod server;

@@ -27,6 +27,9 @@ impl Handler for Routes {
         if path.starts_with("/echo") {
             return Some(echo(req).into());
         }
+        if path.starts_with("/form") {
+            return Some(crate::form::read(req).into());
+        }
         if path == "/json" {
             return Some(Reply::json(&serde_json::json!({"ok": true, "n": 42})).into());
         }

@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::exchange::{Connection, Handler, Outcome, Recorded, Records, Reply, Request};
 use crate::routes::Routes;
-use crate::wire::{BodyError, HeadRead, parse_head, read_body, read_head, reason};
+use crate::wire::{BodyError, Framing, HeadRead, parse_head, read_body, read_head, reason};
 
 /// Listen backlog: benchmarks open many connections at once.
 const BACKLOG: i32 = 1024;
@@ -283,6 +283,23 @@ fn serve(io: impl Read + Write, stream: &TcpStream, shared: &Shared) -> io::Resu
             reader
                 .get_mut()
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        if parsed.path.starts_with("/sink")
+            && let Framing::Length(length) = parsed.framing
+        {
+            // Read and dropped as it comes: a body of any size, held nowhere.
+            let got = io::copy(&mut (&mut reader).take(length), &mut io::sink())?;
+            if got < length {
+                return Ok(());
+            }
+            let keep_alive = parsed.keep_alive && !shared.one_request_per_connection;
+            out.clear();
+            Reply::json(&serde_json::json!(got)).write(&mut out, keep_alive, parsed.http10, false);
+            writer.write_all(&out)?;
+            if !keep_alive {
+                return Ok(());
+            }
+            continue;
         }
         match read_body(&mut reader, parsed.framing, &mut body) {
             Ok(()) => {}

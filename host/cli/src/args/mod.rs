@@ -23,6 +23,7 @@
 //! the progress bar and the summary.
 
 mod completions;
+mod form;
 mod input;
 mod output;
 mod plugin_cmd;
@@ -32,6 +33,7 @@ mod schedule;
 mod tls;
 
 pub use completions::CompletionsArgs;
+pub use form::PieceContent;
 pub use input::InputArgs;
 pub use output::{Order, OutputArgs};
 pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
@@ -103,6 +105,7 @@ Examples:
   tb-host run --plugin-manifest idp.toml --plugin retry_backoff.wasm urls.txt
   tb-host run --failures again.jsonl failed.jsonl  # run the failures again
   tb-host run -X POST --json '{\"a\":1}' urls.txt
+  tb-host run -X POST -F 'title=Q3' -F 'report=@q3.csv;type=text/csv' urls.txt
   tb-host run jobs.jsonl       # one JSON job per line: {\"url\": ..., \"method\": ..., ...}
   cat urls.txt | tb-host run -H 'Accept: application/json' --threads 32 -
 

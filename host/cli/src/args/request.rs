@@ -1,7 +1,8 @@
 //! `run`'s flags for what each request is: method, headers, body,
 //! timeouts, redirects, proxy, user agent. Everything is checked here, as
-//! the flags are parsed, except `--data-file`, which is read when the run
-//! sets up (`requests::apply`, which applies the group).
+//! the flags are parsed, except the files of `--data-file`, `-F` and
+//! `--data-urlencode`, which are read when the run sets up
+//! (`requests::apply`, which applies the group).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::form::{UrlencodedPiece, parse_form_field, parse_urlencoded_piece};
+use tb_host::form::FormField;
 use tb_host::input::{check_url, parse_method, timeout_from_secs};
 use tb_host::wire::check_header;
 
@@ -34,18 +37,41 @@ pub struct RequestArgs {
     pub user: Option<String>,
 
     /// The body of every request.
-    #[arg(long, value_name = "STRING", conflicts_with_all = ["data_file", "json"])]
+    #[arg(long, value_name = "STRING", conflicts_with_all = ["data_file", "json", "data_urlencode"])]
     pub data: Option<String>,
 
     /// The body of every request: the contents of PATH, read once at the
     /// start.
-    #[arg(long, value_name = "PATH", conflicts_with = "json")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["json", "data_urlencode"])]
     pub data_file: Option<PathBuf>,
 
     /// A JSON body for every request, sent as given, with 'Content-Type:
     /// application/json' unless -H sets a content type.
-    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    #[arg(long, value_name = "JSON", value_parser = parse_json, conflicts_with = "data_urlencode")]
     pub json: Option<String>,
+
+    /// A piece of an application/x-www-form-urlencoded body for every
+    /// request, as curl's: CONTENT, =CONTENT or NAME=CONTENT (CONTENT
+    /// encoded), @FILE or NAME@FILE (the file's contents encoded, read once
+    /// at the start); repeat for more, joined with '&'.
+    #[arg(long, value_name = "[NAME]=CONTENT", value_parser = parse_urlencoded_piece)]
+    pub data_urlencode: Vec<UrlencodedPiece>,
+
+    /// A field of a multipart/form-data body for every request, as curl's:
+    /// NAME=VALUE, NAME=@FILE (a file, its type guessed from its name) or
+    /// NAME=<FILE (its contents as a text field), then any of ;type=TYPE
+    /// and ;filename=NAME; double quotes around a value that holds ';'.
+    /// Repeat for more fields, in order. Files (regular files, not pipes)
+    /// are read once at the start, at most 1 GiB together, and the one
+    /// body is shared by every request.
+    #[arg(
+        short = 'F',
+        long = "form",
+        value_name = "NAME=CONTENT",
+        value_parser = parse_form_field,
+        conflicts_with_all = ["data", "data_file", "json", "data_urlencode"]
+    )]
+    pub form: Vec<FormField>,
 
     /// Time allowed for each attempt, in seconds (fractions allowed), at
     /// most a week (604800).
