@@ -295,7 +295,7 @@ fn serve(io: impl Read + Write, stream: &TcpStream, shared: &Shared) -> io::Resu
             let keep_alive = parsed.keep_alive && !shared.one_request_per_connection;
             out.clear();
             Reply::json(&serde_json::json!(got)).write(&mut out, keep_alive, parsed.http10, false);
-            writer.write_all(&out)?;
+            reader.get_mut().write_all(&out)?;
             if !keep_alive {
                 return Ok(());
             }
