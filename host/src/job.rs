@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::cookies::RequestCookies;
+
 /// One HTTP request to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
@@ -30,6 +32,10 @@ pub struct Job {
     /// when no header or hook set `Authorization`. Hooks never see them,
     /// and the failures file never holds them.
     pub auth: Option<BasicAuth>,
+    /// Cookies of this request (Python's `cookies=`): sent to the job's
+    /// origin only, over the session's of the same name, not kept in the
+    /// session's jar, never written to a failures file.
+    pub cookies: RequestCookies,
 }
 
 /// A user and password for HTTP Basic authentication. Its `Debug` hides
@@ -77,6 +83,7 @@ impl Job {
             body: None,
             timeout: None,
             auth: None,
+            cookies: RequestCookies::default(),
         }
     }
 
@@ -90,6 +97,7 @@ impl Job {
             body: defaults.body.clone(),
             timeout: defaults.timeout,
             auth: defaults.auth.clone(),
+            cookies: defaults.cookies.clone(),
         }
     }
 
@@ -117,6 +125,14 @@ impl Job {
         self
     }
 
+    /// Adds a cookie of this request (see [`Job::cookies`]); one of the
+    /// same name given before is replaced.
+    pub fn cookie(mut self, name: impl Into<String>, value: impl Into<String>) -> Job {
+        let own = RequestCookies(vec![(name.into(), value.into())]);
+        self.cookies = self.cookies.merged(own);
+        self
+    }
+
     /// Sets the time allowed for each attempt.
     pub fn timeout(mut self, timeout: Duration) -> Job {
         self.timeout = Some(timeout);
@@ -138,6 +154,8 @@ pub struct RequestDefaults {
     pub timeout: Option<Duration>,
     /// HTTP Basic credentials for every job (see [`Job::auth`]).
     pub auth: Option<BasicAuth>,
+    /// Cookies of every job (`--cookie`; see [`Job::cookies`]).
+    pub cookies: RequestCookies,
 }
 
 impl Default for RequestDefaults {
@@ -148,6 +166,7 @@ impl Default for RequestDefaults {
             body: None,
             timeout: None,
             auth: None,
+            cookies: RequestCookies::default(),
         }
     }
 }
@@ -167,6 +186,7 @@ mod tests {
                 user: "ann".into(),
                 password: "s3cr3t".into(),
             }),
+            cookies: RequestCookies(vec![("sid".into(), "1".into())]),
         };
         let job = Job::from_url("http://127.0.0.1/x", &defaults);
         assert_eq!(job.method, "POST");
@@ -174,6 +194,7 @@ mod tests {
         assert_eq!(job.headers, defaults.headers);
         assert_eq!(job.body.as_deref(), Some(&b"hi"[..]));
         assert_eq!(job.auth, defaults.auth);
+        assert_eq!(job.cookies, defaults.cookies);
         assert_eq!(job.timeout, Some(Duration::from_secs(2)));
     }
 

@@ -54,6 +54,7 @@
 //! the wire, URLs and header fields, is checked in one place, [`wire`],
 //! wherever it comes from.
 
+pub mod cookies;
 mod failure;
 pub mod hooks;
 pub mod input;
@@ -67,6 +68,7 @@ pub mod wire;
 mod wit;
 
 pub use bytes::Bytes;
+pub use cookies::{Cookie, CookieJars};
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{BasicAuth, Job, RequestDefaults};

@@ -27,6 +27,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Sender;
 use reqwest::ClientBuilder;
 
+use crate::cookies::{Cookie, CookieJars};
 use crate::failure::Failure;
 use crate::hooks::{HookFactory, NativeHook, SessionSettings};
 use crate::input::InputError;
@@ -75,6 +76,8 @@ pub(crate) struct PoolSettings {
     pub body: body::BodyOptions,
     pub limits: limits::SendLimits,
     pub transport: Transport,
+    /// The cookies sessions start with, and every session's jar.
+    pub cookies: CookieJars,
 }
 
 /// Sets up a [`Pool`]: workers, session, hooks, limits; then starts it on a
@@ -109,6 +112,8 @@ pub struct PoolBuilder {
     transport: Transport,
     select: Option<Selector>,
     in_input_order: bool,
+    cookies: bool,
+    start_cookies: Vec<Cookie>,
 }
 
 /// Which input indexes a pool runs; see [`PoolBuilder::select`].
@@ -133,6 +138,8 @@ impl Default for PoolBuilder {
             transport: Transport::default(),
             select: None,
             in_input_order: false,
+            cookies: true,
+            start_cookies: Vec::new(),
         }
     }
 }
@@ -173,6 +180,8 @@ impl std::fmt::Debug for PoolBuilder {
             .field("resolve", &self.transport.resolve)
             .field("selected", &self.select.is_some())
             .field("in_input_order", &self.in_input_order)
+            .field("cookies", &self.cookies)
+            .field("start_cookies", &self.start_cookies)
             .finish_non_exhaustive()
     }
 }
@@ -344,6 +353,24 @@ impl PoolBuilder {
         self
     }
 
+    /// Whether every session keeps a cookie jar (default true, as
+    /// `requests.Session`): the cookies servers set are sent back on the
+    /// session's later requests that RFC 6265 says they belong to. Off,
+    /// only a job's own cookies ([`Job::cookies`]) are sent, and the
+    /// cookies given to [`PoolBuilder::start_cookies`] are not.
+    pub fn cookies(mut self, enabled: bool) -> Self {
+        self.cookies = enabled;
+        self
+    }
+
+    /// Adds cookies every session's jar starts with (a `cookies.txt` read
+    /// with [`crate::cookies::netscape::read`], say). Each worker's jar
+    /// gets its own copy; [`Pool::cookie_jars`] tells what they hold.
+    pub fn start_cookies(mut self, cookies: impl IntoIterator<Item = Cookie>) -> Self {
+        self.start_cookies.extend(cookies);
+        self
+    }
+
     /// Runs only the jobs whose input index `keep` accepts; the others are
     /// read and skipped without a result, and indexes still count every
     /// entry of the input. For splitting one input across machines
@@ -443,6 +470,7 @@ impl PoolBuilder {
             body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
             transport: self.transport,
+            cookies: CookieJars::new(self.cookies, self.start_cookies),
         });
         Pool::start(
             threads,
@@ -466,6 +494,7 @@ pub struct Pool {
     /// cancel it may be blocked on a read that never ends.
     threads: Vec<JoinHandle<()>>,
     canceller: Canceller,
+    cookies: CookieJars,
 }
 
 /// Stops a running pool from another thread (a Ctrl-C handler, a
@@ -573,6 +602,7 @@ impl Pool {
         select: Option<Selector>,
         admitted: Option<Arc<Admitted>>,
     ) -> Result<Pool, PoolError> {
+        let cookies = settings.cookies.clone();
         let tracker = Arc::new(Tracker::new(max_in_flight));
         let (jobs_tx, jobs_rx) = async_channel::bounded(threads * 4);
         let (results_tx, results_rx) = async_channel::bounded(threads * 4);
@@ -625,6 +655,7 @@ impl Pool {
                 tracker,
                 scheduler: scheduler_tx,
             },
+            cookies,
         })
     }
 
@@ -639,6 +670,13 @@ impl Pool {
         RetryWaits {
             tracker: Arc::clone(&self.canceller.tracker),
         }
+    }
+
+    /// The cookie jars of the pool's sessions (Python's `Session.cookies`,
+    /// one per worker), to read what they hold, now or after the pool is
+    /// done ([`CookieJars::cookies`]; `--cookie-jar` writes that).
+    pub fn cookie_jars(&self) -> CookieJars {
+        self.cookies.clone()
     }
 
     /// Waits until every job has finished, keeping the results for
