@@ -1,11 +1,11 @@
 //! The Netscape `cookies.txt` format, as curl reads (`-b FILE`) and writes
 //! (`-c FILE`) it, wget and browsers' exporters too: one cookie a line,
-//! seven fields separated by tabs,
+//! seven fields separated by tabs (shown here as spaces),
 //!
 //! ```text
 //! # Netscape HTTP Cookie File
-//! .example.com	TRUE	/	FALSE	1893456000	wide	1
-//! #HttpOnly_www.example.com	FALSE	/app	TRUE	0	sid	s3cr3t
+//! .example.com  TRUE  /  FALSE  1893456000  wide  1
+//! #HttpOnly_www.example.com  FALSE  /app  TRUE  0  sid  s3cr3t
 //! ```
 //!
 //! domain (a leading dot for one sent to subdomains), whether subdomains
