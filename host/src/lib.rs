@@ -11,6 +11,8 @@
 //! | `Pool.from_exceptions(excs)`    | [`Pool::from_exceptions`]                 |
 //! | `initializer=`, `auth_generator=` | [`PoolBuilder::initializer`], [`PoolBuilder::auth_generator`], or plugins |
 //! | `session=`                      | [`PoolBuilder::session_constructor`]      |
+//! | `Session.cookies` (one per worker) | [`PoolBuilder::cookies`], [`PoolBuilder::start_cookies`], [`Pool::cookie_jars`] |
+//! | `cookies=`, `Response.cookies`  | [`Job::cookies`], [`Response::cookies`]   |
 //! | `num_processes=`                | [`PoolBuilder::threads`]                  |
 //! | `join_all()`, `responses()`, `exceptions()` | [`Pool::join_all`], [`Pool::responses`], [`Pool::exceptions`] |
 //! | `ThreadResponse`, `ThreadException` | [`Response`], [`Failure`]             |

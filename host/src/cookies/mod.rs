@@ -3,7 +3,7 @@
 //!
 //! Three kinds of cookies reach a request:
 //!
-//! - the session's jar ([`jar`]): filled by the servers' `Set-Cookie`
+//! - the session's jar: filled by the servers' `Set-Cookie`
 //!   answers under RFC 6265's rules (domain and host-only cookies, path,
 //!   expiry, `Secure`, `HttpOnly`), and seeded when the session opens from
 //!   a plain list of [`Cookie`]s (a `cookies.txt` file, see [`netscape`]).
