@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::cookies::RequestCookies;
+
 /// One HTTP request to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
@@ -33,6 +35,10 @@ pub struct Job {
     /// Whether redirects are followed (Python's `allow_redirects`, true by
     /// default): when false, a 3xx is this job's response.
     pub allow_redirects: bool,
+    /// Cookies of this request (Python's `cookies=`): sent to the job's
+    /// origin only, over the session's of the same name, not kept in the
+    /// session's jar, never written to a failures file.
+    pub cookies: RequestCookies,
 }
 
 /// A user and password for HTTP Basic authentication. Its `Debug` hides
@@ -81,6 +87,7 @@ impl Job {
             timeout: None,
             auth: None,
             allow_redirects: true,
+            cookies: RequestCookies::default(),
         }
     }
 
@@ -97,6 +104,7 @@ impl Job {
             timeout: defaults.timeout,
             auth: defaults.auth.clone(),
             allow_redirects: true,
+            cookies: defaults.cookies.clone(),
         }
     }
 
@@ -132,6 +140,14 @@ impl Job {
         self
     }
 
+    /// Adds a cookie of this request (see [`Job::cookies`]); one of the
+    /// same name given before is replaced.
+    pub fn cookie(mut self, name: impl Into<String>, value: impl Into<String>) -> Job {
+        let own = RequestCookies(vec![(name.into(), value.into())]);
+        self.cookies = self.cookies.merged(own);
+        self
+    }
+
     /// Sets the time allowed for each attempt.
     pub fn timeout(mut self, timeout: Duration) -> Job {
         self.timeout = Some(timeout);
@@ -163,6 +179,8 @@ pub struct RequestDefaults {
     pub timeout: Option<Duration>,
     /// HTTP Basic credentials for every job (see [`Job::auth`]).
     pub auth: Option<BasicAuth>,
+    /// Cookies of every job (`--cookie`; see [`Job::cookies`]).
+    pub cookies: RequestCookies,
 }
 
 impl Default for RequestDefaults {
@@ -174,6 +192,7 @@ impl Default for RequestDefaults {
             content_type: None,
             timeout: None,
             auth: None,
+            cookies: RequestCookies::default(),
         }
     }
 }
@@ -204,6 +223,7 @@ mod tests {
                 user: "ann".into(),
                 password: "s3cr3t".into(),
             }),
+            cookies: RequestCookies(vec![("sid".into(), "1".into())]),
         };
         let job = Job::from_url("http://127.0.0.1/x", &defaults);
         assert_eq!(job.method, "POST");
@@ -219,6 +239,7 @@ mod tests {
         assert!(job.allow_redirects);
         assert_eq!(job.body.as_deref(), Some(&b"hi"[..]));
         assert_eq!(job.auth, defaults.auth);
+        assert_eq!(job.cookies, defaults.cookies);
         assert_eq!(job.timeout, Some(Duration::from_secs(2)));
     }
 

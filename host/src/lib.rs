@@ -11,6 +11,8 @@
 //! | `Pool.from_exceptions(excs)`    | [`Pool::from_exceptions`]                 |
 //! | `initializer=`, `auth_generator=` | [`PoolBuilder::initializer`], [`PoolBuilder::auth_generator`], or plugins |
 //! | `session=`                      | [`PoolBuilder::session_constructor`]      |
+//! | `Session.cookies` (one per worker) | [`PoolBuilder::cookies`], [`PoolBuilder::start_cookies`], [`Pool::cookie_jars`] |
+//! | `cookies=`, `Response.cookies`  | [`Job::cookies`], [`Response::cookies`]   |
 //! | `num_processes=`                | [`PoolBuilder::threads`]                  |
 //! | `verify=PATH`, `verify=False`   | [`PoolBuilder::add_root_certificates`] with [`PoolBuilder::tls_built_in_root_certs`], [`PoolBuilder::danger_accept_invalid_certs`] |
 //! | `cert=(cert, key)`              | [`PoolBuilder::identity`]                 |
@@ -57,6 +59,7 @@
 //! the wire, URLs and header fields, is checked in one place, [`wire`],
 //! wherever it comes from; form bodies are made in [`form`].
 
+pub mod cookies;
 mod failure;
 pub mod form;
 pub mod hooks;
@@ -72,6 +75,7 @@ pub mod wire;
 mod wit;
 
 pub use bytes::Bytes;
+pub use cookies::{Cookie, CookieJars};
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{BasicAuth, Job, RequestDefaults};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
+use crate::cookies::Cookie;
 use crate::job::Job;
 
 /// A job that got an HTTP response, whatever its status. Carries the job it
@@ -141,6 +142,17 @@ impl Response {
     /// led (before any hook saw it, so without what a plugin signed in).
     pub fn final_url(&self) -> &str {
         self.final_url.as_deref().unwrap_or(&self.job.url)
+    }
+
+    /// The cookies this response set, by its `Set-Cookie` fields, with the
+    /// domain and path RFC 6265 gives them for [`Response::final_url`]
+    /// (Python's `Response.cookies`); those the rules refuse are left out.
+    /// The session's jar took them too, unless the pool keeps none; what
+    /// every session holds is [`crate::Pool::cookie_jars`].
+    pub fn cookies(&self) -> Vec<Cookie> {
+        reqwest::Url::parse(self.final_url())
+            .map(|url| Cookie::set_by(&self.headers, &url))
+            .unwrap_or_default()
     }
 
     /// Gives up the response for the job it came from.

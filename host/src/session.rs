@@ -9,6 +9,11 @@
 //! `auth-session`, then the session constructor (Python's `session=`) gives
 //! the client builder that the settings are applied to.
 //!
+//! A session keeps a cookie jar unless the pool turned them off
+//! ([`crate::PoolBuilder::cookies`]): seeded, when the session opens, from
+//! a plain list of the cookies it starts with ([`crate::cookies::Cookie`]),
+//! then filled by the servers' answers (see `crate::cookies`).
+//!
 //! The client is reqwest's async one, driven by the runtime of the carrier
 //! thread its worker runs on (see `pool::carrier`): the carrier does its
 //! workers' I/O itself. reqwest's blocking client would hand every request
@@ -16,13 +21,14 @@
 //! request, which was most of the CPU a run spent (see the README's
 //! benchmark section).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 use reqwest::{Client, ClientBuilder};
 
+use crate::cookies::{Cookie, Jar};
 use crate::hooks::SessionSettings;
 use crate::wire;
 
@@ -106,28 +112,40 @@ pub(crate) struct Transport {
 /// A worker's HTTP session: its client, and what the session hooks settled
 /// on that the worker applies itself, request by request: the headers
 /// (sent only to the job's own origin, see `pool::redirect`), the
-/// whole-attempt timeout and how many redirects to follow.
+/// whole-attempt timeout, how many redirects to follow, and the cookie
+/// jar.
 pub(crate) struct Session {
     client: Client,
     headers: HeaderMap,
     timeout: Option<Duration>,
     max_redirects: u32,
+    /// Shared only with the pool's list of jars, read at the end of a run
+    /// (`crate::cookies::CookieJars`); the worker alone fills it.
+    jar: Option<Arc<Mutex<Jar>>>,
 }
 
 impl Session {
     /// Builds a worker's session from its final settings, reaching
-    /// servers as `transport` says.
+    /// servers as `transport` says, with a cookie jar that holds `cookies`
+    /// to start with, or with no jar for `None`.
     pub(crate) fn open(
         constructor: &SessionConstructor,
         settings: &SessionSettings,
         transport: &Transport,
+        cookies: Option<&[Cookie]>,
     ) -> Result<Session, String> {
         Ok(Session {
             client: build_client(constructor, settings, transport)?,
             headers: wire::header_map(&settings.headers).map_err(|e| format!("session {e}"))?,
             timeout: settings.timeout_ms.map(Duration::from_millis),
             max_redirects: settings.max_redirects,
+            jar: cookies.map(|cookies| Arc::new(Mutex::new(Jar::seeded(cookies)))),
         })
+    }
+
+    /// The session's cookie jar, if it keeps one.
+    pub(crate) fn jar(&self) -> Option<&Arc<Mutex<Jar>>> {
+        self.jar.as_ref()
     }
 
     /// The headers the session hooks set, for requests to the job's origin.

@@ -71,6 +71,28 @@ fn auth_generator_gives_each_session_its_token() {
 }
 
 #[test]
+fn cookies_keeps_the_login_cookie_and_writes_the_jar() {
+    let server = Server::start().unwrap();
+    let out = run_example("cookies", &server);
+    assert!(
+        out.starts_with("the login set sid for 127.0.0.1/\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the next request sent \"sid=w0rker-1; lang=en\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tw0rker-1\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("lang\ten"),
+        "a job's own cookie is not kept: {out}"
+    );
+}
+
+#[test]
 fn results_while_running_shows_fast_jobs_before_the_slow_one() {
     let server = Server::start().unwrap();
     let out = run_example("results_while_running", &server);

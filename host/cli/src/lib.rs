@@ -10,6 +10,7 @@
 mod args;
 mod bundled;
 mod completions;
+mod cookie_file;
 mod demo;
 mod failures;
 mod files;

@@ -1,20 +1,22 @@
 //! `run`'s request flags applied: what every job starts from (method,
-//! headers, body) and how every session is built (timeouts, redirects,
-//! user agent, proxy).
+//! headers, cookies, body) and how every session is built (timeouts,
+//! redirects, user agent, proxy, cookie jar).
 
 use std::time::Duration;
 
 use super::SetupError;
 use super::args::{PieceContent, RequestArgs};
+use super::cookie_file;
 use super::logging::Hidden;
+use tb_host::cookies::{RequestCookies, check_cookie};
 use tb_host::form::{self, URLENCODED};
 use tb_host::input::JSON;
 use tb_host::session::{HttpVersion, default_settings};
 use tb_host::{BasicAuth, Bytes, PoolBuilder, RequestDefaults};
 
 /// Applies `args` to `builder`. Returns the builder and the defaults every
-/// job of the input starts from. A `--data-file` that cannot be read is a
-/// set-up error.
+/// job of the input starts from. A `--data-file` or `--cookie-jar` that
+/// cannot be read, or a `--cookie` that is not one, is a set-up error.
 pub fn apply(
     builder: PoolBuilder,
     args: RequestArgs,
@@ -27,6 +29,12 @@ pub fn apply(
         hidden.hide_values([auth.password.clone(), pair]);
     }
     let (body, content_type) = body(&args)?;
+    let cookies = args
+        .cookies
+        .iter()
+        .map(|given| request_cookie(given))
+        .collect::<Result<Vec<_>, _>>()?;
+    hidden.hide_values(cookies.iter().map(|(_, value)| value.clone()));
     let defaults = RequestDefaults {
         method: args.method,
         headers: args.headers,
@@ -34,6 +42,7 @@ pub fn apply(
         content_type,
         timeout: None,
         auth,
+        cookies: RequestCookies(cookies),
     };
     let mut session = default_settings();
     session.timeout_ms = Some(millis(args.timeout));
@@ -52,6 +61,10 @@ pub fn apply(
         } else {
             HttpVersion::Negotiate
         });
+    builder = builder.cookies(!args.no_cookies);
+    if let Some(path) = &args.cookie_jar {
+        builder = builder.start_cookies(cookie_file::load(path, hidden)?);
+    }
     for (host, address) in args.resolve {
         builder = builder.resolve(host, address);
     }
@@ -131,6 +144,16 @@ fn basic_auth(given: &str) -> Result<BasicAuth, SetupError> {
     })
 }
 
+/// A `--cookie NAME=VALUE`. The error never shows the value.
+fn request_cookie(given: &str) -> Result<(String, String), SetupError> {
+    let (name, value) = given.split_once('=').ok_or_else(|| {
+        SetupError::new("--cookie takes NAME=VALUE (a cookie, not a file: see --cookie-jar)")
+    })?;
+    let name = name.trim();
+    check_cookie(name, value).map_err(|e| SetupError::new(format!("--cookie {e}")))?;
+    Ok((name.to_owned(), value.to_owned()))
+}
+
 /// `duration` in whole milliseconds, rounded up so a short limit stays
 /// above zero.
 fn millis(duration: Duration) -> u64 {
@@ -173,6 +196,10 @@ mod tests {
             "--http1.1",
             "--resolve",
             "API.example:8443:[::1]",
+            "--cookie",
+            "sid=s3cr3t-cookie",
+            "--cookie",
+            "lang=en",
             "urls.txt",
         ]);
         let hidden = Hidden::default();
@@ -187,6 +214,7 @@ mod tests {
                 r#"proxy: Some("http://127.0.0.1:3128")"#,
                 "http: Http1Only",
                 r#"resolve: [("api.example", [::1]:8443)]"#,
+                "cookies: true",
             ],
         );
         let shown = format!("{builder:?}");
@@ -206,7 +234,13 @@ mod tests {
                     user: "ann".to_owned(),
                     password: "s3cr3t-pass".to_owned(),
                 }),
+                cookies: RequestCookies(vec![pair("sid", "s3cr3t-cookie"), pair("lang", "en")]),
             }
+        );
+        assert_eq!(
+            hidden.shown("Cookie: sid=s3cr3t-cookie"),
+            "Cookie: sid=[redacted]",
+            "--cookie's value is hidden"
         );
         assert_eq!(
             hidden.shown("pw s3cr3t-pass"),
@@ -229,9 +263,47 @@ mod tests {
                 "proxy: None",
                 "http: Negotiate",
                 "resolve: []",
+                "cookies: true",
+                "start_cookies: []",
             ],
         );
         assert_eq!(defaults, RequestDefaults::default());
+    }
+
+    #[test]
+    fn cookie_flags_turn_the_jar_off_or_seed_it_and_bad_ones_are_refused() {
+        let (builder, _) = apply(
+            Pool::builder(),
+            run_args(&["--no-cookies"]).request,
+            &Hidden::default(),
+        )
+        .unwrap();
+        assert_shows(&builder, &["cookies: false"]);
+        let dir = tempfile::tempdir().unwrap();
+        let jar = dir.path().join("jar.txt");
+        std::fs::write(&jar, ".h.test\tTRUE\t/\tFALSE\t0\tsid\ts3cr3t-jar\n").unwrap();
+        let (builder, _) = apply(
+            Pool::builder(),
+            run_args(&["--cookie-jar", jar.to_str().unwrap()]).request,
+            &Hidden::default(),
+        )
+        .unwrap();
+        assert_shows(&builder, &[r#"name: "sid""#, r#"domain: "h.test""#]);
+        assert!(!format!("{builder:?}").contains("s3cr3t"));
+        for bad in ["s3cr3t-no-name", "a b=s3cr3t", "sid=s3cr3t;x"] {
+            let error = apply(
+                Pool::builder(),
+                run_args(&["--cookie", bad]).request,
+                &Hidden::default(),
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(
+                error.contains("--cookie") && !error.contains("s3cr3t"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

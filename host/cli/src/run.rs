@@ -10,6 +10,7 @@ use tb_host::{FailureKind, Pool};
 
 use super::SetupError;
 use super::args::RunArgs;
+use super::cookie_file;
 use super::files::{FileId, InputFile};
 use super::logging::Hidden;
 use super::open_files::{self, Needs};
@@ -38,6 +39,28 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         plugins: plugins.sources.len(),
     })?;
     let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
+    let cookie_jar = request.cookie_jar.clone();
+    if let Some(jar) = &cookie_jar {
+        let others = [
+            ("the input", input_file.id),
+            ("-o", output.output.as_deref().and_then(FileId::at)),
+            (
+                "--failures",
+                output.failures.as_deref().and_then(FileId::at),
+            ),
+        ];
+        if let Some((other, _)) = others
+            .iter()
+            .find(|(_, id)| id.is_some() && *id == FileId::at(jar))
+        {
+            return Err(SetupError::new(format!(
+                "--cookie-jar {} is {other}: the jar written at the end would destroy it; \
+                 give --cookie-jar another name",
+                jar.display()
+            ))
+            .into());
+        }
+    }
     let format = input_format.format(input_path.as_deref());
     let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins, hidden)?;
     let (builder, defaults) = requests::apply(builder, request, hidden)?;
@@ -54,6 +77,7 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
     let pool = builder
         .from_input(format.jobs(input, defaults))
         .context("cannot start the pool")?;
+    let jars = pool.cookie_jars();
     // The total is known only for a whole input file (`-` is not one).
     let count = input_path
         .filter(|path| path.is_file() && schedule.shard.is_none() && !schedule.resume)
@@ -66,6 +90,9 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         resume: output.output.is_some().then(stop::resume_command),
     };
     let summary = drive(pool, sinks)?;
+    if let Some(path) = &cookie_jar {
+        cookie_file::save(path, &jars.cookies())?;
+    }
     if !output.quiet {
         eprintln!("{summary}");
     } else if let Some(stopped) = summary.stopped() {

@@ -11,10 +11,11 @@
 //!
 //! Both pass through the run's redaction first: a server that echoes a
 //! request (httpbin's `/anything`) would otherwise write the credentials a
-//! plugin sent into the output.
+//! plugin sent into the output. A `Set-Cookie` shows its cookie's name and
+//! attributes, never its value: a session cookie is a credential.
 
 use base64::Engine;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -25,11 +26,13 @@ use tb_host::Response;
 pub fn headers(headers: &HeaderMap, hidden: &Hidden) -> Value {
     let mut object = Map::new();
     for (name, value) in headers {
-        let value = Value::String(
-            hidden
-                .shown(&String::from_utf8_lossy(value.as_bytes()))
-                .into_owned(),
-        );
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let text = if name == SET_COOKIE {
+            cookie_value_hidden(&text).into()
+        } else {
+            text
+        };
+        let value = Value::String(hidden.shown(&text).into_owned());
         match object.get_mut(name.as_str()) {
             None => {
                 object.insert(name.as_str().to_owned(), value);
@@ -39,6 +42,20 @@ pub fn headers(headers: &HeaderMap, hidden: &Hidden) -> Value {
         }
     }
     Value::Object(object)
+}
+
+/// A `Set-Cookie` value with the cookie's value replaced by `[redacted]`:
+/// `sid=[redacted]; Path=/; HttpOnly`.
+fn cookie_value_hidden(set_cookie: &str) -> String {
+    let (pair, attributes) = match set_cookie.split_once(';') {
+        Some((pair, attributes)) => (pair, Some(attributes)),
+        None => (set_cookie, None),
+    };
+    let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+    match attributes {
+        Some(attributes) => format!("{name}=[redacted];{attributes}"),
+        None => format!("{name}=[redacted]"),
+    }
 }
 
 /// The record's body fields.
@@ -103,11 +120,15 @@ mod tests {
     #[test]
     fn repeated_headers_become_arrays() {
         let mut map = HeaderMap::new();
-        map.append("set-cookie", "a=1".parse().unwrap());
+        map.append("set-cookie", "a=s3cr3t; Path=/; HttpOnly".parse().unwrap());
         map.append("set-cookie", "b=2".parse().unwrap());
         map.append("content-type", "text/plain".parse().unwrap());
         let value = headers(&map, &Hidden::default());
-        assert_eq!(value["set-cookie"], serde_json::json!(["a=1", "b=2"]));
+        assert_eq!(
+            value["set-cookie"],
+            serde_json::json!(["a=[redacted]; Path=/; HttpOnly", "b=[redacted]"]),
+            "cookie values are credentials"
+        );
         assert_eq!(value["content-type"], "text/plain");
     }
 }

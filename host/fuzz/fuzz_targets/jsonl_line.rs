@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
             content_type: Some("text/x-default".to_owned()),
             timeout: Some(Duration::from_millis(1500)),
             auth: None,
+            cookies: Default::default(),
         }
     };
     let reader = BufReader::with_capacity(1 + usize::from(config % 64), input);
@@ -87,9 +88,11 @@ fn round_trip(job: &Job) {
     let back = parse_job(&line, &RequestDefaults::default())
         .unwrap_or_else(|error| panic!("{job:?} written as {line} does not read back: {error}"));
     assert!(back.auth.is_none(), "credentials are never written: {line}");
+    assert!(back.cookies.is_empty(), "cookies are never written: {line}");
     // Credentials are not written: the rest reads back as it was.
     let job = &Job {
         auth: None,
+        cookies: Default::default(),
         ..job.clone()
     };
     let repeats = job.headers.iter().enumerate().any(|(i, (name, _))| {

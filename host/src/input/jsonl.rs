@@ -14,6 +14,7 @@
 //! | `timeout` | number | seconds allowed for each attempt |
 //! | `auth` | `[user, password]` | HTTP Basic credentials (see [`crate::Job::auth`]) |
 //! | `allow_redirects` | boolean | `false`: a redirect is not followed, the 3xx is the response |
+//! | `cookies` | object of strings | cookies of this request, merged over the default ones per name (see [`crate::Job::cookies`]) |
 //!
 //! A field that is absent or `null` takes the default (from the command
 //! line's flags), as in Python. At most one of `data`, `data_base64` and
@@ -27,9 +28,9 @@
 //! files.
 //!
 //! [`encode`] writes a job in this format and [`parse_job`] reads it back
-//! as the same job, but for its `auth`, which is never written: the
-//! failures file of `tb-host run` is written with it, and credentials do
-//! not belong in a file of failures.
+//! as the same job, but for its `auth` and `cookies`, which are never
+//! written: the failures file of `tb-host run` is written with it, and
+//! credentials do not belong in a file of failures.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -45,12 +46,13 @@ use super::{
     InputError, JSON, LineReader, MAX_LINE, add_content_type, check_url, parse_method,
     timeout_from_secs,
 };
+use crate::cookies::{RequestCookies, check_cookie};
 use crate::form::{self, FieldValue, Form, FormField};
 use crate::job::{BasicAuth, Job, RequestDefaults};
 use crate::wire::{TEXT_SHOWN, check_header, shorten};
 
 /// Every field a job line may have.
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
     "method",
     "url",
     "headers",
@@ -62,6 +64,7 @@ const FIELDS: [&str; 11] = [
     "timeout",
     "auth",
     "allow_redirects",
+    "cookies",
 ];
 
 /// The most bytes the `files` of one job line may hold together: as much
@@ -150,6 +153,17 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         None => defaults.auth.clone(),
     };
     let allow_redirects = fields.get::<bool>("allow_redirects")?.unwrap_or(true);
+    let cookies = match fields.get::<BTreeMap<String, String>>("cookies")? {
+        Some(own) => {
+            for (name, value) in &own {
+                check_cookie(name, value).map_err(in_field("cookies"))?;
+            }
+            defaults
+                .cookies
+                .merged(RequestCookies(own.into_iter().collect()))
+        }
+        None => defaults.cookies.clone(),
+    };
     Ok(Job {
         method,
         url,
@@ -158,6 +172,7 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
         timeout,
         auth,
         allow_redirects,
+        cookies,
     })
 }
 
@@ -510,6 +525,43 @@ mod tests {
                 .unwrap_err()
                 .contains("auth")
         );
+    }
+
+    #[test]
+    fn cookies_merge_over_the_defaults_by_name_and_are_never_written() {
+        let defaults = RequestDefaults {
+            cookies: RequestCookies(vec![("a".into(), "1".into()), ("b".into(), "2".into())]),
+            ..RequestDefaults::default()
+        };
+        let job = parse_job(
+            r#"{"url":"http://h/","cookies":{"b":"s3cr3t-b","c":"3"}}"#,
+            &defaults,
+        )
+        .unwrap();
+        assert_eq!(
+            job.cookies.0,
+            [
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "s3cr3t-b".to_owned()),
+                ("c".to_owned(), "3".to_owned()),
+            ]
+        );
+        let line = encode(&job);
+        assert!(
+            !line.contains("s3cr3t") && !line.contains("cookie"),
+            "{line}"
+        );
+        for bad in [
+            r#"{"url":"http://h/","cookies":{"a b":"1"}}"#,
+            r#"{"url":"http://h/","cookies":{"a":"s3cr3t;x=1"}}"#,
+            r#"{"url":"http://h/","cookies":{"a":1}}"#,
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(
+                error.contains("cookies") && !error.contains("s3cr3t"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

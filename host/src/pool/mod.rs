@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Sender;
 use reqwest::ClientBuilder;
 
+use crate::cookies::{Cookie, CookieJars};
 use crate::failure::Failure;
 use crate::hooks::{HookFactory, NativeHook, SessionSettings};
 use crate::input::InputError;
@@ -81,6 +82,8 @@ pub(crate) struct PoolSettings {
     pub body: body::BodyOptions,
     pub limits: limits::SendLimits,
     pub transport: Transport,
+    /// The cookies sessions start with, and every session's jar.
+    pub cookies: CookieJars,
 }
 
 /// Sets up a [`Pool`]: workers, session, hooks, limits; then starts it on a
@@ -119,6 +122,8 @@ pub struct PoolBuilder {
     own_constructor: bool,
     select: Option<Selector>,
     in_input_order: bool,
+    cookies: bool,
+    start_cookies: Vec<Cookie>,
 }
 
 /// Which input indexes a pool runs; see [`PoolBuilder::select`].
@@ -146,6 +151,8 @@ impl Default for PoolBuilder {
             own_constructor: false,
             select: None,
             in_input_order: false,
+            cookies: true,
+            start_cookies: Vec::new(),
         }
     }
 }
@@ -190,6 +197,8 @@ impl std::fmt::Debug for PoolBuilder {
             .field("tls_identity", &self.tls.identity.is_some())
             .field("selected", &self.select.is_some())
             .field("in_input_order", &self.in_input_order)
+            .field("cookies", &self.cookies)
+            .field("start_cookies", &self.start_cookies)
             .finish_non_exhaustive()
     }
 }
@@ -418,6 +427,24 @@ impl PoolBuilder {
         self
     }
 
+    /// Whether every session keeps a cookie jar (default true, as
+    /// `requests.Session`): the cookies servers set are sent back on the
+    /// session's later requests that RFC 6265 says they belong to. Off,
+    /// only a job's own cookies ([`Job::cookies`]) are sent, and the
+    /// cookies given to [`PoolBuilder::start_cookies`] are not.
+    pub fn cookies(mut self, enabled: bool) -> Self {
+        self.cookies = enabled;
+        self
+    }
+
+    /// Adds cookies every session's jar starts with (a `cookies.txt` read
+    /// with [`crate::cookies::netscape::read`], say). Each worker's jar
+    /// gets its own copy; [`Pool::cookie_jars`] tells what they hold.
+    pub fn start_cookies(mut self, cookies: impl IntoIterator<Item = Cookie>) -> Self {
+        self.start_cookies.extend(cookies);
+        self
+    }
+
     /// Runs only the jobs whose input index `keep` accepts; the others are
     /// read and skipped without a result, and indexes still count every
     /// entry of the input. For splitting one input across machines
@@ -521,6 +548,7 @@ impl PoolBuilder {
             body: self.body,
             limits: limits::SendLimits::new(self.rate, self.per_host),
             transport,
+            cookies: CookieJars::new(self.cookies, self.start_cookies),
         });
         Pool::start(
             threads,
@@ -544,6 +572,7 @@ pub struct Pool {
     /// cancel it may be blocked on a read that never ends.
     threads: Vec<JoinHandle<()>>,
     canceller: Canceller,
+    cookies: CookieJars,
 }
 
 /// Stops a running pool from another thread (a Ctrl-C handler, a
@@ -651,6 +680,7 @@ impl Pool {
         select: Option<Selector>,
         admitted: Option<Arc<Admitted>>,
     ) -> Result<Pool, PoolError> {
+        let cookies = settings.cookies.clone();
         let tracker = Arc::new(Tracker::new(max_in_flight));
         let (jobs_tx, jobs_rx) = async_channel::bounded(threads * 4);
         let (results_tx, results_rx) = async_channel::bounded(threads * 4);
@@ -703,6 +733,7 @@ impl Pool {
                 tracker,
                 scheduler: scheduler_tx,
             },
+            cookies,
         })
     }
 
@@ -717,6 +748,13 @@ impl Pool {
         RetryWaits {
             tracker: Arc::clone(&self.canceller.tracker),
         }
+    }
+
+    /// The cookie jars of the pool's sessions (Python's `Session.cookies`,
+    /// one per worker), to read what they hold, now or after the pool is
+    /// done ([`CookieJars::cookies`]; `--cookie-jar` writes that).
+    pub fn cookie_jars(&self) -> CookieJars {
+        self.cookies.clone()
     }
 
     /// Waits until every job has finished, keeping the results for

@@ -21,13 +21,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use reqwest::Url;
-use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
 
 use super::PoolSettings;
 use super::body;
 use super::decode::{self, Coding};
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
 use super::redirect::{self, Hop};
+use crate::cookies::{RequestCookies, cookie_header};
 use crate::failure::{Failure, FailureKind, error_chain};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
@@ -104,6 +105,8 @@ struct Sending<'a> {
     session_headers: bool,
     /// The job's Basic credentials, when the hop goes to its origin.
     auth: Option<&'a BasicAuth>,
+    /// The job's own cookies, when the hop goes to its origin.
+    cookies: Option<&'a RequestCookies>,
 }
 
 pub(crate) struct Worker {
@@ -370,6 +373,7 @@ impl Worker {
                         body: request.body().cloned(),
                         session_headers: to_job_origin,
                         auth: job.auth.as_ref().filter(|_| to_job_origin),
+                        cookies: Some(&job.cookies).filter(|_| to_job_origin),
                     }
                 }
                 None => Sending {
@@ -380,6 +384,7 @@ impl Worker {
                     body: body.clone(),
                     session_headers: to_job_origin,
                     auth: job.auth.as_ref().filter(|_| to_job_origin),
+                    cookies: Some(&job.cookies).filter(|_| to_job_origin),
                 },
             };
             let sent = Instant::now();
@@ -388,6 +393,13 @@ impl Worker {
                 Ok(response) => response,
                 Err(fault) => return (Err(fault), Sent::of(authorized, redirected, url)),
             };
+            // Every hop's cookies are kept, a redirect's too, for the URL
+            // that was sent (as requests does).
+            if let Some(jar) = session.jar() {
+                jar.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .store(sending.url, response.headers());
+            }
             let status = response.status().as_u16();
             let next = match session.max_redirects() {
                 _ if !job.allow_redirects => None,
@@ -443,12 +455,17 @@ impl Worker {
             .prepare_session(settings)
             .await
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
-        Session::open(
+        let session = Session::open(
             &self.settings.constructor,
             &settings,
             &self.settings.transport,
+            self.settings.cookies.start(),
         )
-        .map_err(|message| (FailureKind::Other, message))
+        .map_err(|message| (FailureKind::Other, message))?;
+        if let Some(jar) = session.jar() {
+            self.settings.cookies.add(Arc::clone(jar));
+        }
+        Ok(session)
     }
 
     /// Sends one hop's request, within the send limits and before
@@ -486,6 +503,16 @@ impl Worker {
         }
         if self.settings.body.decompress && !headers.contains_key(ACCEPT_ENCODING) {
             headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(decode::ACCEPTED));
+        }
+        // A Cookie header set by hand is sent as it is, as requests does.
+        if !headers.contains_key(COOKIE)
+            && let Some(value) = cookie_header(
+                session.jar().map(|jar| &**jar),
+                request.url,
+                request.cookies,
+            )
+        {
+            headers.insert(COOKIE, value);
         }
         let rewritten_url = request.rewritten.then(|| request.url.clone());
         let mut builder = session

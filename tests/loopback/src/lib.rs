@@ -66,6 +66,7 @@
 //! | `/redirect/{n}`             | `n > 0`: 302 to `/redirect/{n-1}`; `n == 0`: 200              | yes |
 //! | `/redirect-to/{key}?status={code}&url={location}` | `{code}` (default 302) with `Location: {location}`, percent-decoded to raw bytes (so it may be any text, or not UTF-8) | yes |
 //! | `/bytes/{n}`                | 200 with `n` bytes of `x` (at most 64 MiB)                    | yes |
+//! | `/set-cookie/{key}?c={value}&c=...` | 200 `ok\n` with a `Set-Cookie: {value}` (percent-decoded) for each `c`, in order | yes |
 //! | anything else               | 404                                                           | yes |
 //!
 //! A malformed number (or a missing segment) in a route answers 400. The

@@ -80,6 +80,7 @@ impl Handler for Routes {
                 Err(_) => bad("milliseconds"),
             },
             ("redirect-to", Some(_)) => redirect_to(req.query()),
+            ("set-cookie", Some(_)) => set_cookie(req.query()),
             ("redirect", Some(n)) => match n.parse::<u64>() {
                 Ok(0) => Reply::ok(),
                 Ok(n) => Reply::new(302, "").with("Location", format!("/redirect/{}", n - 1)),
@@ -130,6 +131,17 @@ fn redirect_to(query: &str) -> Reply {
         Some(location) => Reply::new(status, "").with("Location", location),
         None => bad("expected ?url={location}"),
     }
+}
+
+/// The `/set-cookie/...` answer: 200 `ok\n` with a `Set-Cookie` field for
+/// each `c={value}` of the query, percent-decoded, in order.
+fn set_cookie(query: &str) -> Reply {
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("c="))
+        .fold(Reply::ok(), |reply, value| {
+            reply.with("Set-Cookie", percent_decode(value))
+        })
 }
 
 /// `text` with every `%XX` replaced by the byte it stands for; any other

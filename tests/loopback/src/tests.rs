@@ -186,6 +186,20 @@ fn reset_resets_then_answers() {
 }
 
 #[test]
+fn set_cookie_sends_each_cookie_of_the_query() {
+    let server = Server::start().unwrap();
+    let resp = get(&server, "/set-cookie/k?c=a%3D1%3B%20Path%3D%2F&c=b%3D2&x=y");
+    assert_eq!(resp.status, 200);
+    let cookies: Vec<&str> = resp
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2"]);
+}
+
+#[test]
 fn retry_after_once() {
     let server = Server::start().unwrap();
     let first = get(&server, "/retry-after/k/7");

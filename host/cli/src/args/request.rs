@@ -1,8 +1,9 @@
-//! `run`'s flags for what each request is: method, headers, body,
-//! timeouts, redirects, proxy, user agent. Everything is checked here, as
-//! the flags are parsed, except the files of `--data-file`, `-F` and
-//! `--data-urlencode`, which are read when the run sets up
-//! (`requests::apply`, which applies the group).
+//! `run`'s flags for what each request is: method, headers, cookies,
+//! body, timeouts, redirects, proxy, user agent. Everything is checked
+//! here, as the flags are parsed, except the files of `--data-file`, `-F`,
+//! `--data-urlencode` and `--cookie-jar`, which are read, and `--cookie`,
+//! whose value clap's error would show, which is checked, when the run
+//! sets up (`requests::apply`, which applies the group).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,31 @@ pub struct RequestArgs {
     /// --failures (run those again with -u).
     #[arg(short = 'u', long, value_name = "USER:PASSWORD")]
     pub user: Option<String>,
+
+    /// A cookie for every request, NAME=VALUE; repeat for more. Sent to
+    /// each job's own origin only (scheme, host and port: not after a
+    /// redirect elsewhere), in place of a cookie of the same name from the
+    /// session's jar; a JSON-lines job's "cookies" win by name. Not kept in
+    /// the jar or --cookie-jar; the value is never logged, recorded or
+    /// written to --failures (run those again with --cookie).
+    // Checked by `requests::apply`, whose error does not show the value
+    // (clap's would).
+    #[arg(long = "cookie", value_name = "NAME=VALUE")]
+    pub cookies: Vec<String>,
+
+    /// A cookie jar file in the Netscape cookies.txt format (curl's -b FILE
+    /// and -c FILE in one): every session starts with its cookies, and at
+    /// the end of the run it is replaced (atomically, mode 0600) by what
+    /// all sessions hold, the latest change of each cookie winning. A
+    /// missing FILE starts empty.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_cookies")]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// Sessions keep no cookie jar: the cookies servers set are not sent
+    /// back (by default each worker's session keeps them, as
+    /// requests.Session does). --cookie and a job's "cookies" still go.
+    #[arg(long)]
+    pub no_cookies: bool,
 
     /// The body of every request.
     #[arg(long, value_name = "STRING", conflicts_with_all = ["data_file", "json", "data_urlencode"])]
