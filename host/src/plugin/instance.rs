@@ -274,12 +274,14 @@ impl PluginInstance {
         let startup = startup_deadline(self.store.data().shared.manifest.deadline());
         self.begin(startup);
         let shared = Arc::clone(&self.store.data().shared);
+        self.store.data_mut().memory.instantiating(true);
         let made = within_deadline(
             &self.clock,
             startup,
             shared.pre.instantiate_async(&mut self.store),
         )
         .await;
+        self.store.data_mut().memory.instantiating(false);
         let bindings = self.settle(startup, made.map(|made| made.map(Ok)))?;
         let describe = bindings
             .toolbelt_plugin_hooks()
