@@ -18,10 +18,11 @@
 //! - the time `host.fetch` takes is not the plugin's: a fetch has a
 //!   timeout of its own ([`super::FETCH_TIMEOUT`]).
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
@@ -325,12 +326,19 @@ impl PluginInstance {
 /// reaches `deadline`; `Late` then, and the call is dropped: wasm traps at
 /// the deadline by itself (the epoch), but a wait in the host (a WASI sleep
 /// or poll) is ended here.
+///
+/// Nearly every call answers the first time it is polled; only one that
+/// does not gets a timer, so the usual call costs no timer to arm and
+/// cancel.
 async fn within_deadline<F: Future>(
     clock: &CallClock,
     deadline: Duration,
     call: F,
 ) -> Result<F::Output, Stopped> {
     let mut call = pin!(call);
+    if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
+        return Ok(answer);
+    }
     loop {
         let left = deadline.saturating_sub(clock.used());
         if left.is_zero() {
