@@ -227,6 +227,43 @@ fn plugins_holding_memory_in_every_instance_are_stopped_by_the_run_wide_budget()
 }
 
 #[test]
+fn sixty_mib_in_every_instance_of_64_workers_stays_within_the_default_budget() {
+    // 64 workers whose instances each keep 60 MiB (within their cap of
+    // 64) would hold 3.75 GiB; the default budget of 1 GiB lets 17 of them
+    // hold theirs at a time. The others fail their jobs naming the budget
+    // and its flag, and every job ends once.
+    let urls: Vec<String> = (0..256).map(|i| job_url("hold-60", i, None)).collect();
+    let args = hostile_args("64", &["--plugin-config", "hold-mib=60"]);
+    let (run, peak_mib) = tb_host_peak(&args, &stdin_of(&urls));
+    eprintln!("-j 64 holding 60 MiB each: peak {peak_mib:.1} MiB");
+    let records = run.by_index(urls.len());
+    let (mut fetched, mut over) = (0, 0);
+    for record in records.values() {
+        if record["status"] == 200 {
+            fetched += 1;
+            continue;
+        }
+        // Whichever hook was called first made the instance, and failed.
+        assert_eq!(record["error"]["kind"], "plugin", "{record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("plugin hostile-plugin: "), "{message}");
+        assert!(
+            message.contains("memory budget of 1024 MiB (--plugin-memory-total)"),
+            "{message}"
+        );
+        over += 1;
+    }
+    assert!(
+        fetched > 0 && over > 0,
+        "{fetched} fetched, {over} over the budget"
+    );
+    assert!(
+        peak_mib < 1536.0,
+        "peak {peak_mib:.1} MiB with a budget of 1 GiB for the plugins"
+    );
+}
+
+#[test]
 fn deep_recursion_traps_without_crashing_the_host() {
     for hook in ["authorize", "decide-retry"] {
         let urls = half_hostile(&format!("recurse-{hook}"), hook, "recurse", 8);

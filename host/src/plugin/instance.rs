@@ -18,7 +18,7 @@
 //! - the time `host.fetch` takes is not the plugin's: a fetch has a
 //!   timeout of its own ([`super::FETCH_TIMEOUT`]).
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -280,12 +280,14 @@ impl PluginInstance {
         let startup = startup_deadline(self.store.data().shared.manifest.deadline());
         self.begin(startup);
         let shared = Arc::clone(&self.store.data().shared);
+        self.store.data_mut().memory.instantiating(true);
         let made = within_deadline(
             &self.clock,
             startup,
             shared.pre.instantiate_async(&mut self.store),
         )
         .await;
+        self.store.data_mut().memory.instantiating(false);
         let bindings = self.settle(startup, made.map(|made| made.map(Ok)))?;
         let describe = bindings
             .toolbelt_plugin_hooks()
@@ -329,16 +331,17 @@ impl PluginInstance {
 /// reaches `deadline`; `Late` then, and the call is dropped: wasm traps at
 /// the deadline by itself (the epoch), but a wait in the host (a WASI sleep
 /// or poll) is ended here.
+///
+/// Nearly every call answers the first time it is polled; only one that
+/// does not gets a timer, so the usual call costs no timer to arm and
+/// cancel.
 async fn within_deadline<F: Future>(
     clock: &CallClock,
     deadline: Duration,
     call: F,
 ) -> Result<F::Output, Stopped> {
     let mut call = pin!(call);
-    // Most calls answer without waiting: no timer for those.
-    if let Poll::Ready(answer) =
-        std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await
-    {
+    if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
         return Ok(answer);
     }
     loop {

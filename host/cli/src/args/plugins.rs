@@ -159,8 +159,10 @@ pub struct PluginFlags {
 
     /// Most memory all plugin instances of the run may use together, in
     /// MiB: a plugin within its --plugin-memory in each of a thousand
-    /// workers still cannot take the host's memory. Past it, the call that
-    /// wanted more fails its request (kind `plugin`) and the run goes on.
+    /// workers still cannot take the host's memory. It counts what
+    /// instances grow their memory by (what they allocate), not the size a
+    /// plugin's memory starts at. Past it, the call that wanted more fails
+    /// its request (kind `plugin`) and the run goes on.
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub plugin_memory_total: u64,
 }
