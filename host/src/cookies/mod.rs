@@ -56,6 +56,45 @@ pub struct Cookie {
     pub expires: Option<SystemTime>,
 }
 
+/// A cookie as plugins see it in a session's settings
+/// ([`crate::hooks::SessionSettings::cookies`]): expiry in seconds since
+/// the Unix epoch.
+impl From<&Cookie> for crate::hooks::Cookie {
+    fn from(cookie: &Cookie) -> crate::hooks::Cookie {
+        crate::hooks::Cookie {
+            name: cookie.name.clone(),
+            value: cookie.value.clone(),
+            domain: cookie.domain.clone(),
+            host_only: cookie.host_only,
+            path: cookie.path.clone(),
+            secure: cookie.secure,
+            http_only: cookie.http_only,
+            expires: cookie.expires.map(|at| {
+                at.duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |since| since.as_secs())
+            }),
+        }
+    }
+}
+
+/// A cookie a session's settings hold, as its jar keeps it.
+impl From<&crate::hooks::Cookie> for Cookie {
+    fn from(cookie: &crate::hooks::Cookie) -> Cookie {
+        Cookie {
+            name: cookie.name.clone(),
+            value: cookie.value.clone(),
+            domain: cookie.domain.trim_start_matches('.').to_ascii_lowercase(),
+            host_only: cookie.host_only,
+            path: cookie.path.clone(),
+            secure: cookie.secure,
+            http_only: cookie.http_only,
+            expires: cookie
+                .expires
+                .map(|secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)),
+        }
+    }
+}
+
 impl std::fmt::Debug for Cookie {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cookie")

@@ -386,6 +386,9 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
 fn check_session(session: &SessionSettings) -> Result<(), HookError> {
     check_headers(&session.headers)?;
     framing::check_session(&session.headers)?;
+    for cookie in &session.cookies {
+        crate::cookies::check_cookie(&cookie.name, &cookie.value).map_err(HookError::Invalid)?;
+    }
     if let Some(agent) = &session.user_agent {
         wire::check_header("User-Agent", agent).map_err(invalid)?;
     }

@@ -28,7 +28,7 @@ use super::body;
 use super::decode::{self, Coding};
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
 use super::redirect::{self, Hop};
-use crate::cookies::{RequestCookies, cookie_header};
+use crate::cookies::{Cookie, RequestCookies, cookie_header};
 use crate::failure::{Failure, FailureKind, error_chain};
 use crate::hooks::{
     Attempt, AttemptFailure, AttemptOutcome, Decision, HookChain, HookName, Request, ResponseHead,
@@ -450,16 +450,24 @@ impl Worker {
     async fn open_session(&mut self) -> Result<Session, (FailureKind, String)> {
         let mut settings = self.settings.session.clone();
         settings.worker = self.id;
+        // The session hooks see, and may change, the cookies its jar will
+        // start with (a login's, say).
+        let start = self.settings.cookies.start();
+        if let Some(start) = start {
+            settings.cookies.extend(start.iter().map(Into::into));
+        }
         let settings = self
             .chain
             .prepare_session(settings)
             .await
             .map_err(|failure| (FailureKind::Plugin, failure.to_string()))?;
+        let cookies: Option<Vec<Cookie>> =
+            start.map(|_| settings.cookies.iter().map(Into::into).collect());
         let session = Session::open(
             &self.settings.constructor,
             &settings,
             &self.settings.transport,
-            self.settings.cookies.start(),
+            cookies.as_deref(),
         )
         .map_err(|message| (FailureKind::Other, message))?;
         if let Some(jar) = session.jar() {
