@@ -16,6 +16,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("aws-sigv4", "TB_TEST_AWS_SIGV4"),
     ("digest-auth", "TB_TEST_DIGEST_AUTH"),
     ("api-key", "TB_TEST_API_KEY"),
+    ("form-login", "TB_TEST_FORM_LOGIN"),
     ("trapping-plugin", "TB_TEST_TRAPPING"),
     ("hostile-plugin", "TB_TEST_HOSTILE"),
     ("unprovided-import-plugin", "TB_TEST_UNPROVIDED_IMPORT"),

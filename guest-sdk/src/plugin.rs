@@ -5,7 +5,8 @@
 //! host at load.
 
 use crate::{
-    Attempt, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudget, SessionSettings,
+    Attempt, ConfigKey, Decision, HookSet, Outcome, PluginInfo, Request, RetryBudget,
+    SessionSettings,
 };
 
 /// A tb-host plugin: one type, one instance per worker thread.
@@ -131,6 +132,54 @@ pub trait Plugin: Described + Default + 'static {
     fn retry_interest(&self) -> RetryInterest {
         RetryInterest::default()
     }
+
+    /// The configuration keys the plugin reads, if it declares them
+    /// ([`ConfigKey::new`]): the host then warns the operator about a key
+    /// given that is none of them (a misspelt optional key is otherwise
+    /// ignored), and `tb-host plugin inspect` lists them. `None`, the
+    /// default, declares nothing.
+    ///
+    /// ```
+    /// # use guest_sdk::ConfigKey;
+    /// fn config_keys() -> Option<Vec<ConfigKey>> {
+    ///     Some(vec![
+    ///         ConfigKey::new("token", "text", "the bearer token").required().secret(),
+    ///         ConfigKey::new("header.*", "text", "a header to send, by name"),
+    ///     ])
+    /// }
+    /// # assert_eq!(config_keys().unwrap()[0].name, "token");
+    /// ```
+    fn config_keys() -> Option<Vec<ConfigKey>> {
+        None
+    }
+}
+
+impl ConfigKey {
+    /// A key named `name` (ending in `*` for every key that starts with
+    /// what comes before), whose values look like `kind` (`text`,
+    /// `integer`, `number`, `boolean`, `list`, `milliseconds`), doing
+    /// what `about` says in one line; optional and not secret.
+    pub fn new(name: &str, kind: &str, about: &str) -> ConfigKey {
+        ConfigKey {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            required: false,
+            secret: false,
+            about: about.to_owned(),
+        }
+    }
+
+    /// The plugin refuses to load without it.
+    pub fn required(mut self) -> ConfigKey {
+        self.required = true;
+        self
+    }
+
+    /// Its value is a credential.
+    pub fn secret(mut self) -> ConfigKey {
+        self.secret = true;
+        self
+    }
 }
 
 /// What a plugin's [`Plugin::decide_retry`] asks of the host; see
@@ -207,7 +256,7 @@ pub(crate) fn info<T: Plugin>(plugin: &T) -> PluginInfo {
         name: T::NAME.to_owned(),
         version: T::VERSION.to_owned(),
         hooks: T::hooks(),
-        config: None,
+        config: T::config_keys(),
         retry_statuses: interest.statuses,
         body_prefix: interest.body_prefix,
         retry_budget: interest.budget,

@@ -25,6 +25,10 @@ pub const DIGEST_AUTH: &str = env!("TB_TEST_DIGEST_AUTH");
 /// `plugins/api-key`: config `key` (or `key-env`), `header` or `query`.
 pub const API_KEY: &str = env!("TB_TEST_API_KEY");
 
+/// `plugins/form-login`: config `login-url`, `username`, `password`;
+/// needs `--plugin-allow-host` for the login endpoint.
+pub const FORM_LOGIN: &str = env!("TB_TEST_FORM_LOGIN");
+
 /// `trapping-plugin`: panics (a trap) on URLs containing `trap`.
 pub const TRAPPING: &str = env!("TB_TEST_TRAPPING");
 

@@ -14,6 +14,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use tb_host::{Cookie, Job, Pool};
+use tb_host_tests::fixtures;
 use tb_host_tests::harness::{
     Run, Scratch, read_records, refused_url, server, tb_host, tb_host_env,
 };
@@ -495,4 +496,51 @@ fn the_library_gives_a_responses_cookies_and_what_the_sessions_hold() {
         ],
         "sorted by domain, path, name: / before /lib"
     );
+}
+
+#[test]
+fn a_plugin_that_logs_in_gives_every_worker_the_session_cookie() {
+    // The login endpoint sets the cookie; `form-login` fetches it in
+    // auth-session and puts it in the session's jar, once per worker.
+    let login = server().url(&set_cookies(
+        "login",
+        &["sid=logged-in-42; Path=/; HttpOnly"],
+    ));
+    let urls: Vec<String> = (0..6)
+        .map(|i| server().url(&format!("/echo/login/after-{i}")))
+        .collect();
+    let grant = format!("127.0.0.1:{}", server().port());
+    let run = run(
+        &[
+            "-j",
+            "2",
+            "--plugin",
+            fixtures::FORM_LOGIN,
+            "--plugin-allow-host",
+            &grant,
+            "--plugin-config",
+            &format!("login-url={login}"),
+            "--plugin-config",
+            "username=robot",
+            "--plugin-config",
+            "password=pa55-word-9",
+        ],
+        &urls,
+    );
+    for i in 0..6 {
+        assert_eq!(
+            cookie_at(&format!("/echo/login/after-{i}")).as_deref(),
+            Some("sid=logged-in-42"),
+            "job {i}"
+        );
+    }
+    let logins = server().requests_to("/set-cookie/login");
+    assert_eq!(logins.len(), 2, "one login per worker");
+    assert!(logins.iter().all(|login| login.method == "POST"));
+    for shown in [&run.stdout, &run.stderr] {
+        assert!(
+            !shown.contains("pa55-word-9"),
+            "the password leaked: {shown}"
+        );
+    }
 }

@@ -467,6 +467,7 @@ fn inspect_describes_a_plugin() {
         format!("toolbelt:plugin/hooks@{WIT_VERSION}"),
         "bytes".to_owned(),
         " ms".to_owned(),
+        "token (text, required, secret): the bearer token".to_owned(),
     ] {
         assert!(run.stdout.contains(&expected), "{expected}: {}", run.stdout);
     }
@@ -530,6 +531,33 @@ fn a_component_for_another_contract_version_is_refused_naming_both() {
         );
         assert!(stderr.contains("future.wasm"), "{stderr}");
     }
+}
+
+#[test]
+fn a_key_the_plugin_does_not_declare_is_warned_about_and_the_run_goes_on() {
+    // bearer-auth declares its one key, `token`: a misspelt second key
+    // would otherwise be ignored without a word.
+    let url = tb_host_tests::harness::server().url("/echo/undeclared/1");
+    let run = tb_host_tests::harness::tb_host(
+        &[
+            "run",
+            "--plugin",
+            fixtures::BEARER_AUTH,
+            "--plugin-config",
+            "token=s3cr3t-declared",
+            "--plugin-config",
+            "tokn=s3cr3t-misspelt",
+        ],
+        &format!("{url}\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("config key `tokn` is not one it reads (it reads: token)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.matches("`tokn`").count(), 1, "once: {}", run.stderr);
+    assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);
 }
 
 #[test]

@@ -58,6 +58,7 @@ use wasmtime::component::Component;
 
 use crate::hooks::{HookError, HookFactory, HookSet, Instance, RetryBudget, RetryInterest};
 use crate::wit::PluginPre;
+pub use crate::wit::toolbelt::plugin::types::ConfigKey;
 use fetch::Fetcher;
 use instance::{PluginInstance, PluginState};
 
@@ -161,8 +162,29 @@ pub struct Plugin {
     name: String,
     version: String,
     hooks: HookSet,
+    config: Option<Vec<ConfigKey>>,
     interest: RetryInterest,
     shared: Arc<PluginShared>,
+}
+
+/// Warns about each key of `manifest`'s configuration that `declared`
+/// (a plugin's declaration of the keys it reads) does not name: a
+/// misspelt optional key would otherwise be ignored without a word.
+fn warn_undeclared(name: &str, manifest: &Manifest, declared: &[ConfigKey]) {
+    let reads = |key: &str| {
+        declared.iter().any(|d| match d.name.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => d.name == key,
+        })
+    };
+    for (key, _) in manifest.config.iter().filter(|(key, _)| !reads(key)) {
+        let known: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+        tracing::warn!(
+            "plugin {name}: config key `{key}` is not one it reads (it reads: {}); \
+             a misspelling?",
+            known.join(", ")
+        );
+    }
 }
 
 /// What every instance of one plugin shares.
@@ -194,6 +216,12 @@ impl Plugin {
     /// Which hooks the plugin implements.
     pub fn hooks(&self) -> HookSet {
         self.hooks
+    }
+
+    /// The configuration keys the plugin says it reads, if it declares
+    /// them (`plugin-info.config`).
+    pub fn config_keys(&self) -> Option<&[ConfigKey]> {
+        self.config.as_deref()
     }
 
     /// Which outcomes its `decide-retry` is asked about, how much of each
@@ -295,10 +323,14 @@ impl Plugin {
             budget,
             ..Arc::into_inner(shared).expect("the probe was the only other owner")
         });
+        if let Some(declared) = &info.config {
+            warn_undeclared(&name, &shared.manifest, declared);
+        }
         Ok(Plugin {
             name,
             version: info.version,
             hooks: info.hooks,
+            config: info.config,
             interest,
             shared,
         })

@@ -14,7 +14,7 @@
 //!
 //! The token is never logged, and never shown in an error message.
 
-use guest_sdk::{Plugin, Request, config, headers};
+use guest_sdk::{ConfigKey, Plugin, Request, config, headers};
 
 /// The plugin: the `Authorization` value it sends.
 #[derive(Default)]
@@ -39,6 +39,14 @@ impl Plugin for BearerAuth {
 
     fn authorize(&mut self, request: &mut Request) -> Result<(), String> {
         request.set_header("Authorization", &self.authorization)
+    }
+
+    fn config_keys() -> Option<Vec<ConfigKey>> {
+        Some(vec![
+            ConfigKey::new("token", "text", "the bearer token, one line")
+                .required()
+                .secret(),
+        ])
     }
 }
 

@@ -55,6 +55,19 @@ pub fn run(args: InspectArgs, hidden: &Hidden) -> anyhow::Result<()> {
     }
 }
 
+/// One declared configuration key, for the report: `token (text,
+/// required, secret): the bearer token`.
+fn config_key(key: &tb_host::plugin::ConfigKey) -> String {
+    let mut traits = vec![key.kind.as_str()];
+    if key.required {
+        traits.push("required");
+    }
+    if key.secret {
+        traits.push("secret");
+    }
+    format!("{} ({}): {}", key.name, traits.join(", "), key.about)
+}
+
 /// The report on `inspection` of the plugin of `manifest` (read from the
 /// file `from`, if any), one `label: value` per line.
 fn report(manifest: &Manifest, from: Option<&Path>, inspection: &Inspection) -> String {
@@ -75,6 +88,11 @@ fn report(manifest: &Manifest, from: Option<&Path>, inspection: &Inspection) -> 
             if plugin.hooks().contains(HookName::DecideRetry.flag()) {
                 line("decides on", &retry_interest(plugin.retry_interest()));
             }
+            let keys = match plugin.config_keys() {
+                Some(keys) => keys.iter().map(config_key).collect(),
+                None => vec!["(not declared: every key is passed on)".to_owned()],
+            };
+            line("config", &keys.join("; "));
         }
         Err(PluginError::Start { reason, .. }) => line(
             "name",
