@@ -552,11 +552,17 @@ fn a_key_the_plugin_does_not_declare_is_warned_about_and_the_run_goes_on() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("config key `tokn` is not one it reads (it reads: token)"),
+        run.stderr
+            .contains("config key `tokn` is not one it reads (it reads: token)"),
         "{}",
         run.stderr
     );
-    assert_eq!(run.stderr.matches("`tokn`").count(), 1, "once: {}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("`tokn`").count(),
+        1,
+        "once: {}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("s3cr3t"), "leaked: {}", run.stderr);
 }
 
