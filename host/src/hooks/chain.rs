@@ -380,8 +380,8 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HookError> {
 }
 
 /// Refuses session settings the HTTP client cannot be built with: bad
-/// headers (see [`check_headers`]), or a user agent that is not a valid
-/// header value. Left to the client, the session would fail to open with
+/// headers (see [`check_headers`]), a user agent that is not a valid
+/// header value, or a cookie whose name or value cannot be sent. Left to the client, the session would fail to open with
 /// an error that names no hook, for every job of the worker.
 fn check_session(session: &SessionSettings) -> Result<(), HookError> {
     check_headers(&session.headers)?;

@@ -5,9 +5,9 @@
 //! A hook that set them could send a job, and the operator's credentials,
 //! to another virtual host on the same address, or cut a body short while
 //! the record says it was sent. The HTTP client sets them from the URL and
-//! the body; a hook's answer may carry them only as they were given to it
-//! (an operator's own `-H Host: ...` stays allowed, as in curl), and `Host`
-//! also when it names the URL's own authority.
+//! the body; a hook may not add them (an operator's own `-H Host: ...`
+//! stays allowed, as in curl, and a hook may set it again as it is), but
+//! for a `Host` naming the URL's own authority.
 
 use reqwest::Url;
 

@@ -8,21 +8,23 @@
 //! WebAssembly plugin ([`crate::plugin::Plugin`]) or native Rust code
 //! (closures through [`NativeHook`], or your own [`HookFactory`]).
 //!
-//! What a hook returns is checked before it is used, by the chain of a
-//! worker's hooks:
-//! headers must be valid HTTP and within [`MAX_HEADERS`] fields and
-//! [`MAX_HEADER_BYTES`], and so must a session's user agent be a valid
-//! header value, and neither may set the headers that are the host's alone
-//! (`Host` but for the URL's own authority, `Content-Length`,
-//! `Transfer-Encoding`, `Connection`, ...) unless they were given to it; a
-//! request's method and URL must be valid, a changed URL in the form it is
-//! sent in, and `authorize` must keep the origin it was given — it may
-//! change the URL's path, query and fragment, not its scheme, host or
-//! port, unless the hook's [`HookFactory::may_send_to`] admits the new one
-//! (for a plugin: an origin the operator granted it with
-//! `--plugin-allow-host`). A check that fails is the hook's failure,
-//! [`HookError::Invalid`], for that one request. A retry asked for more
-//! than [`MAX_RETRY_DELAY`] ahead is not a failure: the job ends with the
+//! What a hook does is checked before it is used. A session it returns is
+//! checked by the chain of the worker's hooks: headers valid HTTP, within
+//! [`MAX_HEADERS`] fields and [`MAX_HEADER_BYTES`], none of the headers
+//! that are the host's alone (`Host`, `Content-Length`,
+//! `Transfer-Encoding`, `Connection`, ...), a user agent that is a valid
+//! header value, cookies with valid names and values. A request is edited
+//! in place, each edit checked as it is made by [`Request`] itself (the
+//! same rules; `Host` only naming the URL's own authority or as the
+//! operator gave it; a new URL in the form it is sent in), and when
+//! `authorize` returns, the chain checks that the URL keeps the origin it
+//! was given — it may change the URL's path, query and fragment, not its
+//! scheme, host or port, unless the hook's [`HookFactory::may_send_to`]
+//! admits the new one (for a plugin: an origin the operator granted it
+//! with `--plugin-allow-host`). A check that fails is the hook's failure,
+//! [`HookError::Invalid`] (for a plugin, the refused edit's message it
+//! returns), for that one request. A retry asked for more than
+//! [`MAX_RETRY_DELAY`] ahead is not a failure: the job ends with the
 //! attempt it has (a 429 with a `Retry-After` of days stays the job's
 //! response).
 //!
