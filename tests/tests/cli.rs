@@ -160,6 +160,8 @@ fn demo_fetches_through_the_bundled_plugins() {
         "{}",
         run.stderr
     );
+    // Each plugin is given only its own keys: nothing to warn about.
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
 }
 
 /// Starts a run on an open stdin, sends `signal` (named `name`) once two

@@ -30,10 +30,24 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.threads == 0 || args.urls == 0 {
         bail!("--threads and --urls must be at least 1");
     }
+    // Each plugin with its own configuration, as `--plugin-config
+    // NAME:KEY=VALUE` gives it.
     let plugins = [
-        ("session-headers.wasm", bundled::SESSION_HEADERS),
-        ("bearer-auth.wasm", bundled::BEARER_AUTH),
-        ("retry-backoff.wasm", bundled::RETRY_BACKOFF),
+        (
+            "session-headers.wasm",
+            bundled::SESSION_HEADERS,
+            ("header.X-Demo-Session", "on"),
+        ),
+        (
+            "bearer-auth.wasm",
+            bundled::BEARER_AUTH,
+            ("token", DEMO_TOKEN),
+        ),
+        (
+            "retry-backoff.wasm",
+            bundled::RETRY_BACKOFF,
+            ("base-ms", "10"),
+        ),
     ];
     open_files::fit(Needs {
         workers: args.threads,
@@ -43,15 +57,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     })?;
     let server = Server::start().context("cannot start the loopback server")?;
     let runtime = PluginRuntime::new()?;
-    let config = vec![
-        ("token".to_owned(), DEMO_TOKEN.to_owned()),
-        ("header.X-Demo-Session".to_owned(), "on".to_owned()),
-        ("base-ms".to_owned(), "10".to_owned()),
-    ];
     let mut builder = Pool::builder().threads(args.threads).keep_bodies(false);
-    for (label, wasm) in plugins {
+    for (label, wasm, (key, value)) in plugins {
         let manifest = Manifest {
-            config: config.clone(),
+            config: vec![(key.to_owned(), value.to_owned())],
             ..Manifest::new(label)
         };
         let plugin = runtime.load_bytes(manifest, wasm)?;
