@@ -1,23 +1,41 @@
-//! The peak memory of one run of the binary: how a test checks that the
-//! host kept its memory bounded, whatever a plugin did.
+//! The peak memory and the CPU time of one run of the binary: how a test
+//! checks that the host kept its memory and its CPU bounded, whatever a
+//! plugin did.
 //!
-//! The kernel keeps each process's peak resident set size and hands it to
-//! the parent that reaps it (`wait4`'s `ru_maxrss`); reading it there is
-//! exact, costs nothing while the run goes, and needs no other tool.
+//! The kernel keeps each process's peak resident set size and CPU time and
+//! hands them to the parent that reaps it (`wait4`'s `rusage`); reading
+//! them there is exact, costs nothing while the run goes, and needs no
+//! other tool.
 
 use std::io::{Read, Write};
 use std::thread;
+use std::time::Duration;
 
 use crate::harness::{Run, piped};
+
+/// What one run of the binary used.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    /// Its peak resident set size, in MiB.
+    pub peak_mib: f64,
+    /// Its CPU time, user and system, all its threads.
+    pub cpu: Duration,
+}
 
 /// Runs `tb-host` with `args`, feeding `stdin`, like
 /// [`crate::harness::tb_host()`] (and held to the same exactly-once check);
 /// also returns its peak resident set size in MiB.
+pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
+    let (run, usage) = tb_host_usage(args, stdin);
+    (run, usage.peak_mib)
+}
+
+/// Like [`tb_host_peak`], returning all of what the run used.
 #[allow(
     clippy::zombie_processes,
     reason = "reaped by `wait4` below, which std's `wait` would not let us call"
 )]
-pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
+pub fn tb_host_usage(args: &[&str], stdin: &str) -> (Run, Usage) {
     let mut child = piped(args).spawn().expect("start tb-host");
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
@@ -52,6 +70,14 @@ pub fn tb_host_peak(args: &[&str], stdin: &str) -> (Run, f64) {
         stdout.join().expect("stdout reader"),
         stderr.join().expect("stderr reader"),
     );
-    // Linux gives `ru_maxrss` in KiB.
-    (run, usage.ru_maxrss as f64 / 1024.0)
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.unsigned_abs())
+            + Duration::from_micros(t.tv_usec.unsigned_abs())
+    };
+    let usage = Usage {
+        // Linux gives `ru_maxrss` in KiB.
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    };
+    (run, usage)
 }

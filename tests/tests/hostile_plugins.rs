@@ -10,12 +10,12 @@
 //! (`?authorize=loop`), in its config for the session hooks and `describe`
 //! (see [`fixtures::HOSTILE`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{Run, Scratch, read_records, server, tb_host};
-use tb_host_tests::peak::tb_host_peak;
+use tb_host_tests::peak::{tb_host_peak, tb_host_usage};
 
 /// The name the fixture gives itself, which every failure must carry.
 const PLUGIN: &str = "hostile-plugin";
@@ -653,6 +653,30 @@ fn a_looping_plugin_holds_up_no_other_workers_job() {
     }
     let last = run.records.last().unwrap();
     assert_eq!(last["index"], 0, "the looping job ends last: {last}");
+}
+
+#[test]
+fn a_plugin_stuck_in_a_loop_gets_half_a_cpu_and_is_stopped_on_the_clock() {
+    // One job loops in `authorize` under a 2 s deadline. At full speed that
+    // would be 2 s of CPU; as a hog it pauses half the time, and the pauses
+    // count, so it is stopped after 2 s on the clock with about 1 s of CPU
+    // (the run's start-up aside). A loaded machine only lowers the CPU.
+    run_hostile("1", &[], &[job_url("throttle-warm-up", 0, None)]);
+    let url = job_url("throttle", 0, Some(("authorize", "loop")));
+    let args = hostile_args("1", &["--plugin-timeout", "2000"]);
+    let (run, usage) = tb_host_usage(&args, &stdin_of(&[url]));
+    let record = &run.records[0];
+    assert_failed_in(record, "authorize", "ran past its deadline of 2000 ms");
+    let elapsed = record["elapsed_ms"].as_f64().unwrap();
+    assert!(
+        (2000.0..3500.0).contains(&elapsed),
+        "stopped at its deadline on the clock: {record}"
+    );
+    assert!(
+        usage.cpu < Duration::from_millis(1600),
+        "the loop ran at half speed at most: {:?} of CPU",
+        usage.cpu
+    );
 }
 
 #[test]

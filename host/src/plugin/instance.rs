@@ -9,10 +9,16 @@
 //! Calls are async, awaited by the worker on its carrier's event loop, and
 //! each has a deadline that holds whatever the plugin does:
 //!
-//! - while it runs wasm, the epoch callback fires every [`TICK`](super::runtime::TICK):
-//!   with time left the call yields to the carrier's other workers and goes
-//!   on, its time spent yielded not counted; once its time is spent, the
-//!   call traps;
+//! - while it runs wasm, the epoch callback fires every [`TICK`]: with time
+//!   left the call yields to the carrier's other workers and goes on, its
+//!   time spent yielded not counted; once its time is spent, the call traps;
+//! - a call that has computed for a whole tick is a hog (a plugin stuck in
+//!   a loop, or one doing far more than a hook should): from then on it
+//!   pauses for a tick at every tick, and the pauses count as its own time.
+//!   It runs at half speed at most, so it leaves the carrier's other workers
+//!   and the machine's other processes (the server, when it is on the same
+//!   machine) at least half of a CPU, and it is stopped at its deadline as
+//!   the clock on the wall reads it, not at twice that;
 //! - while it waits in the host (a WASI sleep or poll), [`within_deadline`]
 //!   stops it at the same deadline;
 //! - the time `host.fetch` takes is not the plugin's: a fetch has a
@@ -34,6 +40,7 @@ use super::PluginShared;
 use super::memory::{InstanceMemory, OverBudget};
 use super::output::{OutputBudget, PluginOutput};
 use super::resources::{Lent, outcome_handle, request_handle};
+use super::runtime::TICK;
 use crate::hooks::{
     Attempt, AttemptOutcome, AwaitedHooks, Call, Decision, HookError, Request, SessionSettings,
 };
@@ -238,8 +245,14 @@ impl PluginInstance {
         store.limiter(|state| &mut state.memory);
         store.epoch_deadline_callback(|store| {
             let state = store.data();
-            Ok(match state.deadline.checked_sub(state.clock.used()) {
-                Some(left) if !left.is_zero() => {
+            let used = state.clock.used();
+            Ok(match state.deadline.checked_sub(used) {
+                Some(left) if left.is_zero() => UpdateDeadline::Interrupt,
+                // A hog: it pauses as long as a tick, on its own time.
+                Some(left) if used >= TICK => {
+                    UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(TICK.min(left))))
+                }
+                Some(_) => {
                     let clock = Arc::clone(&state.clock);
                     UpdateDeadline::YieldCustom(
                         1,
@@ -250,7 +263,7 @@ impl PluginInstance {
                         }),
                     )
                 }
-                _ => UpdateDeadline::Interrupt,
+                None => UpdateDeadline::Interrupt,
             })
         });
         PluginInstance {
