@@ -14,6 +14,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 /// most this many bytes), so a longer one fails at once, with this said.
 pub const MAX_URL: usize = 65_534;
 
+/// Longest header name sent: the HTTP client takes none longer.
+pub const MAX_HEADER_NAME: usize = (1 << 16) - 1;
+
 /// Most bytes of a header name shown in a message about it ([`shorten`]).
 pub const NAME_SHOWN: usize = 64;
 
@@ -73,6 +76,9 @@ pub enum HeaderError {
          letters, digits and !#$%&'*+-.^_`|~)"
     )]
     Name(String),
+    /// The name is this many bytes long, more than [`MAX_HEADER_NAME`].
+    #[error("a header name is {0} bytes long; at most {MAX_HEADER_NAME} can be sent")]
+    NameTooLong(usize),
     /// The value of header `name` has a byte no header value may have
     /// (a control character other than tab, or DEL), the first at `at`.
     #[error("header {name} has a value that is not valid HTTP (byte {byte:#04x} at {at})")]
@@ -86,9 +92,29 @@ pub enum HeaderError {
     },
 }
 
-/// Checks that `name: value` is a header field the HTTP client sends.
+/// Checks that `name: value` is a header field the HTTP client sends, as
+/// the client would (a token for the name; tab and every byte from space
+/// up but DEL in the value), without building it: hooks' edits are
+/// checked one by one, and a check costs no allocation.
 pub fn check_header(name: &str, value: &str) -> Result<(), HeaderError> {
-    parse_header(name, value).map(drop)
+    if name.len() > MAX_HEADER_NAME {
+        return Err(HeaderError::NameTooLong(name.len()));
+    }
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(HeaderError::Name(shorten(name, NAME_SHOWN)));
+    }
+    match value
+        .bytes()
+        .enumerate()
+        .find(|&(_, b)| b != b'\t' && (b < b' ' || b == 0x7f))
+    {
+        Some((at, byte)) => Err(HeaderError::Value {
+            name: shorten(name, NAME_SHOWN),
+            byte,
+            at,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The header fields `pairs` as the HTTP client takes them, in order,
@@ -96,30 +122,25 @@ pub fn check_header(name: &str, value: &str) -> Result<(), HeaderError> {
 pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, HeaderError> {
     let mut headers = HeaderMap::with_capacity(pairs.len());
     for (name, value) in pairs {
-        let (name, value) = parse_header(name, value)?;
-        headers.append(name, value);
+        let parsed = HeaderName::from_bytes(name.as_bytes())
+            .ok()
+            .zip(HeaderValue::from_str(value).ok());
+        match parsed {
+            Some((name, value)) => headers.append(name, value),
+            // The client's refusal, explained (the two agree: see the
+            // tests).
+            None => {
+                let error = check_header(name, value).err();
+                return Err(error.unwrap_or_else(|| HeaderError::Name(shorten(name, NAME_SHOWN))));
+            }
+        };
     }
     Ok(headers)
 }
 
-fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
-    let parsed_name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| HeaderError::Name(shorten(name, NAME_SHOWN)))?;
-    let parsed_value = HeaderValue::from_str(value).map_err(|_| {
-        // The rule of the `http` crate: tab, and anything from space up
-        // but DEL.
-        let (at, byte) = value
-            .bytes()
-            .enumerate()
-            .find(|&(_, b)| b != b'\t' && (b < b' ' || b == 0x7f))
-            .expect("a value the client refuses has a byte it refuses");
-        HeaderError::Value {
-            name: shorten(name, NAME_SHOWN),
-            byte,
-            at,
-        }
-    })?;
-    Ok((parsed_name, parsed_value))
+/// Whether `byte` may be in a header name: RFC 9110's `tchar`.
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
 /// `text` cut off past `max` bytes (at a character boundary), saying so:
@@ -170,6 +191,35 @@ mod tests {
             ("A".to_owned(), "2".to_owned()),
         ];
         assert_eq!(header_map(&pairs).unwrap().get_all("a").iter().count(), 2);
+    }
+
+    #[test]
+    fn the_check_takes_every_byte_the_client_takes_and_no_other() {
+        for byte in 0..=u8::MAX {
+            let text = [b'a', byte];
+            let name = HeaderName::from_bytes(&text).is_ok();
+            let value = HeaderValue::from_bytes(&text).is_ok();
+            // Names and values are text here; the bytes past ASCII come
+            // as UTF-8 sequences, which the client takes in values only.
+            let text = std::str::from_utf8(&text).unwrap_or("a\u{80}");
+            assert_eq!(
+                check_header(text, "1").is_ok(),
+                name,
+                "name byte {byte:#04x}"
+            );
+            assert_eq!(
+                check_header("a", text).is_ok(),
+                value,
+                "value byte {byte:#04x}"
+            );
+        }
+        assert!(check_header("", "1").is_err());
+        assert!(HeaderName::from_bytes(b"").is_err());
+        for len in [MAX_HEADER_NAME, MAX_HEADER_NAME + 1] {
+            let name = "a".repeat(len);
+            let client = HeaderName::from_bytes(name.as_bytes()).is_ok();
+            assert_eq!(check_header(&name, "1").is_ok(), client, "{len} bytes");
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Request {
     method: String,
     url: String,
     headers: Vec<(String, String)>,
+    /// The bytes of the names and values of `headers`, kept as they are
+    /// edited, so an edit's size check does not count them all again.
+    header_bytes: usize,
     body: Option<Bytes>,
 }
 
@@ -51,6 +54,7 @@ impl Request {
         Request {
             method: method.into(),
             url: url.into(),
+            header_bytes: headers.iter().map(field_bytes).sum(),
             headers,
             body,
         }
@@ -86,49 +90,79 @@ impl Request {
 
     /// Replaces every field named `name` (any case) with one field, where
     /// the first of them was, or adds it at the end.
-    pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), EditRefused> {
-        let old: usize = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, v)| n.len() + v.len())
-            .sum();
-        self.check_field(name, value, old)?;
+    pub fn set_header(
+        &mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<(), EditRefused> {
+        let field = (name.into(), value.into());
+        let (name, value) = (field.0.as_str(), field.1.as_str());
         let mut first = None;
-        let mut index = 0;
-        self.headers.retain(|(n, _)| {
-            let same = n.eq_ignore_ascii_case(name);
-            let keep = !same || first.is_none();
-            if same && first.is_none() {
-                first = Some(index);
+        let mut matches = 0;
+        let mut replaced = 0;
+        let mut present = false;
+        for (at, old) in self.headers.iter().enumerate() {
+            if old.0.eq_ignore_ascii_case(name) {
+                first.get_or_insert(at);
+                matches += 1;
+                replaced += field_bytes(old);
+                present |= old.1 == value;
             }
-            index += 1;
-            keep
-        });
-        let field = (name.to_owned(), value.to_owned());
+        }
+        self.check_field(name, value, replaced, present)?;
+        self.header_bytes = self.header_bytes - replaced + field_bytes(&field);
         match first {
-            // `retain` kept the first match, so its index is unchanged.
-            Some(at) => self.headers[at] = field,
             None => self.headers.push(field),
+            Some(first) => {
+                if matches > 1 {
+                    // The first match and all before it stay, so `first`
+                    // still points at it.
+                    let mut at = 0;
+                    self.headers.retain(|(n, _)| {
+                        let keep = at <= first || !n.eq_ignore_ascii_case(&field.0);
+                        at += 1;
+                        keep
+                    });
+                }
+                self.headers[first] = field;
+            }
         }
         Ok(())
     }
 
     /// Adds a field at the end, keeping any of the same name.
-    pub fn append_header(&mut self, name: &str, value: &str) -> Result<(), EditRefused> {
+    pub fn append_header(
+        &mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<(), EditRefused> {
         if self.headers.len() >= MAX_HEADERS {
             return Err(EditRefused(format!(
                 "a request holds at most {MAX_HEADERS} header fields"
             )));
         }
-        self.check_field(name, value, 0)?;
-        self.headers.push((name.to_owned(), value.to_owned()));
+        let field = (name.into(), value.into());
+        let present = self
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case(&field.0) && *v == field.1);
+        self.check_field(&field.0, &field.1, 0, present)?;
+        self.header_bytes += field_bytes(&field);
+        self.headers.push(field);
         Ok(())
     }
 
     /// Removes every field named `name` (any case).
     pub fn remove_header(&mut self, name: &str) -> Result<(), EditRefused> {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        let mut removed = 0;
+        self.headers.retain(|field| {
+            let keep = !field.0.eq_ignore_ascii_case(name);
+            if !keep {
+                removed += field_bytes(field);
+            }
+            keep
+        });
+        self.header_bytes -= removed;
         Ok(())
     }
 
@@ -162,28 +196,34 @@ impl Request {
     }
 
     /// Checks a field about to replace fields of `replaced` bytes: valid
-    /// HTTP, not one of the host's own (unless it is already there as it
-    /// is, or a `Host` naming the URL's authority), and within
+    /// HTTP, not one of the host's own (unless it is `present` already as
+    /// it is, or a `Host` naming the URL's authority), and within
     /// [`MAX_HEADER_BYTES`].
-    fn check_field(&self, name: &str, value: &str, replaced: usize) -> Result<(), EditRefused> {
+    fn check_field(
+        &self,
+        name: &str,
+        value: &str,
+        replaced: usize,
+        present: bool,
+    ) -> Result<(), EditRefused> {
         // The size first: a huge field is refused before it is parsed.
-        let bytes: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
-        if bytes - replaced + name.len() + value.len() > MAX_HEADER_BYTES {
+        if self.header_bytes - replaced + name.len() + value.len() > MAX_HEADER_BYTES {
             return Err(EditRefused(format!(
                 "a request holds at most {} KiB of header fields",
                 MAX_HEADER_BYTES >> 10
             )));
         }
         wire::check_header(name, value).map_err(|error| EditRefused(error.to_string()))?;
-        let present = self
-            .headers
-            .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value);
         if !present {
             framing::check_field(name, value, &self.url).map_err(EditRefused)?;
         }
         Ok(())
     }
+}
+
+/// The bytes a header field counts for against [`MAX_HEADER_BYTES`].
+fn field_bytes((name, value): &(String, String)) -> usize {
+    name.len() + value.len()
 }
 
 #[cfg(test)]
@@ -220,6 +260,21 @@ mod tests {
     }
 
     #[test]
+    fn the_size_kept_is_the_size_of_the_fields_after_every_edit() {
+        let mut req = request();
+        req.set_header("x-A", "a longer value").unwrap();
+        req.append_header("X-B", "2").unwrap();
+        req.set_header("Accept", "text/plain").unwrap();
+        req.remove_header("x-b").unwrap();
+        // A request made afresh of the same fields counts them itself.
+        let fresh = Request::new("GET", req.url(), req.headers().to_vec(), None);
+        assert_eq!(req, fresh);
+        let room = MAX_HEADER_BYTES - fresh.header_bytes;
+        assert!(req.append_header("X-Fill", "x".repeat(room - 6)).is_ok());
+        assert!(req.append_header("X-Over", "").is_err());
+    }
+
+    #[test]
     fn append_and_remove() {
         let mut req = request();
         req.append_header("X-A", "4").unwrap();
@@ -240,7 +295,7 @@ mod tests {
         assert!(req.set_url("http://127.0.0.1:8080/a/../b").is_err());
         assert!(req.set_url("ftp://127.0.0.1/").is_err());
         assert!(
-            req.set_header("X-Big", &"x".repeat(MAX_HEADER_BYTES))
+            req.set_header("X-Big", "x".repeat(MAX_HEADER_BYTES))
                 .is_err()
         );
         assert_eq!(req, before);
@@ -266,7 +321,7 @@ mod tests {
     fn at_most_max_headers_fields() {
         let mut req = Request::new("GET", "http://127.0.0.1/", Vec::new(), None);
         for i in 0..MAX_HEADERS {
-            req.append_header(&format!("X-{i}"), "v").unwrap();
+            req.append_header(format!("X-{i}"), "v").unwrap();
         }
         assert!(req.append_header("X-Last", "v").is_err());
         req.set_header("X-0", "w").unwrap();

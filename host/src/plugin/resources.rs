@@ -84,7 +84,7 @@ impl HostRequest for PluginState {
         name: String,
         value: String,
     ) -> Result<(), String> {
-        self.lent.edit(|request| request.set_header(&name, &value))
+        self.lent.edit(|request| request.set_header(name, value))
     }
 
     fn append_header(
@@ -93,8 +93,7 @@ impl HostRequest for PluginState {
         name: String,
         value: String,
     ) -> Result<(), String> {
-        self.lent
-            .edit(|request| request.append_header(&name, &value))
+        self.lent.edit(|request| request.append_header(name, value))
     }
 
     fn remove_header(&mut self, _: Resource<wit::Request>, name: String) -> Result<(), String> {
