@@ -67,6 +67,7 @@ pub mod input;
 mod job;
 pub mod plugin;
 mod pool;
+pub mod queue;
 mod response;
 pub mod session;
 pub mod threaded;
