@@ -351,13 +351,7 @@ impl JobQueue for RedisQueue {
 
     fn status(&self) -> Result<Status, QueueError> {
         let (counts, pending) = self.with(|con| {
-            let counts: (
-                Option<u64>,
-                Option<u64>,
-                Option<u64>,
-                Option<u64>,
-                Option<u64>,
-            ) = redis::cmd("HMGET")
+            let counts: [Option<u64>; 5] = redis::cmd("HMGET")
                 .arg(&self.keys.meta)
                 .arg("enqueued")
                 .arg("total")
@@ -371,7 +365,7 @@ impl JobQueue for RedisQueue {
                 .query(con)?;
             Ok((counts, pending))
         })?;
-        let (enqueued, total, recorded, failed, duplicates) = counts;
+        let [enqueued, total, recorded, failed, duplicates] = counts;
         let (enqueued, recorded) = (enqueued.unwrap_or(0), recorded.unwrap_or(0));
         let in_flight = match &pending {
             StreamPendingReply::Data(data) => data
