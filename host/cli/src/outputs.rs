@@ -96,6 +96,10 @@ impl Outputs {
 
     /// Writes out the records buffered.
     pub fn flush(&mut self) -> Result<(), WriteError> {
+        if let Some(queue) = self.queue.as_mut() {
+            queue.flush();
+            return Ok(());
+        }
         let Some(out) = self.records.as_mut() else {
             return Ok(());
         };

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::{Delivery, JobQueue, QueueError, Queued};
+use super::{Delivery, JobQueue, Outcome, QueueError, Queued};
 use crate::failure::{Failure, FailureKind};
 use crate::input::jsonl;
 use crate::job::{Job, RequestDefaults};
@@ -26,8 +26,11 @@ pub struct ConsumerOptions {
     /// The most times a job is handed out; a job delivered more often
     /// ends as a failure of kind `other` instead of running again.
     pub max_deliveries: u64,
-    /// The most jobs this process holds at once, running or about to:
-    /// set it to the pool's workers, so a slow process hoards nothing.
+    /// The most jobs this process holds at once, running or about to
+    /// (the pool's limit of jobs in flight should be the same): a slow
+    /// process hoards no more. The command line takes twice its workers,
+    /// so each worker finds its next job at hand. Jobs are taken once a
+    /// quarter of it is free, in one round trip.
     pub room: usize,
     /// Whether to wait for more jobs when every job of the queue is
     /// recorded, rather than end.
@@ -103,22 +106,38 @@ impl Consumer {
         }
     }
 
-    /// Records `record` as the result of job `index` (a failure when
-    /// `failed`), unless the job was recorded already, and lets its lease
-    /// go. A job this process does not hold (recorded already) is
-    /// [`Recorded::Duplicate`]. On an error the lease goes too: the job
-    /// is then taken over once the lease runs out.
-    pub fn record(&self, index: u64, record: &str, failed: bool) -> Result<Recorded, QueueError> {
-        let Some(id) = self.shared.held().remove(&index) else {
-            return Ok(Recorded::Duplicate);
-        };
+    /// Records each of `results` (index, record, whether a failure) as
+    /// the result of its job, unless the job was recorded already, and
+    /// lets its lease go; all in one round trip. A job this process does
+    /// not hold (recorded already) is [`Recorded::Duplicate`]. On an error
+    /// the leases go too: the jobs are then taken over once their leases
+    /// run out, and recorded then.
+    pub fn record(&self, results: Vec<(u64, String, bool)>) -> Result<Vec<Recorded>, QueueError> {
+        let mut outcomes = Vec::with_capacity(results.len());
+        let mut recorded = vec![Recorded::Duplicate; results.len()];
+        let mut sent = Vec::with_capacity(results.len());
+        {
+            let mut held = self.shared.held();
+            for (at, (index, record, failed)) in results.into_iter().enumerate() {
+                if let Some(id) = held.remove(&index) {
+                    outcomes.push(Outcome {
+                        id,
+                        index,
+                        record,
+                        failed,
+                    });
+                    sent.push(at);
+                }
+            }
+        }
         self.shared.freed.notify_all();
-        let stored = self.shared.queue.record(&id, index, record, failed)?;
-        Ok(if stored {
-            Recorded::Stored
-        } else {
-            Recorded::Duplicate
-        })
+        let stored = self.shared.queue.record(&outcomes)?;
+        for (at, stored) in sent.into_iter().zip(stored) {
+            if stored {
+                recorded[at] = Recorded::Stored;
+            }
+        }
+        Ok(recorded)
     }
 
     /// Hands every job still held back to the queue, for other processes
@@ -170,6 +189,7 @@ impl Iterator for Jobs {
     fn next(&mut self) -> Option<Self::Item> {
         let shared = &*self.shared;
         let options = &shared.options;
+        let batch = (options.room / 4).max(1);
         loop {
             if let Some(delivery) = self.taken.pop_front() {
                 return Some(entry(delivery, options));
@@ -179,7 +199,9 @@ impl Iterator for Jobs {
                 let (held, _) = shared
                     .freed
                     .wait_timeout_while(held, POLL, |held| {
-                        held.len() >= options.room && !shared.stopped.load(Ordering::SeqCst)
+                        options.room.saturating_sub(held.len()) < batch
+                            && !held.is_empty()
+                            && !shared.stopped.load(Ordering::SeqCst)
                     })
                     .unwrap_or_else(PoisonError::into_inner);
                 options.room.saturating_sub(held.len())

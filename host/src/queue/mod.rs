@@ -30,7 +30,7 @@ mod consumer;
 mod redis;
 
 pub use address::QueueAddress;
-pub use consumer::{Consumer, ConsumerOptions, Recorded};
+pub use consumer::{Consumer, ConsumerOptions, Jobs, Recorded};
 pub use redis::RedisQueue;
 
 use std::collections::BTreeMap;
@@ -109,6 +109,19 @@ pub struct Delivery {
     pub deliveries: u64,
 }
 
+/// A job's result, to record ([`JobQueue::record`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The entry the job came in: its lease is let go.
+    pub id: String,
+    /// The job's index in the input.
+    pub index: u64,
+    /// What is stored as its result.
+    pub record: String,
+    /// Whether it is a failure.
+    pub failed: bool,
+}
+
 /// What a queue holds, for `tb-host status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Status {
@@ -145,8 +158,9 @@ pub trait JobQueue: Send + Sync {
     fn complete(&self, total: u64) -> Result<(), QueueError>;
 
     /// At most `room` entries for `consumer`: first those whose lease ran
-    /// out (`lease` without a renewal), then new ones, waiting up to
-    /// `wait` for any.
+    /// out (`lease` without a renewal; an engine may look for those only
+    /// every quarter of a lease), then new ones, waiting up to `wait` for
+    /// any.
     fn take(
         &self,
         consumer: &str,
@@ -163,10 +177,11 @@ pub trait JobQueue: Send + Sync {
     /// another consumer to take without waiting for their leases.
     fn hand_back(&self, consumer: &str, ids: &[String]) -> Result<(), QueueError>;
 
-    /// Stores `record` as the result of `index` unless one is stored,
-    /// acknowledges the entry `id` and counts the result (a failure when
-    /// `failed`), atomically. True when this record is the one stored.
-    fn record(&self, id: &str, index: u64, record: &str, failed: bool) -> Result<bool, QueueError>;
+    /// For each of `results`: stores its record as the result of its
+    /// index unless one is stored, acknowledges its entry and counts it,
+    /// atomically (each result on its own; all in one round trip). True
+    /// for each record that is the one stored.
+    fn record(&self, results: &[Outcome]) -> Result<Vec<bool>, QueueError>;
 
     /// Whether every entry of a complete input is recorded.
     fn all_recorded(&self) -> Result<bool, QueueError>;

@@ -11,17 +11,17 @@
 //! entries out, `XAUTOCLAIM` takes over those idle longer than a lease,
 //! `XCLAIM ... JUSTID` renews them (`lua/lease.lua`), and `lua/record.lua`
 //! stores a result, acknowledges and deletes its entry and counts it in one
-//! step. The braces make the keys one hash slot, for a Redis Cluster.
+//! step (a batch of results goes as one pipeline of those). The braces make the keys one hash slot, for a Redis Cluster.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamPendingReply, StreamReadReply,
 };
 use redis::{Client, Connection, RedisError, RedisResult, Script};
 
-use super::{Delivery, JobQueue, QueueAddress, QueueError, Queued, Status};
+use super::{Delivery, JobQueue, Outcome, QueueAddress, QueueError, Queued, Status};
 use crate::input::InputError;
 
 /// The consumer group every process of a queue reads in.
@@ -37,11 +37,18 @@ pub struct RedisQueue {
     /// Idle connections: each caller takes one, so a consumer blocked in
     /// `XREADGROUP` does not hold up one recording a result.
     idle: Mutex<Vec<Connection>>,
-    /// Where the next `XAUTOCLAIM` goes on scanning the leases.
-    claim_cursor: Mutex<String>,
+    /// Where the next `XAUTOCLAIM` goes on scanning the leases, and when
+    /// a scan last ended.
+    claims: Mutex<Claims>,
     keys: Keys,
     record: Script,
     lease: Script,
+}
+
+/// Where the scan for leases run out is.
+struct Claims {
+    cursor: String,
+    ended: Option<Instant>,
 }
 
 struct Keys {
@@ -69,7 +76,10 @@ impl RedisQueue {
             address: address.clone(),
             client,
             idle: Mutex::new(Vec::new()),
-            claim_cursor: Mutex::new("0-0".to_owned()),
+            claims: Mutex::new(Claims {
+                cursor: "0-0".to_owned(),
+                ended: None,
+            }),
             keys: Keys {
                 jobs: format!("tb-host:{{{name}}}:jobs"),
                 results: format!("tb-host:{{{name}}}:results"),
@@ -147,6 +157,50 @@ impl RedisQueue {
             entry: entry_of,
             deliveries,
         })
+    }
+
+    /// Takes over at most `room` entries idle longer than `lease`, from
+    /// `cursor` on in the scan of the leases, with how often each was
+    /// delivered.
+    fn claim(
+        &self,
+        consumer: &str,
+        room: usize,
+        lease: Duration,
+        cursor: &str,
+    ) -> Result<(Vec<StreamId>, Vec<StreamPendingCountReply>), QueueError> {
+        let (claimed, counts) = self.with(|con| {
+            let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                .arg(&self.keys.jobs)
+                .arg(GROUP)
+                .arg(consumer)
+                .arg(millis(lease))
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(room)
+                .query(con)?;
+            let mut pipe = redis::pipe();
+            for entry in &claimed.claimed {
+                pipe.cmd("XPENDING")
+                    .arg(&self.keys.jobs)
+                    .arg(GROUP)
+                    .arg(&entry.id)
+                    .arg(&entry.id)
+                    .arg(1);
+            }
+            let counts: Vec<StreamPendingCountReply> = if claimed.claimed.is_empty() {
+                Vec::new()
+            } else {
+                pipe.query(con)?
+            };
+            Ok((claimed, counts))
+        })?;
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        claims.cursor = claimed.next_stream_id;
+        if claims.cursor == "0-0" {
+            claims.ended = Some(Instant::now());
+        }
+        Ok((claimed.claimed, counts))
     }
 
     /// Sets the idle time of the entries `ids` that `consumer` holds.
@@ -237,43 +291,23 @@ impl JobQueue for RedisQueue {
         if room == 0 {
             return Ok(Vec::new());
         }
-        let cursor = self
-            .claim_cursor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let (claimed, counts) = self.with(|con| {
-            let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-                .arg(&self.keys.jobs)
-                .arg(GROUP)
-                .arg(consumer)
-                .arg(millis(lease))
-                .arg(&cursor)
-                .arg("COUNT")
-                .arg(room)
-                .query(con)?;
-            let mut pipe = redis::pipe();
-            for entry in &claimed.claimed {
-                pipe.cmd("XPENDING")
-                    .arg(&self.keys.jobs)
-                    .arg(GROUP)
-                    .arg(&entry.id)
-                    .arg(&entry.id)
-                    .arg(1);
-            }
-            let counts: Vec<StreamPendingCountReply> = if claimed.claimed.is_empty() {
-                Vec::new()
-            } else {
-                pipe.query(con)?
-            };
-            Ok((claimed, counts))
-        })?;
-        *self
-            .claim_cursor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = claimed.next_stream_id.clone();
+        // A scan of the leases goes on where it stopped; a new one starts
+        // at most every quarter of a lease: a lease runs out that much
+        // later at worst, and a busy process does not scan for each take.
+        let cursor = {
+            let claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+            let due = claims.cursor != "0-0"
+                || claims
+                    .ended
+                    .is_none_or(|ended| ended.elapsed() >= lease / 4);
+            due.then(|| claims.cursor.clone())
+        };
+        let (claimed, counts) = match cursor {
+            Some(cursor) => self.claim(consumer, room, lease, &cursor)?,
+            None => (Vec::new(), Vec::new()),
+        };
         let mut taken = Vec::with_capacity(room);
-        for (entry, count) in claimed.claimed.iter().zip(&counts) {
+        for (entry, count) in claimed.iter().zip(&counts) {
             let deliveries = count.ids.first().map_or(1, |p| p.times_delivered as u64);
             taken.push(self.delivery(entry, deliveries)?);
         }
@@ -310,20 +344,34 @@ impl JobQueue for RedisQueue {
         self.set_idle(consumer, ids, HANDED_BACK_MS)
     }
 
-    fn record(&self, id: &str, index: u64, record: &str, failed: bool) -> Result<bool, QueueError> {
-        let stored: u64 = self.with(|con| {
-            self.record
-                .key(&self.keys.jobs)
-                .key(&self.keys.results)
-                .key(&self.keys.meta)
+    fn record(&self, results: &[Outcome]) -> Result<Vec<bool>, QueueError> {
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for result in results {
+            pipe.cmd("EVALSHA")
+                .arg(self.record.get_hash())
+                .arg(3)
+                .arg(&self.keys.jobs)
+                .arg(&self.keys.results)
+                .arg(&self.keys.meta)
                 .arg(GROUP)
-                .arg(id)
-                .arg(index)
-                .arg(record)
-                .arg(if failed { "1" } else { "0" })
-                .invoke(con)
+                .arg(&result.id)
+                .arg(result.index)
+                .arg(&result.record)
+                .arg(if result.failed { "1" } else { "0" });
+        }
+        let stored: Vec<u64> = self.with(|con| match pipe.query(con) {
+            // A server restarted from its files has no scripts: the
+            // script is idempotent, so all of them go again.
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                self.record.load(con)?;
+                pipe.query(con)
+            }
+            other => other,
         })?;
-        Ok(stored == 1)
+        Ok(stored.into_iter().map(|stored| stored == 1).collect())
     }
 
     fn all_recorded(&self) -> Result<bool, QueueError> {

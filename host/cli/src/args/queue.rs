@@ -18,7 +18,7 @@ pub struct QueueArgs {
     /// filled by `tb-host enqueue`) instead of an input, and record each
     /// result there (read them with `tb-host results`); exits once every
     /// job of the queue is recorded, by this process or another. Takes no
-    /// more jobs than -j workers can run, and renews their leases.
+    /// more jobs than twice its -j workers, and renews their leases.
     #[arg(
         long,
         value_name = "QUEUE",

@@ -39,7 +39,7 @@ pub struct On<'a> {
     pub address: &'a QueueAddress,
     /// `--lease`, `--max-deliveries`, `--follow`.
     pub args: &'a QueueArgs,
-    /// The workers (`-j`): as many jobs as this process holds at once.
+    /// The workers (`-j`): this process holds twice as many jobs at once.
     pub threads: usize,
 }
 
@@ -59,7 +59,7 @@ pub fn run(
         name: consumer_name(),
         lease: on.args.lease,
         max_deliveries: on.args.max_deliveries,
-        room: on.threads,
+        room: on.threads * 2,
         follow: on.args.follow,
         defaults,
     };
@@ -68,7 +68,12 @@ pub fn run(
         name: on.address.to_string(),
         id: None,
     };
-    let (builder, _) = writers::apply(builder.max_in_flight(on.threads), output, &no_input, None)?;
+    let (builder, _) = writers::apply(
+        builder.max_in_flight(on.threads * 2),
+        output,
+        &no_input,
+        None,
+    )?;
     let pool = builder
         .from_numbered(consumer.jobs())
         .context("cannot start the pool")?;

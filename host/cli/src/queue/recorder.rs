@@ -14,12 +14,20 @@ use crate::output::RecordWriter;
 
 /// Records every result of a run in its queue, but for jobs cancelled
 /// before they were sent (Ctrl-C): those are handed back, not recorded.
+/// Results are sent in batches, one round trip each: when the run has
+/// caught up with its results ([`QueueRecorder::flush`]), or every
+/// [`BATCH`] results.
 pub struct QueueRecorder {
     consumer: Arc<Consumer>,
     records: RecordWriter,
     /// Where `records` writes.
     buffer: Buffer,
+    /// The results not yet sent: index, what is stored, whether a failure.
+    pending: Vec<(u64, String, bool)>,
 }
+
+/// The most results sent in one round trip.
+pub const BATCH: usize = 256;
 
 impl QueueRecorder {
     /// Records through `consumer`, formatting with `records`, which writes
@@ -29,12 +37,12 @@ impl QueueRecorder {
             consumer,
             records,
             buffer,
+            pending: Vec::with_capacity(BATCH),
         }
     }
 
-    /// Records the result of one finished job. An error is one of the
-    /// record's making; a queue that does not take the record is logged,
-    /// and the job runs again once its lease runs out.
+    /// Adds the result of one finished job to the next batch. An error is
+    /// one of the record's making.
     pub fn write(&mut self, result: &Result<Response, Failure>) -> Result<(), String> {
         if let Err(failure) = result
             && failure.kind() == FailureKind::Cancelled
@@ -55,16 +63,36 @@ impl QueueRecorder {
                 failure.index()
             }
         };
-        match self.consumer.record(index, &value, result.is_err()) {
-            Ok(Recorded::Stored) => {}
-            Ok(Recorded::Duplicate) => {
-                tracing::info!("job {index} was recorded already: this result is dropped");
-            }
-            // The lease is let go: the job is taken over once it runs
-            // out, and recorded then. The run goes on.
-            Err(error) => tracing::warn!("job {index} is not recorded: {error}"),
+        self.pending.push((index, value, result.is_err()));
+        if self.pending.len() >= BATCH {
+            self.flush();
         }
         Ok(())
+    }
+
+    /// Sends the results of the batch. A queue that does not take them is
+    /// logged, and the run goes on: their leases are let go, so the jobs
+    /// run again once the leases run out, and are recorded then.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+        let count = batch.len();
+        match self.consumer.record(batch) {
+            Ok(recorded) => {
+                let dropped = recorded
+                    .iter()
+                    .filter(|r| **r == Recorded::Duplicate)
+                    .count();
+                if dropped > 0 {
+                    tracing::info!(
+                        "{dropped} jobs were recorded already: their results are dropped"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!("{count} results are not recorded: {error}"),
+        }
     }
 }
 
