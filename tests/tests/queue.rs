@@ -157,6 +157,37 @@ fn a_job_delivered_twice_is_recorded_once() {
 }
 
 #[test]
+fn ctrl_c_hands_the_jobs_not_sent_back_at_once() {
+    let setup = Setup::new("queue-interrupted");
+    let jobs = 20;
+    let path = "/slow/400";
+    setup.enqueue("interrupted", &urls(path, jobs));
+    let before = server().hits(path);
+    let interrupted = worker(&setup, "interrupted", &["-j", "2"]);
+    setup.wait_for("its first requests", || server().hits(path) >= before + 2);
+    interrupted.signal(libc::SIGINT);
+    let stopped = finished(interrupted);
+    assert_eq!(stopped.code, 130, "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("jobs not done back to the queue"),
+        "{}",
+        stopped.stderr
+    );
+    // The default lease is 30 s: the jobs it held come at once, or the
+    // run would take that long.
+    let (heir, took) =
+        worker(&setup, "interrupted", &["-j", "8"]).finish_within(Duration::from_secs(60));
+    assert_eq!(heir.code, 0, "{}", heir.stderr);
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    all_answered(&setup.results("interrupted", jobs));
+    assert_eq!(
+        server().hits(path),
+        before + jobs as usize,
+        "the requests in flight were recorded, none was sent twice"
+    );
+}
+
+#[test]
 fn a_job_delivered_too_often_ends_as_a_failure() {
     let setup = Setup::new("queue-poison");
     let jobs = 3;

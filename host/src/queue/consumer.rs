@@ -140,10 +140,15 @@ impl Consumer {
         Ok(recorded)
     }
 
-    /// Hands every job still held back to the queue, for other processes
-    /// to take at once (Ctrl-C): how many.
+    /// Stops taking jobs, and hands every job still held back to the
+    /// queue, for other processes to take at once (after Ctrl-C, the jobs
+    /// not sent): how many.
     pub fn hand_back(&self) -> Result<usize, QueueError> {
-        let ids: Vec<String> = self.shared.held().drain().map(|(_, id)| id).collect();
+        let ids: Vec<String> = {
+            let mut held = self.shared.held();
+            self.shared.stopped.store(true, Ordering::SeqCst);
+            held.drain().map(|(_, id)| id).collect()
+        };
         self.shared.freed.notify_all();
         self.shared
             .queue
@@ -220,6 +225,16 @@ impl Iterator for Jobs {
                 }
                 Ok(taken) => {
                     let mut held = shared.held();
+                    // Looked at with the lock held: a hand-back drains the
+                    // jobs held after it stops the taking.
+                    if shared.stopped.load(Ordering::SeqCst) {
+                        drop(held);
+                        let ids: Vec<String> = taken.into_iter().map(|d| d.id).collect();
+                        if let Err(error) = shared.queue.hand_back(&options.name, &ids) {
+                            tracing::warn!("cannot hand {} jobs back: {error}", ids.len());
+                        }
+                        return None;
+                    }
                     for delivery in &taken {
                         held.insert(delivery.entry.index(), delivery.id.clone());
                     }
