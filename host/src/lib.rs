@@ -57,7 +57,9 @@
 //! [`Failure`], which [`Pool::results`] hands out as they come. The
 //! programs in `host/examples/` show each of these whole. What may go on
 //! the wire, URLs and header fields, is checked in one place, [`wire`],
-//! wherever it comes from; form bodies are made in [`form`].
+//! wherever it comes from; form bodies are made in [`form`]. Many
+//! processes share one run through a [`queue`] (Redis Streams): its
+//! consumer is a pool's source of jobs and the sink of its results.
 
 pub mod cookies;
 mod failure;
