@@ -4,7 +4,7 @@
 //! what a test needs to see or arrange behind tb-host's back.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Child,
     port: u16,
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -22,22 +23,32 @@ impl RedisServer {
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--appendonly", "yes", "--save", ""])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server (apt-get install redis-server)");
-        let server = RedisServer { child, port };
+        let server = RedisServer {
+            child: spawn(port, dir),
+            port,
+            dir: dir.to_owned(),
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    /// Kills the server (SIGKILL: what it had not written to its
+    /// append-only file is lost), waits `down`, and starts it again on the
+    /// same port from the same files.
+    pub fn kill_and_restart(&mut self, down: Duration) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(down);
+        self.child = spawn(self.port, &self.dir);
+        self.wait_until_ready();
+    }
+
+    fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while server.cli(&["PING"]) != "PONG" {
+        while self.cli(&["PING"]) != "PONG" {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
     }
 
     /// The address of queue `name` on this server.
@@ -62,6 +73,19 @@ impl RedisServer {
             .parse()
             .unwrap_or(0)
     }
+}
+
+/// A `redis-server` on `port` with its files in `dir`, AOF on.
+fn spawn(port: u16, dir: &Path) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--appendonly", "yes", "--save", ""])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server (apt-get install redis-server)")
 }
 
 impl Drop for RedisServer {

@@ -202,6 +202,31 @@ fn ctrl_c_hands_the_jobs_not_sent_back_at_once() {
 }
 
 #[test]
+fn redis_killed_and_restarted_mid_run_loses_and_doubles_nothing() {
+    let mut setup = Setup::new("queue-redis-killed");
+    let jobs = 2000;
+    setup.enqueue("restarted", &urls("/fast", jobs));
+    let running = worker(
+        &setup,
+        "restarted",
+        &["-j", "8", "--rate", "500", "--lease", "1"],
+    );
+    setup.wait_for("some records", || {
+        setup.redis.count("restarted", "recorded") > 200
+    });
+    setup.redis.kill_and_restart(Duration::from_millis(500));
+    let run = finished(running);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot take jobs"),
+        "it saw Redis go: {}",
+        run.stderr
+    );
+    all_answered(&setup.results("restarted", jobs));
+    assert_eq!(setup.redis.count("restarted", "recorded"), jobs);
+}
+
+#[test]
 fn a_job_delivered_too_often_ends_as_a_failure() {
     let setup = Setup::new("queue-poison");
     let jobs = 3;
