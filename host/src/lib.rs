@@ -57,7 +57,9 @@
 //! [`Failure`], which [`Pool::results`] hands out as they come. The
 //! programs in `host/examples/` show each of these whole. What may go on
 //! the wire, URLs and header fields, is checked in one place, [`wire`],
-//! wherever it comes from; form bodies are made in [`form`].
+//! wherever it comes from; form bodies are made in [`form`]. Many
+//! processes share one run through a [`queue`] (Redis Streams): its
+//! consumer is a pool's source of jobs and the sink of its results.
 
 pub mod cookies;
 mod failure;
@@ -67,6 +69,7 @@ pub mod input;
 mod job;
 pub mod plugin;
 mod pool;
+pub mod queue;
 mod response;
 pub mod session;
 pub mod threaded;

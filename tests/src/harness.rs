@@ -441,8 +441,8 @@ impl Collected {
 impl Run {
     /// The share of the exactly-once invariant every run is held to, on top
     /// of what its test checks: no index is written twice, and when `run`
-    /// wrote its records to stdout, there are as many as the summary
-    /// counts jobs. (A test that knows which jobs to expect checks the rest with
+    /// wrote its records to stdout (not to `-o` nor to a queue), there are
+    /// as many as the summary counts jobs. (A test that knows which jobs to expect checks the rest with
     /// [`Run::by_index`].)
     fn check_each_job_once(&self, args: &[&str]) {
         let mut seen = std::collections::HashSet::new();
@@ -454,7 +454,9 @@ impl Run {
             );
         }
         let to_stdout = args.first() == Some(&"run")
-            && !args.iter().any(|a| *a == "-o" || a.starts_with("--output"));
+            && !args
+                .iter()
+                .any(|a| *a == "-o" || a.starts_with("--output") || *a == "--queue");
         if let Some(jobs) = summary_jobs(&self.stderr).filter(|_| to_stdout) {
             assert_eq!(
                 seen.len() as u64,

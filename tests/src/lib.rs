@@ -6,3 +6,4 @@ pub mod auth_servers;
 pub mod fixtures;
 pub mod harness;
 pub mod peak;
+pub mod redis_server;

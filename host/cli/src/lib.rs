@@ -24,6 +24,7 @@ mod outputs;
 mod plugin_cmd;
 mod plugins;
 mod progress;
+mod queue;
 mod requests;
 mod resume;
 mod run;
@@ -129,6 +130,9 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Plugin { command } => plugin_cmd::run(command, &hidden),
         Command::Completions(args) => completions::run(args),
+        Command::Enqueue(args) => queue::enqueue(*args, &hidden),
+        Command::Results(args) => queue::results(&args),
+        Command::Status(args) => queue::status(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

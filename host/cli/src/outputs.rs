@@ -8,12 +8,17 @@
 //! reached it stays, but for a torn last line, which `--resume` cuts off
 //! (the failures file cuts its own). A failed job that the failures file
 //! did not take gets no record either, so `--resume` runs it again.
+//!
+//! A run on a queue (`run --queue`) has no files: its results go to the
+//! queue ([`QueueRecorder`]), and a result the queue does not take stops
+//! the run the same way.
 
 use std::io;
 use std::sync::Arc;
 
 use super::failures::FailureWriter;
 use super::output::RecordWriter;
+use super::queue::QueueRecorder;
 use super::stall::Activity;
 use tb_host::{Failure, Response};
 
@@ -24,6 +29,8 @@ pub struct Outputs {
     failures: Option<FailureWriter>,
     /// Whether the run lists its failures (in a file that may be gone).
     lists_failures: bool,
+    /// Where the results go instead, on a queue.
+    queue: Option<QueueRecorder>,
 }
 
 /// A write that failed; the message names the file and the error.
@@ -37,6 +44,17 @@ impl Outputs {
             records: Some(records),
             lists_failures: failures.is_some(),
             failures,
+            queue: None,
+        }
+    }
+
+    /// The results of a run on a queue, recorded there.
+    pub fn to_queue(recorder: QueueRecorder) -> Outputs {
+        Outputs {
+            records: None,
+            failures: None,
+            lists_failures: false,
+            queue: Some(recorder),
         }
     }
 
@@ -53,6 +71,11 @@ impl Outputs {
     /// file if it failed and there is one. An error says which file just
     /// failed; it is written no more, and the run goes on with the others.
     pub fn write(&mut self, result: &Result<Response, Failure>) -> Result<(), WriteError> {
+        if let Some(queue) = self.queue.as_mut() {
+            return queue
+                .write(result)
+                .map_err(|error| WriteError(format!("cannot record in the queue: {error}")));
+        }
         if let (Err(failure), true) = (result, self.lists_failures) {
             let Some(out) = self.failures.as_mut() else {
                 // Not listed, so not recorded: `--resume` runs it again.
@@ -73,6 +96,10 @@ impl Outputs {
 
     /// Writes out the records buffered.
     pub fn flush(&mut self) -> Result<(), WriteError> {
+        if let Some(queue) = self.queue.as_mut() {
+            queue.flush();
+            return Ok(());
+        }
         let Some(out) = self.records.as_mut() else {
             return Ok(());
         };

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use tb_host::{FailureKind, Pool};
+use tb_host::{FailureKind, Pool, PoolBuilder, RequestDefaults};
 
 use super::SetupError;
-use super::args::RunArgs;
+use super::args::{PluginArgs, RequestArgs, RunArgs, ScheduleArgs, Shard, TlsArgs};
 use super::cookie_file;
 use super::files::{FileId, InputFile};
 use super::logging::Hidden;
@@ -19,7 +19,7 @@ use super::outputs::{Outputs, WriteError};
 use super::progress::Progress;
 use super::stop::{self, Stopper};
 use super::summary::Summary;
-use super::writers::{self, Writers};
+use super::writers;
 use super::{plugins, requests, resume, scheduling, signals, tls};
 
 /// Runs `tb-host run`.
@@ -32,12 +32,22 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         output,
         plugins,
         schedule,
+        queue,
     } = args;
     open_files::fit(Needs {
         workers: schedule.threads,
         per_worker_extra: u64::from(output.save_bodies.is_some()),
         plugins: plugins.sources.len(),
     })?;
+    if let Some(address) = &queue.queue {
+        let (builder, defaults, _) = pool_builder(&plugins, request, &tls, &schedule, hidden)?;
+        let on = super::queue::On {
+            address,
+            args: &queue,
+            threads: schedule.threads,
+        };
+        return super::queue::run(on, builder, defaults, &output, hidden);
+    }
     let (input, input_file) = open_input(input_path.as_deref()).map_err(SetupError::from)?;
     let cookie_jar = request.cookie_jar.clone();
     if let Some(jar) = &cookie_jar {
@@ -62,10 +72,7 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         }
     }
     let format = input_format.format(input_path.as_deref());
-    let builder = plugins::apply(Pool::builder().keep_bodies(false), &plugins, hidden)?;
-    let (builder, defaults) = requests::apply(builder, request, hidden)?;
-    let builder = tls::apply(builder, &tls)?;
-    let (builder, shard) = scheduling::apply(builder, &schedule)?;
+    let (builder, defaults, shard) = pool_builder(&plugins, request, &tls, &schedule, hidden)?;
     let resume = schedule.resume.then(|| resume::Input {
         path: input_path.as_deref().filter(|path| *path != Path::new("-")),
         format,
@@ -83,7 +90,7 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
         .filter(|path| path.is_file() && schedule.shard.is_none() && !schedule.resume)
         .map(|path| (path, format));
     let sinks = Sinks {
-        writers,
+        outputs: Outputs::new(writers.records, writers.failures),
         progress: Progress::start(!output.quiet, count, pool.retry_waits()),
         // `--resume` goes on in the output file: with none, there is no
         // command to show.
@@ -101,10 +108,26 @@ pub fn run(args: RunArgs, hidden: &Hidden) -> anyhow::Result<()> {
     summary.outcome()
 }
 
+/// The pool the flags of `run` set up (plugins, requests, TLS,
+/// scheduling), the defaults every job is made with, and the shard run.
+pub fn pool_builder(
+    plugins: &PluginArgs,
+    request: RequestArgs,
+    tls: &TlsArgs,
+    schedule: &ScheduleArgs,
+    hidden: &Hidden,
+) -> anyhow::Result<(PoolBuilder, RequestDefaults, Option<Shard>)> {
+    let builder = plugins::apply(Pool::builder().keep_bodies(false), plugins, hidden)?;
+    let (builder, defaults) = requests::apply(builder, request, hidden)?;
+    let builder = tls::apply(builder, tls)?;
+    let (builder, shard) = scheduling::apply(builder, schedule)?;
+    Ok((builder, defaults, shard))
+}
+
 /// Where [`drive`] sends the results of a run.
 pub struct Sinks {
     /// Where the records and failures are written.
-    pub writers: Writers,
+    pub outputs: Outputs,
     /// The progress bar, cleared when the results end.
     pub progress: Progress,
     /// The command that runs what is left of a run that stops early.
@@ -115,10 +138,7 @@ impl Sinks {
     /// Records only, without a progress bar.
     pub fn records_only(records: RecordWriter) -> Sinks {
         Sinks {
-            writers: Writers {
-                records,
-                failures: None,
-            },
+            outputs: Outputs::new(records, None),
             progress: Progress::hidden(),
             resume: None,
         }
@@ -131,11 +151,10 @@ impl Sinks {
 /// [`super::stop`]); a second signal exits at once.
 pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     let Sinks {
-        writers: Writers { records, failures },
+        mut outputs,
         mut progress,
         resume,
     } = sinks;
-    let mut outputs = Outputs::new(records, failures);
     let stopper = Stopper::new(pool.canceller(), outputs.activities());
     let on_signal = stopper.clone();
     if let Err(error) = signals::on_stop(move |signal| on_signal.signal(signal)) {
@@ -170,7 +189,7 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
 }
 
 /// Opens the input: the file `path`, or stdin for none or `-`.
-fn open_input(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead + Send>, InputFile)> {
+pub fn open_input(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead + Send>, InputFile)> {
     match path {
         Some(p) if p != Path::new("-") => {
             if p.is_dir() {

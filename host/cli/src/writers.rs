@@ -6,7 +6,7 @@
 //! and the summary.
 
 use std::fs::DirBuilder;
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::SetupError;
@@ -70,17 +70,23 @@ pub fn apply(
     }
     let records = match (records, &args.output) {
         (Some(file), Some(path)) => {
-            RecordWriter::new(file, format!("the output file {}", path.display()))
+            record_writer(file, format!("the output file {}", path.display()), args)
         }
-        _ => RecordWriter::new(io::stdout().lock(), "stdout".to_owned()),
-    }
-    .with_body_paths(args.save_bodies.is_some())
-    .with_responses(args.record_headers, args.record_body);
+        _ => record_writer(io::stdout().lock(), "stdout".to_owned(), args),
+    };
     let failures = failures.zip(args.failures.as_ref()).map(|(file, path)| {
         FailureWriter::new(file, format!("the failures file {}", path.display()))
     });
     let writers = Writers { records, failures };
     Ok((builder, writers))
+}
+
+/// A writer of records to `out` (which messages call `name`) with the
+/// fields `args` ask for: `body_path`, `headers`, the body.
+pub fn record_writer(out: impl Write + 'static, name: String, args: &OutputArgs) -> RecordWriter {
+    RecordWriter::new(out, name)
+        .with_body_paths(args.save_bodies.is_some())
+        .with_responses(args.record_headers, args.record_body)
 }
 
 /// Creates `dir` and its missing parents. On unix they get mode 0755 (less

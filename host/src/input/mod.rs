@@ -33,6 +33,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::failure::{Failure, FailureKind};
 use crate::job::{Job, RequestDefaults};
 use crate::wire::{self, TEXT_SHOWN, shorten};
 
@@ -64,6 +65,12 @@ impl InputError {
     /// it, so the line is seen where it went wrong.
     pub fn job(&self) -> Job {
         Job::get(self.text.clone())
+    }
+
+    /// The failure of kind `input` this line ends as, at input `index`:
+    /// [`InputError::job`], never sent, with this error as its message.
+    pub fn failure(&self, index: u64) -> Failure {
+        Failure::new(index, self.job(), FailureKind::Input, self.to_string())
     }
 }
 

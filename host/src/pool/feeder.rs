@@ -2,8 +2,8 @@
 //!
 //! It numbers every entry of the source and admits each (waiting for a
 //! permit, so memory stays bounded). A bad entry goes to the workers as
-//! [`Entry::Rejected`], and a worker ends it as a failure of kind `input` without
-//! sending anything: every result comes from a worker.
+//! [`Entry::Ended`] (the source made it a failure of kind `input`), and a
+//! worker hands it out without sending anything: every result comes from a worker.
 
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ pub(crate) struct Feeder {
 
 impl Feeder {
     pub fn run(self) {
-        for (index, entry) in (0u64..).zip(self.source) {
+        for (index, entry) in self.source {
             if self.tracker.is_cancelled() {
                 break;
             }
@@ -46,7 +46,7 @@ impl Feeder {
                     started: None,
                     last: None,
                 }),
-                Err(error) => Entry::Rejected { index, error },
+                Err(failure) => Entry::Ended(failure),
             };
             if let Some(admitted) = &self.admitted {
                 admitted.note(index);

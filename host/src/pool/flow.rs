@@ -37,7 +37,6 @@ use tokio::sync::Notify;
 
 use super::body::Body;
 use crate::failure::{Failure, FailureKind};
-use crate::input::InputError;
 use crate::job::Job;
 use crate::response::Response;
 
@@ -61,9 +60,10 @@ pub(crate) enum Entry {
     /// A job to make an attempt of: new from the feeder, or a retry from
     /// the scheduler.
     Job(Task),
-    /// An input entry that is not a job, at `index`: a worker ends it as a
-    /// failure of kind `input` without sending anything.
-    Rejected { index: u64, error: InputError },
+    /// An entry the source already ended (a bad input line, a job a queue
+    /// delivered too often): a worker hands it out as it is, without
+    /// sending anything, so every result still comes from a worker.
+    Ended(Failure),
 }
 
 /// How a job ended, or ends if it is tried no more.

@@ -528,6 +528,24 @@ impl PoolBuilder {
         I: IntoIterator<Item = Result<Job, InputError>>,
         I::IntoIter: Send + 'static,
     {
+        self.from_numbered(
+            (0u64..)
+                .zip(input)
+                .map(|(index, entry)| (index, entry.map_err(|error| error.failure(index)))),
+        )
+    }
+
+    /// Starts a pool on entries that carry their own input index, as a
+    /// queue's deliveries do ([`crate::queue`]): indexes need not be in
+    /// order nor contiguous, and an `Err` is an entry already ended (a bad
+    /// input line, a job delivered too often), handed out as its result
+    /// without anything sent. [`PoolBuilder::select`] and
+    /// [`PoolBuilder::in_input_order`] see these indexes.
+    pub fn from_numbered<I>(self, entries: I) -> Result<Pool, PoolError>
+    where
+        I: IntoIterator<Item = (u64, Result<Job, Failure>)>,
+        I::IntoIter: Send + 'static,
+    {
         if self.threads == Some(0) {
             return Err(PoolError::ZeroThreads);
         }
@@ -554,7 +572,7 @@ impl PoolBuilder {
             threads,
             max_in_flight,
             settings,
-            Box::new(input.into_iter()),
+            Box::new(entries.into_iter()),
             self.select,
             self.in_input_order.then(Arc::default),
         )
@@ -643,7 +661,7 @@ impl Iterator for Results<'_> {
 }
 
 /// A source of jobs for the feeder thread.
-pub(crate) type Source = Box<dyn Iterator<Item = Result<Job, InputError>> + Send>;
+pub(crate) type Source = Box<dyn Iterator<Item = (u64, Result<Job, Failure>)> + Send>;
 
 impl Pool {
     /// A builder with the defaults.

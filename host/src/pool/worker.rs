@@ -135,16 +135,8 @@ impl Worker {
         while let Ok(entry) = self.lines.jobs.recv().await {
             let mut task = match entry {
                 Entry::Job(task) => task,
-                Entry::Rejected { index, error } => {
-                    self.deliver(Err(Failure {
-                        index,
-                        job: error.job(),
-                        kind: FailureKind::Input,
-                        message: error.to_string(),
-                        attempts: 0,
-                        elapsed: Duration::ZERO,
-                    }))
-                    .await;
+                Entry::Ended(failure) => {
+                    self.deliver(Err(failure)).await;
                     continue;
                 }
             };

@@ -28,6 +28,7 @@ mod input;
 mod output;
 mod plugin_cmd;
 mod plugins;
+mod queue;
 mod request;
 mod schedule;
 mod tls;
@@ -38,6 +39,7 @@ pub use input::InputArgs;
 pub use output::{Order, OutputArgs};
 pub use plugin_cmd::{InspectArgs, NewArgs, PluginCommand};
 pub use plugins::{PluginArgs, PluginFlags, PluginSource, Scoped};
+pub use queue::{EnqueueArgs, QueueArgs, ResultsArgs, StatusArgs};
 pub use request::RequestArgs;
 pub use schedule::{ScheduleArgs, Shard};
 pub use tls::TlsArgs;
@@ -72,6 +74,18 @@ pub enum Command {
     /// JSON line per job.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
+    /// Add every job of a list (URLs, or JSON lines of jobs) to a queue on
+    /// Redis, for `tb-host run --queue` processes on many machines to share.
+    #[command(after_help = QUEUE_EXAMPLES)]
+    Enqueue(Box<EnqueueArgs>),
+    /// Write the records of a queue's jobs, exactly one per job, in input
+    /// order, in `run`'s record format.
+    #[command(after_help = QUEUE_EXAMPLES)]
+    Results(ResultsArgs),
+    /// Show a queue's jobs: enqueued, waiting, in flight per process,
+    /// recorded, failed.
+    #[command(after_help = QUEUE_EXAMPLES)]
+    Status(StatusArgs),
     /// Start a loopback server and fetch a few thousand URLs from it through
     /// the bundled example plugins, then print the summary.
     #[command(
@@ -94,6 +108,19 @@ pub enum Command {
     )]
     Completions(CompletionsArgs),
 }
+
+const QUEUE_EXAMPLES: &str = "\
+Examples (one queue, three machines; see README, Beyond one machine):
+  tb-host enqueue redis://10.0.0.5/crawl urls.txt
+  tb-host run --queue redis://10.0.0.5/crawl --plugin retry_backoff.wasm -j 64   # on each machine
+  tb-host status redis://10.0.0.5/crawl
+  tb-host results redis://10.0.0.5/crawl -o records.jsonl --failures failed.jsonl
+  tb-host enqueue --resume redis://10.0.0.5/crawl urls.txt   # after a killed enqueue
+
+Exit status: enqueue and status 0, or 2 on a usage, set-up or queue error;
+results 0 when every job is recorded, 1 when some is not yet (its records are
+written), 2 on an error. Credentials (-u, -b) are refused by enqueue: they would
+be stored in the queue; give them to `run --queue` on the machines that send.";
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -155,6 +182,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub schedule: ScheduleArgs,
+
+    #[command(flatten)]
+    pub queue: QueueArgs,
 }
 
 /// `tb-host demo`.

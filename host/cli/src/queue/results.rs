@@ -1,0 +1,74 @@
+//! `tb-host results QUEUE`: the records of a queue's jobs, one per job, in
+//! input order, written as `run` writes them (the records were made by
+//! `run`'s writer where each job ran; see `recorder.rs`).
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Context;
+use tb_host::queue::JobQueue;
+
+use super::open;
+use crate::args::ResultsArgs;
+use crate::files::{InputFile, OutputFiles};
+use crate::{Failed, SetupError};
+
+/// How many results are asked for at once.
+const BATCH: u64 = 1000;
+
+/// Writes every recorded job's record to `-o` (or stdout), and the failed
+/// jobs to `--failures`. Fails with [`Failed`] (exit status 1) when some
+/// job is not recorded yet, after writing the others.
+pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
+    let queue = open(&args.queue)?;
+    let status = queue.status().map_err(|e| SetupError::new(e.to_string()))?;
+    let no_input = InputFile {
+        name: args.queue.to_string(),
+        id: None,
+    };
+    let files = OutputFiles::open(args.output.as_deref(), args.failures.as_deref(), &no_input)?;
+    let (records, failures) = files.empty()?;
+    let mut records: Box<dyn Write> = match records {
+        Some(file) => Box::new(BufWriter::new(file)),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let mut failures = failures.map(BufWriter::new);
+    let mut missing = 0;
+    for start in (0..status.enqueued).step_by(BATCH as usize) {
+        let indexes: Vec<u64> = (start..status.enqueued.min(start + BATCH)).collect();
+        let stored = queue
+            .results(&indexes)
+            .map_err(|e| SetupError::new(e.to_string()))?;
+        for value in stored {
+            let Some(value) = value else {
+                missing += 1;
+                continue;
+            };
+            let (record, failed) = match value.split_once('\n') {
+                Some((record, failed)) => (record, Some(failed)),
+                None => (value.as_str(), None),
+            };
+            writeln!(records, "{record}").context("cannot write the records")?;
+            if let (Some(out), Some(line)) = (failures.as_mut(), failed) {
+                writeln!(out, "{line}").context("cannot write the failures")?;
+            }
+        }
+    }
+    records.flush().context("cannot write the records")?;
+    if let Some(out) = failures.as_mut() {
+        out.flush().context("cannot write the failures")?;
+    }
+    if !status.complete || missing > 0 {
+        eprintln!(
+            "{missing} of {} jobs are not recorded yet{}: `tb-host status {}` shows where they are",
+            status.enqueued,
+            if status.complete {
+                ""
+            } else {
+                ", and enqueue has not finished"
+            },
+            args.queue
+        );
+        return Err(Failed.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `tb-host status QUEUE`: where a queue's run is.
+
+use tb_host::queue::JobQueue;
+
+use super::open;
+use crate::SetupError;
+use crate::args::StatusArgs;
+
+/// Prints the queue's counts to stdout.
+pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
+    let status = open(&args.queue)?
+        .status()
+        .map_err(|e| SetupError::new(e.to_string()))?;
+    let in_flight: u64 = status.in_flight.values().sum();
+    println!("queue {}", args.queue);
+    println!(
+        "jobs:      {} enqueued{}",
+        status.enqueued,
+        if status.complete {
+            " (the whole input)"
+        } else {
+            " (enqueue has not finished)"
+        }
+    );
+    println!("waiting:   {}", status.waiting);
+    println!("in flight: {in_flight}");
+    for (consumer, held) in &status.in_flight {
+        println!("  {consumer}: {held}");
+    }
+    println!(
+        "recorded:  {} ({} failed; {} duplicate results dropped)",
+        status.recorded, status.failed, status.duplicates
+    );
+    Ok(())
+}

@@ -1,0 +1,438 @@
+//! The Redis engine: one stream of jobs read by one consumer group, a hash
+//! of results and a hash of counts, all under the queue's name.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `tb-host:{NAME}:jobs` | stream | one entry per input entry: `i` (its index) and `job` (a JSON job line), or `line`, `error`, `text` for a bad line |
+//! | `tb-host:{NAME}:results` | hash | index -> the stored result |
+//! | `tb-host:{NAME}:meta` | hash | `enqueued`, `total`, `recorded`, `failed`, `duplicates` |
+//!
+//! The group's pending-entries list is the leases: `XREADGROUP` hands new
+//! entries out, `XAUTOCLAIM` takes over those idle longer than a lease,
+//! `XCLAIM ... JUSTID` renews them (`lua/lease.lua`), and `lua/record.lua`
+//! stores a result, acknowledges and deletes its entry and counts it in one
+//! step (a batch of results goes as one pipeline of those). The braces make the keys one hash slot, for a Redis Cluster.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use redis::streams::{
+    StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamPendingReply, StreamReadReply,
+};
+use redis::{Client, Connection, RedisError, RedisResult, Script};
+
+use super::{Delivery, JobQueue, Outcome, QueueAddress, QueueError, Queued, Status};
+use crate::input::InputError;
+
+/// The consumer group every process of a queue reads in.
+const GROUP: &str = "tb-host";
+
+/// An idle time long past any lease: what handing an entry back sets.
+const HANDED_BACK_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// A queue on a Redis server (7.0 or newer).
+pub struct RedisQueue {
+    address: QueueAddress,
+    client: Client,
+    /// Idle connections: each caller takes one, so a consumer blocked in
+    /// `XREADGROUP` does not hold up one recording a result.
+    idle: Mutex<Vec<Connection>>,
+    /// Where the next `XAUTOCLAIM` goes on scanning the leases, and when
+    /// a scan last ended.
+    claims: Mutex<Claims>,
+    keys: Keys,
+    record: Script,
+    lease: Script,
+}
+
+/// Where the scan for leases run out is.
+struct Claims {
+    cursor: String,
+    ended: Option<Instant>,
+}
+
+struct Keys {
+    jobs: String,
+    results: String,
+    meta: String,
+}
+
+impl RedisQueue {
+    /// Connects to the queue at `address` and makes sure its stream and
+    /// consumer group exist.
+    pub fn open(address: &QueueAddress) -> Result<RedisQueue, QueueError> {
+        let mut url = reqwest::Url::parse(&format!(
+            "redis://{}:{}/{}",
+            address.host, address.port, address.db
+        ))
+        .map_err(|e| engine(address, e.to_string()))?;
+        if let Some((user, password)) = &address.credentials {
+            let _ = url.set_username(user);
+            let _ = url.set_password(Some(password));
+        }
+        let client = Client::open(url.as_str()).map_err(|e| engine(address, e.to_string()))?;
+        let name = &address.name;
+        let queue = RedisQueue {
+            address: address.clone(),
+            client,
+            idle: Mutex::new(Vec::new()),
+            claims: Mutex::new(Claims {
+                cursor: "0-0".to_owned(),
+                ended: None,
+            }),
+            keys: Keys {
+                jobs: format!("tb-host:{{{name}}}:jobs"),
+                results: format!("tb-host:{{{name}}}:results"),
+                meta: format!("tb-host:{{{name}}}:meta"),
+            },
+            record: Script::new(include_str!("lua/record.lua")),
+            lease: Script::new(include_str!("lua/lease.lua")),
+        };
+        queue.with(|con| {
+            let created = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&queue.keys.jobs)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .exec(con);
+            match created {
+                Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+                other => other,
+            }
+        })?;
+        Ok(queue)
+    }
+
+    /// Runs `f` on an idle connection, or a new one. A connection that
+    /// failed is dropped, not kept.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T, QueueError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut con = match idle {
+            Some(con) => con,
+            None => self
+                .client
+                .get_connection_with_timeout(Duration::from_secs(5))
+                .map_err(|e| self.error(&e))?,
+        };
+        let result = f(&mut con).map_err(|e| self.error(&e));
+        if result.is_ok() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(con);
+        }
+        result
+    }
+
+    fn error(&self, error: &RedisError) -> QueueError {
+        engine(&self.address, error.to_string())
+    }
+
+    /// The entry `entry` of the stream, as a delivery.
+    fn delivery(&self, entry: &StreamId, deliveries: u64) -> Result<Delivery, QueueError> {
+        let bad = |reason: &str| QueueError::Entry {
+            queue: self.address.to_string(),
+            id: entry.id.clone(),
+            reason: reason.to_owned(),
+        };
+        let index: u64 = entry.get("i").ok_or_else(|| bad("it has no index"))?;
+        let entry_of = match entry.get::<String>("job") {
+            Some(line) => Queued::Job { index, line },
+            None => Queued::Rejected {
+                index,
+                error: InputError {
+                    line: entry.get("line").ok_or_else(|| bad("it has no job"))?,
+                    message: entry.get("error").unwrap_or_default(),
+                    text: entry.get("text").unwrap_or_default(),
+                },
+            },
+        };
+        Ok(Delivery {
+            id: entry.id.clone(),
+            entry: entry_of,
+            deliveries,
+        })
+    }
+
+    /// Takes over at most `room` entries idle longer than `lease`, from
+    /// `cursor` on in the scan of the leases, with how often each was
+    /// delivered.
+    fn claim(
+        &self,
+        consumer: &str,
+        room: usize,
+        lease: Duration,
+        cursor: &str,
+    ) -> Result<(Vec<StreamId>, Vec<StreamPendingCountReply>), QueueError> {
+        let (claimed, counts) = self.with(|con| {
+            let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                .arg(&self.keys.jobs)
+                .arg(GROUP)
+                .arg(consumer)
+                .arg(millis(lease))
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(room)
+                .query(con)?;
+            let mut pipe = redis::pipe();
+            for entry in &claimed.claimed {
+                pipe.cmd("XPENDING")
+                    .arg(&self.keys.jobs)
+                    .arg(GROUP)
+                    .arg(&entry.id)
+                    .arg(&entry.id)
+                    .arg(1);
+            }
+            let counts: Vec<StreamPendingCountReply> = if claimed.claimed.is_empty() {
+                Vec::new()
+            } else {
+                pipe.query(con)?
+            };
+            Ok((claimed, counts))
+        })?;
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        claims.cursor = claimed.next_stream_id;
+        if claims.cursor == "0-0" {
+            claims.ended = Some(Instant::now());
+        }
+        Ok((claimed.claimed, counts))
+    }
+
+    /// Sets the idle time of the entries `ids` that `consumer` holds.
+    fn set_idle(&self, consumer: &str, ids: &[String], idle_ms: u64) -> Result<(), QueueError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.with(|con| {
+            let mut call = self.lease.key(&self.keys.jobs);
+            call.arg(GROUP).arg(consumer).arg(idle_ms).arg(ids);
+            call.invoke::<u64>(con)
+        })?;
+        Ok(())
+    }
+}
+
+fn engine(address: &QueueAddress, message: String) -> QueueError {
+    QueueError::Engine {
+        queue: address.to_string(),
+        message,
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl JobQueue for RedisQueue {
+    fn add(&self, entries: &[Queued], read: u64) -> Result<(), QueueError> {
+        self.with(|con| {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for entry in entries {
+                let add = pipe
+                    .cmd("XADD")
+                    .arg(&self.keys.jobs)
+                    .arg("*")
+                    .arg("i")
+                    .arg(entry.index());
+                match entry {
+                    Queued::Job { line, .. } => add.arg("job").arg(line),
+                    Queued::Rejected { error, .. } => add
+                        .arg("line")
+                        .arg(error.line)
+                        .arg("error")
+                        .arg(&error.message)
+                        .arg("text")
+                        .arg(&error.text),
+                }
+                .ignore();
+            }
+            pipe.cmd("HSET")
+                .arg(&self.keys.meta)
+                .arg("enqueued")
+                .arg(read)
+                .ignore();
+            pipe.exec(con)
+        })
+    }
+
+    fn enqueued(&self) -> Result<u64, QueueError> {
+        let read: Option<u64> = self.with(|con| {
+            redis::cmd("HGET")
+                .arg(&self.keys.meta)
+                .arg("enqueued")
+                .query(con)
+        })?;
+        Ok(read.unwrap_or(0))
+    }
+
+    fn complete(&self, total: u64) -> Result<(), QueueError> {
+        self.with(|con| {
+            redis::cmd("HSET")
+                .arg(&self.keys.meta)
+                .arg("total")
+                .arg(total)
+                .exec(con)
+        })
+    }
+
+    fn take(
+        &self,
+        consumer: &str,
+        room: usize,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        if room == 0 {
+            return Ok(Vec::new());
+        }
+        // A scan of the leases goes on where it stopped; a new one starts
+        // at most every quarter of a lease: a lease runs out that much
+        // later at worst, and a busy process does not scan for each take.
+        let cursor = {
+            let claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+            let due = claims.cursor != "0-0"
+                || claims
+                    .ended
+                    .is_none_or(|ended| ended.elapsed() >= lease / 4);
+            due.then(|| claims.cursor.clone())
+        };
+        let (claimed, counts) = match cursor {
+            Some(cursor) => self.claim(consumer, room, lease, &cursor)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut taken = Vec::with_capacity(room);
+        for (entry, count) in claimed.iter().zip(&counts) {
+            let deliveries = count.ids.first().map_or(1, |p| p.times_delivered as u64);
+            taken.push(self.delivery(entry, deliveries)?);
+        }
+        let left = room - taken.len();
+        if left == 0 {
+            return Ok(taken);
+        }
+        let block = if taken.is_empty() { millis(wait) } else { 0 };
+        let read: Option<StreamReadReply> = self.with(|con| {
+            let mut read = redis::cmd("XREADGROUP");
+            read.arg("GROUP")
+                .arg(GROUP)
+                .arg(consumer)
+                .arg("COUNT")
+                .arg(left);
+            if block > 0 {
+                read.arg("BLOCK").arg(block);
+            }
+            read.arg("STREAMS").arg(&self.keys.jobs).arg(">").query(con)
+        })?;
+        for key in read.map(|reply| reply.keys).unwrap_or_default() {
+            for entry in &key.ids {
+                taken.push(self.delivery(entry, 1)?);
+            }
+        }
+        Ok(taken)
+    }
+
+    fn renew(&self, consumer: &str, ids: &[String]) -> Result<(), QueueError> {
+        self.set_idle(consumer, ids, 0)
+    }
+
+    fn hand_back(&self, consumer: &str, ids: &[String]) -> Result<(), QueueError> {
+        self.set_idle(consumer, ids, HANDED_BACK_MS)
+    }
+
+    fn record(&self, results: &[Outcome]) -> Result<Vec<bool>, QueueError> {
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for result in results {
+            pipe.cmd("EVALSHA")
+                .arg(self.record.get_hash())
+                .arg(3)
+                .arg(&self.keys.jobs)
+                .arg(&self.keys.results)
+                .arg(&self.keys.meta)
+                .arg(GROUP)
+                .arg(&result.id)
+                .arg(result.index)
+                .arg(&result.record)
+                .arg(if result.failed { "1" } else { "0" });
+        }
+        let stored: Vec<u64> = self.with(|con| match pipe.query(con) {
+            // A server restarted from its files has no scripts: the
+            // script is idempotent, so all of them go again.
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                self.record.load(con)?;
+                pipe.query(con)
+            }
+            other => other,
+        })?;
+        Ok(stored.into_iter().map(|stored| stored == 1).collect())
+    }
+
+    fn all_recorded(&self) -> Result<bool, QueueError> {
+        let (total, recorded): (Option<u64>, Option<u64>) = self.with(|con| {
+            redis::cmd("HMGET")
+                .arg(&self.keys.meta)
+                .arg("total")
+                .arg("recorded")
+                .query(con)
+        })?;
+        Ok(total.is_some_and(|total| recorded.unwrap_or(0) >= total))
+    }
+
+    fn results(&self, indexes: &[u64]) -> Result<Vec<Option<String>>, QueueError> {
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with(|con| {
+            redis::cmd("HMGET")
+                .arg(&self.keys.results)
+                .arg(indexes)
+                .query(con)
+        })
+    }
+
+    fn status(&self) -> Result<Status, QueueError> {
+        let (counts, pending) = self.with(|con| {
+            let counts: [Option<u64>; 5] = redis::cmd("HMGET")
+                .arg(&self.keys.meta)
+                .arg("enqueued")
+                .arg("total")
+                .arg("recorded")
+                .arg("failed")
+                .arg("duplicates")
+                .query(con)?;
+            let pending: StreamPendingReply = redis::cmd("XPENDING")
+                .arg(&self.keys.jobs)
+                .arg(GROUP)
+                .query(con)?;
+            Ok((counts, pending))
+        })?;
+        let [enqueued, total, recorded, failed, duplicates] = counts;
+        let (enqueued, recorded) = (enqueued.unwrap_or(0), recorded.unwrap_or(0));
+        let in_flight = match &pending {
+            StreamPendingReply::Data(data) => data
+                .consumers
+                .iter()
+                .map(|c| (c.name.clone(), c.pending as u64))
+                .collect(),
+            _ => Default::default(),
+        };
+        Ok(Status {
+            enqueued,
+            complete: total.is_some(),
+            waiting: enqueued
+                .saturating_sub(recorded)
+                .saturating_sub(pending.count() as u64),
+            in_flight,
+            recorded,
+            failed: failed.unwrap_or(0),
+            duplicates: duplicates.unwrap_or(0),
+        })
+    }
+}
