@@ -19,7 +19,7 @@
 use std::str::FromStr;
 use std::time::SystemTime;
 
-use crate::{Headers, headers, random_up_to};
+use crate::random_up_to;
 
 /// How much of the exponential ceiling a wait is randomised over.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,17 +81,18 @@ impl Backoff {
     }
 }
 
-/// The wait, in milliseconds, that a response's `Retry-After` asks for: a
+/// The wait, in milliseconds, that a `Retry-After` value asks for: a
 /// number of seconds, or an HTTP date (a date already past waits 0).
-/// `None` if there is no such header or it cannot be read.
+/// `None` if it cannot be read. It takes the header's value alone, so a
+/// policy asks the host for that one header (`outcome.header("Retry-After")`),
+/// not for them all.
 ///
 /// ```
 /// use guest_sdk::backoff::retry_after_ms;
-/// let headers = vec![("Retry-After".to_owned(), "120".to_owned())];
-/// assert_eq!(retry_after_ms(&headers, guest_sdk::time::now()), Some(120_000));
+/// assert_eq!(retry_after_ms("120", guest_sdk::time::now()), Some(120_000));
 /// ```
-pub fn retry_after_ms(response_headers: &Headers, now: SystemTime) -> Option<u64> {
-    let value = headers::get(response_headers, "Retry-After")?.trim();
+pub fn retry_after_ms(value: &str, now: SystemTime) -> Option<u64> {
+    let value = value.trim();
     if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
         let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
         return Some(seconds.saturating_mul(1000));
@@ -171,23 +172,17 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let with = |value: &str| vec![("retry-after".to_owned(), value.to_owned())];
         let later = crate::time::http_date(now + Duration::from_secs(90));
-        assert_eq!(retry_after_ms(&with(&later), now), Some(90_000));
+        assert_eq!(retry_after_ms(&later, now), Some(90_000));
         let earlier = crate::time::http_date(now - Duration::from_secs(90));
-        assert_eq!(retry_after_ms(&with(&earlier), now), Some(0));
-        assert_eq!(retry_after_ms(&with(" 5 "), now), Some(5_000));
+        assert_eq!(retry_after_ms(&earlier, now), Some(0));
+        assert_eq!(retry_after_ms(" 5 ", now), Some(5_000));
         assert_eq!(
-            retry_after_ms(&with("99999999999999999999999"), now),
+            retry_after_ms("99999999999999999999999", now),
             Some(u64::MAX)
         );
         for unreadable in ["soon", "-5", ""] {
-            assert_eq!(
-                retry_after_ms(&with(unreadable), now),
-                None,
-                "{unreadable:?}"
-            );
+            assert_eq!(retry_after_ms(unreadable, now), None, "{unreadable:?}");
         }
-        assert_eq!(retry_after_ms(&Vec::new(), now), None);
     }
 }

@@ -172,7 +172,9 @@ impl Plugin for RetryBackoff {
             ));
             return Ok(Decision::Done);
         }
-        let wait_ms = retry_after_ms(&outcome.headers(), time::now())
+        let wait_ms = outcome
+            .header("Retry-After")
+            .and_then(|value| retry_after_ms(&value, time::now()))
             .unwrap_or_else(|| self.backoff_ms(attempt.number));
         if !budget::spend() {
             log::debug(&format!(
