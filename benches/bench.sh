@@ -32,7 +32,9 @@
 #       ~/.cache/tb-host-bench-venv/bin/pip install requests-toolbelt
 #   - tb-host with no plugin, and with bearer-auth and retry-backoff (hooks
 #     on every request).
-# Then start-up: mean wall time of a run of one URL, with and without
+# Then the plugins' cost: the median, over TB_BENCH_PAIRS alternating pairs
+# (default 5) of a run without plugins and one with, of the requests/s
+# lost. Then start-up: mean wall time of a run of one URL, with and without
 # plugins; and memory: peak RSS of `tb-host run -j 16` on 10,000 and
 # 1,000,000 URLs, read from a file and from stdin (TB_BENCH_MEMORY=0 skips
 # it).
@@ -131,6 +133,16 @@ narrow() {
       rate=$(echo "$row" | awk '{print $(NF-3)}')
       printf "%s %8.2f\n" "$row" "$(echo "$rate / $curl_rate" | bc -l)"
     done
+    # The plugins' cost as the goal reads it: the median over alternating
+    # pairs (a run without them, then one with), so both runs of a pair
+    # see the same moment of a shared machine.
+    local pairs=${TB_BENCH_PAIRS:-5} i cost
+    cost=$(for i in $(seq "$pairs"); do
+      echo "$(once x "$bin" run -q -j "$t" -o /dev/null "$work/urls.txt" | awk '{print $2}')" \
+        "$(once x "$bin" run -q -j "$t" -o /dev/null "${plugins[@]}" "$work/urls.txt" | awk '{print $2}')"
+    done | awk '{ print 100 * (1 - $2 / $1) }' | sort -n | sed -n "$(((pairs + 1) / 2))p")
+    printf "plugins' cost at -j %s: %.1f%% of req/s (median of %s alternating pairs)\n" \
+      "$t" "$cost" "$pairs"
   done
 
   # Start-up: a whole run of one URL with both plugins, loaded from the warm

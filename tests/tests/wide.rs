@@ -64,10 +64,11 @@ fn peak_of(workers: usize, input: &str) -> f64 {
         "bearer_auth:token=wide",
     ];
     let (run, peak_mib) = tb_host_peak(&args, input);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The records first: a failure's own message says more than the code.
     for (index, record) in run.by_index(JOBS) {
         assert_eq!(record["status"], 200, "job {index}: {record}");
     }
+    assert_eq!(run.code, 0, "{}", run.stderr);
     eprintln!("-j {workers}: {JOBS} jobs, peak {peak_mib:.1} MiB");
     peak_mib
 }

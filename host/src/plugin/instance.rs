@@ -14,7 +14,8 @@
 //!   time spent yielded not counted; once its time is spent, the call traps;
 //! - a call that has computed for a whole tick is a hog (a plugin stuck in
 //!   a loop, or one doing far more than a hook should): from then on it
-//!   pauses for a tick at every tick, and the pauses count as its own time.
+//!   pauses for a tick at every tick, and the pauses count as its own time
+//!   (not what the carrier takes to come back to it after one).
 //!   It runs at half speed at most, so it leaves the carrier's other workers
 //!   and the machine's other processes (the server, when it is on the same
 //!   machine) at least half of a CPU, and it is stopped at its deadline as
@@ -248,9 +249,19 @@ impl PluginInstance {
             let used = state.clock.used();
             Ok(match state.deadline.checked_sub(used) {
                 Some(left) if left.is_zero() => UpdateDeadline::Interrupt,
-                // A hog: it pauses as long as a tick, on its own time.
+                // A hog: it pauses for a tick on its own time; what the
+                // carrier then takes to come back to it is not its own.
                 Some(left) if used >= TICK => {
-                    UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(TICK.min(left))))
+                    let clock = Arc::clone(&state.clock);
+                    let pause = TICK.min(left);
+                    UpdateDeadline::YieldCustom(
+                        1,
+                        Box::pin(async move {
+                            let paused = Instant::now();
+                            tokio::time::sleep(pause).await;
+                            clock.exclude(paused.elapsed().saturating_sub(pause));
+                        }),
+                    )
                 }
                 Some(_) => {
                     let clock = Arc::clone(&state.clock);
