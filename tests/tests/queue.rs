@@ -340,4 +340,11 @@ fn enqueue_keeps_credentials_out_of_the_queue() {
     assert!(run.stderr.contains("run --queue"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
     assert_eq!(setup.redis.cli(&["XLEN", "tb-host:{creds}:jobs"]), "0");
+    for header in ["Authorization: Bearer s3cr3t", "cookie: id=s3cr3t"] {
+        let run = tb_host(&["enqueue", "-H", header, &queue, "-"], "http://h/\n");
+        assert_eq!(run.code, 2, "{header}: {}", run.stderr);
+        assert!(run.stderr.contains("run --queue"), "{}", run.stderr);
+        assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+        assert_eq!(setup.redis.cli(&["XLEN", "tb-host:{creds}:jobs"]), "0");
+    }
 }

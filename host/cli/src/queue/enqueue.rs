@@ -83,8 +83,18 @@ pub fn enqueue(args: EnqueueArgs, hidden: &Hidden) -> anyhow::Result<()> {
 /// credential in the queue, or that set up a session rather than a job,
 /// are refused: they belong to `run --queue`, where the jobs are sent.
 fn job_defaults(request: RequestArgs, hidden: &Hidden) -> Result<RequestDefaults, SetupError> {
+    // A header that carries a credential is one too, given with -H.
+    let credential_header = request.headers.iter().any(|(name, _)| {
+        ["authorization", "proxy-authorization", "cookie"]
+            .iter()
+            .any(|credential| name.eq_ignore_ascii_case(credential))
+    });
     let refused = [
         ("-u/--user", request.user.is_some()),
+        (
+            "-H with Authorization, Proxy-Authorization or Cookie",
+            credential_header,
+        ),
         ("-b/--cookie", !request.cookies.is_empty()),
         ("--cookie-jar", request.cookie_jar.is_some()),
         ("--proxy", request.proxy.is_some()),
