@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use reqwest::Url;
 
 use crate::cookies::RequestCookies;
 
@@ -39,6 +40,43 @@ pub struct Job {
     /// origin only, over the session's of the same name, not kept in the
     /// session's jar, never written to a failures file.
     pub cookies: RequestCookies,
+    /// The URL as parsed when the job was read, so that the worker need
+    /// not parse it again (a parse is about a tenth of a request's own
+    /// work in tb-host).
+    pub(crate) checked: CheckedUrl,
+}
+
+/// A job's URL as [`crate::input::check_url`] parsed it. Taken only while it
+/// is still the job's `url` (a caller may have changed that since), and
+/// never part of what a job is: two jobs that differ in it alone are equal.
+#[derive(Clone, Default)]
+pub(crate) struct CheckedUrl(Option<Url>);
+
+impl CheckedUrl {
+    /// Keeps `url`, the parse of what the job's `url` is set to.
+    pub(crate) fn new(url: Url) -> CheckedUrl {
+        CheckedUrl(Some(url))
+    }
+
+    /// The parsed URL, if one is kept and it is `current`'s; taken out, so
+    /// that a job that ended (and may be held by the caller) keeps none.
+    pub(crate) fn take(&mut self, current: &str) -> Option<Url> {
+        self.0.take().filter(|url| url.as_str() == current)
+    }
+}
+
+impl PartialEq for CheckedUrl {
+    fn eq(&self, _: &CheckedUrl) -> bool {
+        true
+    }
+}
+
+impl Eq for CheckedUrl {}
+
+impl std::fmt::Debug for CheckedUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "kept" } else { "none" })
+    }
 }
 
 /// A user and password for HTTP Basic authentication. Its `Debug` hides
@@ -88,6 +126,7 @@ impl Job {
             auth: None,
             allow_redirects: true,
             cookies: RequestCookies::default(),
+            checked: CheckedUrl::default(),
         }
     }
 
@@ -105,7 +144,16 @@ impl Job {
             auth: defaults.auth.clone(),
             allow_redirects: true,
             cookies: defaults.cookies.clone(),
+            checked: CheckedUrl::default(),
         }
+    }
+
+    /// A job for `url` as [`crate::input::check_url`] returned it, the
+    /// rest from `defaults`: [`Job::from_url`] that keeps the parse.
+    pub(crate) fn from_checked_url(url: Url, defaults: &RequestDefaults) -> Job {
+        let mut job = Job::from_url(url.as_str(), defaults);
+        job.checked = CheckedUrl::new(url);
+        job
     }
 
     /// Sets the method.
@@ -241,6 +289,22 @@ mod tests {
         assert_eq!(job.auth, defaults.auth);
         assert_eq!(job.cookies, defaults.cookies);
         assert_eq!(job.timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_kept_parse_is_taken_once_and_only_while_it_is_the_url() {
+        let url = Url::parse("http://127.0.0.1/a").unwrap();
+        let job = Job::from_checked_url(url.clone(), &RequestDefaults::default());
+        assert_eq!(job, Job::get("http://127.0.0.1/a"), "not part of the job");
+        let mut kept = job.checked.clone();
+        assert_eq!(kept.take("http://127.0.0.1/a"), Some(url));
+        assert_eq!(kept.take("http://127.0.0.1/a"), None, "taken out");
+        let mut changed = job.checked;
+        assert_eq!(
+            changed.take("http://127.0.0.1/b"),
+            None,
+            "the URL was changed"
+        );
     }
 
     #[test]

@@ -482,3 +482,23 @@ fn each_worker_keeps_to_one_connection() {
         own.connections()
     );
 }
+
+#[test]
+fn a_job_read_from_input_goes_where_its_url_says_after_the_caller_changes_it() {
+    let input = format!("{}\n", server().url("/echo/input/before"));
+    let mut job = tb_host::input::Format::Urls
+        .jobs(std::io::Cursor::new(input), RequestDefaults::default())
+        .next()
+        .unwrap()
+        .unwrap();
+    job.url = server().url("/echo/input/after");
+    let mut pool = Pool::builder().threads(1).from_jobs([job]).unwrap();
+    pool.join_all();
+    let response = pool.responses().next().expect("one response");
+    let echo: serde_json::Value = response.json().unwrap();
+    assert_eq!(
+        echo["path"], "/echo/input/after",
+        "the URL read was changed"
+    );
+    assert_eq!(response.job().url, server().url("/echo/input/after"));
+}

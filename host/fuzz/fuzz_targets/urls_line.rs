@@ -34,9 +34,9 @@ fuzz_target!(|data: &[u8]| {
         match (item, line) {
             (Ok(job), Ok(text)) => {
                 let sent = check_url(text).expect("a line read as a job has a valid URL");
-                assert_eq!(job, &Job::from_url(sent, &defaults));
+                assert_eq!(job, &Job::from_url(sent.as_str(), &defaults));
                 assert_eq!(
-                    check_url(&job.url).as_deref(),
+                    check_url(&job.url).as_ref().map(reqwest::Url::as_str),
                     Ok(job.url.as_str()),
                     "a job's URL is in the form it is sent in"
                 );

@@ -38,6 +38,7 @@ use std::io::BufRead;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use reqwest::Url;
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::{Map, Value};
@@ -48,7 +49,7 @@ use super::{
 };
 use crate::cookies::{RequestCookies, check_cookie};
 use crate::form::{self, FieldValue, Form, FormField};
-use crate::job::{BasicAuth, Job, RequestDefaults};
+use crate::job::{BasicAuth, CheckedUrl, Job, RequestDefaults};
 use crate::wire::{TEXT_SHOWN, check_header, shorten};
 
 /// Every field a job line may have.
@@ -123,8 +124,8 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     let url = check_url(&url).map_err(in_field("url"))?;
     let url = match object.get("params").filter(|v| !v.is_null()) {
         Some(params) => {
-            let url = with_params(&url, params).map_err(in_field("params"))?;
-            check_url(&url).map_err(in_field("params"))?
+            let url = with_params(url, params).map_err(in_field("params"))?;
+            check_url(url.as_str()).map_err(in_field("params"))?
         }
         None => url,
     };
@@ -166,13 +167,14 @@ pub fn parse_job(text: &str, defaults: &RequestDefaults) -> Result<Job, String> 
     };
     Ok(Job {
         method,
-        url,
+        url: url.as_str().to_owned(),
         headers,
         body,
         timeout,
         auth,
         allow_redirects,
         cookies,
+        checked: CheckedUrl::new(url),
     })
 }
 
@@ -447,11 +449,10 @@ fn merge_headers(
 }
 
 /// `url` with `params` appended to its query, as Python's `params=`.
-fn with_params(url: &str, params: &Value) -> Result<String, String> {
+fn with_params(mut url: Url, params: &Value) -> Result<Url, String> {
     let pairs = form_pairs(params)?;
-    let mut url = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
     url.query_pairs_mut().extend_pairs(pairs);
-    Ok(url.into())
+    Ok(url)
 }
 
 /// A parameter value as query text; `None` for `null`, which is left out.

@@ -33,6 +33,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use reqwest::Url;
+
 use crate::failure::{Failure, FailureKind};
 use crate::job::{Job, RequestDefaults};
 use crate::wire::{self, TEXT_SHOWN, shorten};
@@ -122,14 +124,13 @@ impl FromStr for Format {
     }
 }
 
-/// Checks a job's URL (see [`wire::parse_url`]) and returns it in the
-/// form it is sent in. A job's URL is normalised once, here, so that the
-/// URL a hook sees, signs and returns is the URL the server gets, byte for
-/// byte, and the record shows that same form. The message names the URL.
-pub fn check_url(url: &str) -> Result<String, String> {
-    wire::parse_url(url)
-        .map(String::from)
-        .map_err(|error| format!("{:?}: {error}", shorten(url, TEXT_SHOWN)))
+/// Checks a job's URL (see [`wire::parse_url`]) and returns it parsed,
+/// its `as_str` the form it is sent in. A job's URL is normalised once,
+/// here, so that the URL a hook sees, signs and returns is the URL the
+/// server gets, byte for byte, and the record shows that same form. The
+/// message names the URL.
+pub fn check_url(url: &str) -> Result<Url, String> {
+    wire::parse_url(url).map_err(|error| format!("{:?}: {error}", shorten(url, TEXT_SHOWN)))
 }
 
 /// Checks that `method` is an HTTP method and returns it in upper case.

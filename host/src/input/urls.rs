@@ -33,7 +33,7 @@ impl<R: BufRead> Iterator for UrlLines<R> {
             Err(error) => return Some(Err(error)),
         };
         Some(match check_url(line.text) {
-            Ok(url) => Ok(Job::from_url(url, &self.defaults)),
+            Ok(url) => Ok(Job::from_checked_url(url, &self.defaults)),
             Err(message) => Err(line.error(message)),
         })
     }

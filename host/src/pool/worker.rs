@@ -590,10 +590,13 @@ impl Worker {
 }
 
 /// The job's URL, parsed and checked (see [`wire::parse_url`]). A job read
-/// from input is in the form it is sent in already; one given to the
-/// library is put in that form here, once, so that hooks and records see
-/// what the server gets.
+/// from input comes with it, parsed when it was read; one given to the
+/// library is put in the form it is sent in here, once, so that hooks and
+/// records see what the server gets.
 fn job_url(job: &mut crate::job::Job) -> Result<Url, String> {
+    if let Some(url) = job.checked.take(&job.url) {
+        return Ok(url);
+    }
     let url = wire::parse_url(&job.url).map_err(|e| e.to_string())?;
     if url.as_str() != job.url {
         job.url = url.as_str().to_owned();
