@@ -48,6 +48,44 @@ fn per_host_caps_requests_in_flight_to_one_host() {
 }
 
 #[test]
+fn a_host_at_its_cap_holds_up_no_other_hosts_jobs() {
+    // 30 jobs to a host that answers after 100 ms, one at a time, each
+    // before one to another host (the same server as `localhost`) that
+    // answers at once. The slow host's jobs wait without holding a worker,
+    // so the fast host's are all done while the slow ones still come in.
+    let port = server().port();
+    let input: String = (0..30)
+        .map(|i| {
+            let slow = server().url(&format!("/slow/100?cap-apart={i}"));
+            format!("{slow}\nhttp://localhost:{port}/echo/cap-apart/{i}\n")
+        })
+        .collect();
+    let run = tb_host(&["run", "-j", "8", "--per-host", "1", "-"], &input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.by_index(60);
+    // Records are written as jobs end.
+    let last_fast = run
+        .records
+        .iter()
+        .rposition(|r| {
+            r["url"]
+                .as_str()
+                .is_some_and(|url| url.contains("localhost"))
+        })
+        .unwrap();
+    let slow_before = run.records[..last_fast]
+        .iter()
+        .filter(|r| r["url"].as_str().is_some_and(|url| url.contains("/slow/")))
+        .count();
+    // Before, every worker ended up waiting for the slow host's slot: the
+    // fast host's jobs came one per slow answer, the last after 29 of them.
+    assert!(
+        slow_before <= 10,
+        "{slow_before} slow jobs ended before the last fast one"
+    );
+}
+
+#[test]
 fn shards_split_one_input_and_keep_its_indexes() {
     let urls = fast_urls("shard", 20);
     let input = urls.join("\n") + "\n";

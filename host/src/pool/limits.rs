@@ -1,23 +1,30 @@
 //! Limits on sending, shared by every worker of a pool: a rate for the
 //! whole run and a cap on requests in flight to one host.
 //!
-//! Both apply to every attempt, retries included, right before it is sent.
-//! A worker that must wait for either waits there, as an async wait, so the
-//! other workers of its carrier thread go on; jobs for other hosts are taken
-//! by the other workers meanwhile.
+//! Both apply to every attempt, retries included. The rate is waited for
+//! right before each request is sent, as an async wait, so the other
+//! workers of a carrier thread go on. The cap is taken for a whole attempt
+//! of a job, before its hooks run: a job whose host is at its cap is set
+//! aside here ("parked") and its worker takes another job, so one slow
+//! host never holds up the workers of the others. When an attempt to that
+//! host ends, one of its parked jobs is made ready, and the next worker to
+//! look for a job takes it before any new one. A redirect to another host
+//! waits for a slot of that host where it is, as the attempt is under way.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::flow::Task;
+
 /// The limits of one pool; both off by default.
 #[derive(Default)]
 pub(crate) struct SendLimits {
     pacer: Option<Pacer>,
-    per_host: Option<HostSlots>,
+    per_host: Option<Arc<HostSlots>>,
 }
 
 impl SendLimits {
@@ -26,16 +33,84 @@ impl SendLimits {
     pub fn new(rate: Option<f64>, per_host: Option<usize>) -> SendLimits {
         SendLimits {
             pacer: rate.map(Pacer::new),
-            per_host: per_host.map(HostSlots::new),
+            per_host: per_host.map(|max| Arc::new(HostSlots::new(max))),
         }
     }
 
-    /// Waits until an attempt on `url` may be sent; the returned guard
-    /// holds its host's slot until dropped.
-    pub async fn enter(&self, url: &str) -> HostSlot<'_> {
+    /// Takes a slot of `task`'s host for its next attempt and gives the
+    /// task back with it (no slot when hosts are not capped); or, if its
+    /// host is at its cap, keeps the task here until a slot frees (see
+    /// [`SendLimits::ready`]) and returns `None`: its worker goes on.
+    pub fn admit(&self, task: Task) -> Option<(Task, Option<HostSlot>)> {
+        let Some(slots) = &self.per_host else {
+            return Some((task, None));
+        };
+        let host = host_of(&task.job.url);
+        let mut hosts = slots.lock();
+        let state = hosts.states.entry(host.clone()).or_default();
+        if state.in_flight < slots.max {
+            state.in_flight += 1;
+            drop(hosts);
+            let slot = HostSlot {
+                slots: Arc::clone(slots),
+                host,
+            };
+            Some((task, Some(slot)))
+        } else {
+            state.parked.push_back(task);
+            None
+        }
+    }
+
+    /// A parked job whose host has a free slot now, to be taken before any
+    /// new job; once the run is `cancelled`, every parked job, so that
+    /// each ends at once.
+    pub fn ready(&self, cancelled: bool) -> Option<Task> {
+        let slots = self.per_host.as_ref()?;
+        let mut hosts = slots.lock();
+        if let Some(task) = hosts.pop_ready() {
+            return Some(task);
+        }
+        if !cancelled {
+            return None;
+        }
+        let (host, state) = hosts
+            .states
+            .iter_mut()
+            .find(|(_, state)| !state.parked.is_empty())?;
+        let (host, task) = (host.clone(), state.parked.pop_front());
+        hosts.forget_if_idle(&host);
+        task
+    }
+
+    /// Every job parked now, taken out: for a cancelled run, whose jobs
+    /// not yet sent end at once.
+    pub fn take_parked(&self) -> Vec<Task> {
+        let Some(slots) = &self.per_host else {
+            return Vec::new();
+        };
+        let mut hosts = slots.lock();
+        hosts.ready.clear();
+        let states = hosts.states.values_mut();
+        let parked = states.flat_map(|state| state.parked.drain(..)).collect();
+        hosts.states.retain(|_, state| state.in_flight > 0);
+        parked
+    }
+
+    /// Waits until a hop to `url` may be sent. `held` is the slot the
+    /// attempt holds for its job's host: a hop to that host needs no
+    /// other, a hop elsewhere (a redirect) waits here for a slot of its
+    /// own, returned to be held until the hop's response has come.
+    pub async fn enter(&self, url: &str, held: Option<&HostSlot>) -> Option<HostSlot> {
         let slot = match &self.per_host {
-            Some(slots) => HostSlot::taken(slots, host_of(url)).await,
-            None => HostSlot::none(),
+            Some(slots) => {
+                let host = host_of(url);
+                match held {
+                    Some(held) if held.host == host => None,
+                    _ => Some(HostSlot::taken(slots, host).await),
+                }
+            }
+            None => None,
         };
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
@@ -62,7 +137,7 @@ impl Pacer {
     /// Takes the next free slot and waits until it comes.
     async fn wait(&self) {
         let due = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
             let due = (*next).max(Instant::now());
             *next = due + self.interval;
             due
@@ -71,35 +146,75 @@ impl Pacer {
     }
 }
 
-/// Counts attempts in flight per host.
+/// One host's attempts in flight and the jobs parked for it.
+#[derive(Default)]
+struct HostState {
+    in_flight: usize,
+    parked: VecDeque<Task>,
+}
+
+/// Counts attempts in flight per host and keeps the jobs parked for each.
 struct HostSlots {
     max: usize,
-    in_flight: Mutex<HashMap<String, usize>>,
+    hosts: Mutex<Hosts>,
     freed: Notify,
+}
+
+/// Every host with an attempt in flight or a job parked, and the hosts
+/// one of whose parked jobs may go now, in the order their slots freed.
+#[derive(Default)]
+struct Hosts {
+    states: HashMap<String, HostState>,
+    ready: VecDeque<String>,
+}
+
+impl Hosts {
+    /// The first parked job of a host that had a slot freed.
+    fn pop_ready(&mut self) -> Option<Task> {
+        while let Some(host) = self.ready.pop_front() {
+            let state = self.states.get_mut(&host);
+            if let Some(task) = state.and_then(|state| state.parked.pop_front()) {
+                self.forget_if_idle(&host);
+                return Some(task);
+            }
+        }
+        None
+    }
+
+    /// Drops `host`'s entry once nothing is in flight or parked for it.
+    fn forget_if_idle(&mut self, host: &str) {
+        let idle = self.states.get(host);
+        if idle.is_some_and(|state| state.in_flight == 0 && state.parked.is_empty()) {
+            self.states.remove(host);
+        }
+    }
 }
 
 impl HostSlots {
     fn new(max: usize) -> HostSlots {
         HostSlots {
             max: max.max(1),
-            in_flight: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(Hosts::default()),
             freed: Notify::new(),
         }
     }
-}
 
-/// A slot for one attempt to one host, given back when dropped.
-pub(crate) struct HostSlot<'a> {
-    held: Option<(&'a HostSlots, String)>,
-}
-
-impl<'a> HostSlot<'a> {
-    fn none() -> HostSlot<'a> {
-        HostSlot { held: None }
+    fn lock(&self) -> MutexGuard<'_, Hosts> {
+        self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
+/// A slot for attempts to one host, given back when dropped: then one job
+/// parked for that host is made ready, and the hops waiting for a slot
+/// are woken.
+pub(crate) struct HostSlot {
+    slots: Arc<HostSlots>,
+    host: String,
+}
+
+impl HostSlot {
     /// Waits for a free slot for `host` and takes it.
-    async fn taken(slots: &'a HostSlots, host: String) -> HostSlot<'a> {
+    async fn taken(slots: &Arc<HostSlots>, host: String) -> HostSlot {
         loop {
             // Listening before looking: a slot freed in between still
             // wakes this wait.
@@ -107,12 +222,13 @@ impl<'a> HostSlot<'a> {
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
             {
-                let mut in_flight = slots.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-                let count = in_flight.entry(host.clone()).or_insert(0);
-                if *count < slots.max {
-                    *count += 1;
+                let mut hosts = slots.lock();
+                let state = hosts.states.entry(host.clone()).or_default();
+                if state.in_flight < slots.max {
+                    state.in_flight += 1;
                     return HostSlot {
-                        held: Some((slots, host)),
+                        slots: Arc::clone(slots),
+                        host,
                     };
                 }
             }
@@ -121,18 +237,18 @@ impl<'a> HostSlot<'a> {
     }
 }
 
-impl Drop for HostSlot<'_> {
+impl Drop for HostSlot {
     fn drop(&mut self) {
-        if let Some((slots, host)) = self.held.take() {
-            let mut in_flight = slots.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(count) = in_flight.get_mut(&host) {
-                *count -= 1;
-                if *count == 0 {
-                    in_flight.remove(&host);
-                }
+        let mut hosts = self.slots.lock();
+        if let Some(state) = hosts.states.get_mut(&self.host) {
+            state.in_flight -= 1;
+            if !state.parked.is_empty() {
+                hosts.ready.push_back(self.host.clone());
             }
-            slots.freed.notify_waiters();
         }
+        hosts.forget_if_idle(&self.host);
+        drop(hosts);
+        self.slots.freed.notify_waiters();
     }
 }
 
@@ -169,7 +285,7 @@ mod tests {
         let started = std::time::Instant::now();
         block_on(async {
             for _ in 0..21 {
-                drop(limits.enter("http://a.test/").await);
+                drop(limits.enter("http://a.test/", None).await);
             }
         });
         // 21 attempts at 200/s: the last is due 100 ms after the first.
@@ -190,7 +306,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let task = || async {
                         for _ in 0..5 {
-                            let _slot = limits.enter("http://same.test:8080/x").await;
+                            let _slot = limits.enter("http://same.test:8080/x", None).await;
                             let current = now.fetch_add(1, Ordering::SeqCst) + 1;
                             most.fetch_max(current, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -207,12 +323,88 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
+    fn task(index: u64, url: &str) -> Task {
+        Task {
+            index,
+            job: crate::job::Job::get(url),
+            attempts: 0,
+            started: None,
+            last: None,
+        }
+    }
+
+    fn admitted(admission: Option<(Task, Option<HostSlot>)>) -> (u64, Option<HostSlot>) {
+        let (task, slot) = admission.expect("admitted, not parked");
+        (task.index, slot)
+    }
+
+    #[test]
+    fn a_job_for_a_host_at_its_cap_is_parked_until_a_slot_frees() {
+        let limits = SendLimits::new(None, Some(1));
+        let (_, first) = admitted(limits.admit(task(0, "http://a.test/0")));
+        assert!(limits.admit(task(1, "http://a.test/1")).is_none(), "parked");
+        assert!(
+            limits.admit(task(2, "http://a.test:80/2")).is_none(),
+            "parked"
+        );
+        let (_, other) = admitted(limits.admit(task(3, "http://b.test/3")));
+        assert!(limits.ready(false).is_none(), "no slot of a.test is free");
+        drop(other);
+        assert!(limits.ready(false).is_none(), "b.test had no job parked");
+        drop(first);
+        assert_eq!(
+            limits.ready(false).map(|t| t.index),
+            Some(1),
+            "first parked, first out"
+        );
+        assert!(limits.ready(false).is_none(), "one freed slot, one job");
+        let (_, second) = admitted(limits.admit(task(1, "http://a.test/1")));
+        drop(second);
+        assert_eq!(limits.ready(false).map(|t| t.index), Some(2));
+    }
+
+    #[test]
+    fn a_cancelled_run_gets_every_parked_job_back() {
+        let limits = SendLimits::new(None, Some(1));
+        let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
+        for index in 1..4 {
+            assert!(
+                limits.admit(task(index, "http://a.test/")).is_none(),
+                "parked"
+            );
+        }
+        assert_eq!(
+            limits.ready(true).map(|t| t.index),
+            Some(1),
+            "without a free slot"
+        );
+        let rest: Vec<u64> = limits.take_parked().iter().map(|t| t.index).collect();
+        assert_eq!(rest, [2, 3]);
+        drop(held);
+        assert!(limits.ready(true).is_none());
+    }
+
+    #[test]
+    fn a_hop_to_the_host_whose_slot_the_attempt_holds_needs_no_other() {
+        let limits = SendLimits::new(None, Some(1));
+        let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
+        block_on(async {
+            let same = limits.enter("http://a.test/next", held.as_ref()).await;
+            assert!(same.is_none());
+            let elsewhere = limits.enter("http://b.test/", held.as_ref()).await;
+            assert!(
+                elsewhere.is_some(),
+                "a redirect elsewhere takes that host's slot"
+            );
+        });
+    }
+
     #[test]
     fn hosts_are_counted_apart() {
         let limits = SendLimits::new(None, Some(1));
         block_on(async {
-            let a = limits.enter("http://a.test/").await;
-            let b = limits.enter("http://b.test/").await;
+            let a = limits.enter("http://a.test/", None).await;
+            let b = limits.enter("http://b.test/", None).await;
             drop((a, b));
         });
         assert_eq!(host_of("https://a.test/x"), "a.test:443");

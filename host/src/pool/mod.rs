@@ -319,7 +319,9 @@ impl PoolBuilder {
     }
 
     /// The most jobs admitted whose results are not yet taken, retries
-    /// waiting included (default: 64 per worker, at least 1024). Bounds
+    /// waiting and jobs set aside for a host at its
+    /// [`PoolBuilder::per_host`] cap included (default: 64 per worker, at
+    /// least 1024). Bounds
     /// memory on long inputs, and in input order
     /// ([`PoolBuilder::in_input_order`]) how far the pool runs ahead of a
     /// slow job.
@@ -337,7 +339,9 @@ impl PoolBuilder {
     }
 
     /// At most `attempts` requests in flight to one host (and port) at a
-    /// time, retries included. A worker waits for a slot of its host.
+    /// time, retries included. A job for a host at its cap is set aside
+    /// until a slot frees, and its worker takes another: one slow host
+    /// holds up no other.
     pub fn per_host(mut self, attempts: usize) -> Self {
         self.per_host = Some(attempts.max(1));
         self
@@ -735,7 +739,7 @@ impl Pool {
         spawn("tb-feeder".into(), move || feeder.run())?;
         let scheduler_tracker = Arc::clone(&tracker);
         handles.push(spawn("tb-scheduler".into(), move || {
-            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker)
+            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker, settings)
         })?);
         Ok(Pool {
             results: Taker::new(

@@ -4,7 +4,8 @@
 //! it is due and takes the next job; this thread keeps waiting jobs in a
 //! heap ordered by due time and puts each back on the jobs channel when its
 //! time comes. When the run is cancelled it sends every waiting job back at
-//! once (the workers end each with what its last attempt got). It also
+//! once (the workers end each with what its last attempt got), and the
+//! jobs parked for a host at its cap (see `limits`) too. It also
 //! closes the run: when the input is finished (or the run cancelled) and no
 //! job is in flight, it closes the jobs channel and returns, and the
 //! workers exit. How many jobs wait, and until when, it keeps in the
@@ -18,6 +19,7 @@ use std::time::Instant;
 use async_channel::Sender;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use super::PoolSettings;
 use super::flow::{Entry, Task, ToScheduler, Tracker};
 
 /// A task and when it is due; ordered by due time, then by arrival.
@@ -45,7 +47,13 @@ impl Ord for Waiting {
 }
 
 /// Runs the scheduler until the run is over.
-pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Entry>, tracker: Arc<Tracker>) {
+pub(crate) fn run(
+    inbox: Receiver<ToScheduler>,
+    jobs: Sender<Entry>,
+    tracker: Arc<Tracker>,
+    settings: Arc<PoolSettings>,
+) {
+    let limits = &settings.limits;
     let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
     let mut seq = 0;
     // When the last waiting job is due: the heap gives only the first, and
@@ -63,6 +71,13 @@ pub(crate) fn run(inbox: Receiver<ToScheduler>, jobs: Sender<Entry>, tracker: Ar
             publish(&tracker, &waiting, &mut last_due);
             if jobs.send_blocking(Entry::Job(due.task)).is_err() {
                 return;
+            }
+        }
+        if cancelled {
+            for task in limits.take_parked() {
+                if jobs.send_blocking(Entry::Job(task)).is_err() {
+                    return;
+                }
             }
         }
         if waiting.is_empty() && tracker.all_done() {

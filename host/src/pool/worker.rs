@@ -27,6 +27,7 @@ use super::PoolSettings;
 use super::body;
 use super::decode::{self, Coding};
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
+use super::limits::HostSlot;
 use super::redirect::{self, Hop};
 use crate::cookies::{Cookie, RequestCookies, cookie_header};
 use crate::failure::{Failure, FailureKind, error_chain};
@@ -115,6 +116,9 @@ pub(crate) struct Worker {
     chain: HookChain,
     client: Option<Session>,
     lines: Lines,
+    /// The slot of the job's host the attempt under way holds, when hosts
+    /// are capped (see `limits`).
+    host_slot: Option<HostSlot>,
 }
 
 impl Worker {
@@ -125,14 +129,25 @@ impl Worker {
             settings,
             client: None,
             lines,
+            host_slot: None,
         }
     }
 
-    /// Takes jobs until the run is over.
+    /// Takes jobs until the run is over: first those parked for a host
+    /// that has a slot free again (see `limits`), then new ones.
     pub async fn run(mut self) {
-        // The run is only over when no job is left, so none is lost when
-        // the channel closes.
-        while let Ok(entry) = self.lines.jobs.recv().await {
+        let settings = Arc::clone(&self.settings);
+        loop {
+            let cancelled = self.lines.tracker.is_cancelled();
+            let entry = match settings.limits.ready(cancelled) {
+                Some(task) => Entry::Job(task),
+                // The run is only over when no job is left, so none is
+                // lost when the channel closes.
+                None => match self.lines.jobs.recv().await {
+                    Ok(entry) => entry,
+                    Err(_) => break,
+                },
+            };
             let mut task = match entry {
                 Entry::Job(task) => task,
                 Entry::Ended(failure) => {
@@ -143,9 +158,15 @@ impl Worker {
             let next = if self.lines.tracker.is_cancelled() {
                 Next::Done(stopped(&mut task))
             } else {
+                let Some((admitted, slot)) = settings.limits.admit(task) else {
+                    continue;
+                };
+                task = admitted;
+                self.host_slot = slot;
                 let attempt = AssertUnwindSafe(self.attempt(&mut task))
                     .catch_unwind()
                     .await;
+                self.host_slot = None;
                 attempt.unwrap_or_else(|_| {
                     self.client = None;
                     self.chain = HookChain::new(&self.settings.hooks, self.id);
@@ -537,7 +558,7 @@ impl Worker {
         // A stopped run sends nothing more, also not what waits for the
         // limits to let it go.
         let tracker = &self.lines.tracker;
-        let limits = self.settings.limits.enter(request.url.as_str());
+        let limits = (self.settings.limits).enter(request.url.as_str(), self.host_slot.as_ref());
         let Some(slot) = tracker
             .unless_cancelled(limits)
             .await

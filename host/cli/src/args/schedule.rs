@@ -27,7 +27,9 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
-    /// At most N requests in flight to one host (and port) at a time.
+    /// At most N requests in flight to one host (and port) at a time. A job
+    /// for a host at its cap waits without holding a worker: the other
+    /// hosts' jobs go on at full speed.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub per_host: Option<u64>,
 
