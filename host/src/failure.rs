@@ -34,6 +34,11 @@ pub enum FailureKind {
     /// The run was cancelled (Ctrl-C, [`crate::Canceller`]) before the job
     /// was sent.
     Cancelled,
+    /// Not sent: the job's origin asked for a pause (a `Retry-After` a
+    /// retry policy took as one) longer than
+    /// [`crate::PoolBuilder::max_pause`]. Running the job again once the
+    /// pause has passed sends it.
+    Paused,
     /// Anything else.
     Other,
 }
@@ -52,6 +57,7 @@ impl FailureKind {
             FailureKind::Plugin => "plugin",
             FailureKind::Save => "save",
             FailureKind::Cancelled => "cancelled",
+            FailureKind::Paused => "paused",
             FailureKind::Other => "other",
         }
     }
@@ -112,6 +118,7 @@ impl FailureKind {
             | FailureKind::Plugin
             | FailureKind::Save
             | FailureKind::Cancelled
+            | FailureKind::Paused
             | FailureKind::Other => AttemptFailureKind::Other,
         }
     }

@@ -82,5 +82,8 @@ pub use cookies::{Cookie, CookieJars};
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{BasicAuth, Job, RequestDefaults};
-pub use pool::{BodyDirError, Canceller, Pool, PoolBuilder, PoolError, Results, RetryWaits};
+pub use pool::{
+    BodyDirError, Canceller, DEFAULT_MAX_PAUSE, Paused, Pool, PoolBuilder, PoolError, Results,
+    RetryWaits,
+};
 pub use response::Response;

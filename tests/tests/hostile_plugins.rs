@@ -591,7 +591,7 @@ fn plugins_that_cannot_load_are_setup_errors_naming_the_file() {
         ),
         (
             fixtures::NO_HOOKS.to_owned(),
-            "exports no `toolbelt:plugin/hooks@0.3.0`: did you forget `#[guest_sdk::plugin]` \
+            "exports no `toolbelt:plugin/hooks@0.4.0`: did you forget `#[guest_sdk::plugin]` \
              on its `impl Plugin` block?"
                 .to_owned(),
         ),

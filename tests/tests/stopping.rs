@@ -203,6 +203,7 @@ fn a_retry_after_of_two_days_ends_the_job_with_its_429() {
 
 /// On a terminal, while a retry waits two hours, the time left shown is
 /// hours, not `0s` (the run is stopped with SIGINT after three seconds).
+/// The 429 pauses its origin: `--max-pause` lets the run wait for it.
 #[test]
 fn the_progress_bar_counts_a_waiting_retry_in_the_time_left() {
     let scratch = Scratch::new("stop-eta");
@@ -212,7 +213,7 @@ fn the_progress_bar_counts_a_waiting_retry_in_the_time_left() {
     ];
     let input = scratch.write_lines("urls.txt", &urls);
     let command = format!(
-        "timeout -s INT 3 {} run -j 2 --plugin {} -o /dev/null {}",
+        "timeout -s INT 3 {} run -j 2 --max-pause 10800 --plugin {} -o /dev/null {}",
         harness::binary().display(),
         fixtures::RETRY_BACKOFF,
         input.display()

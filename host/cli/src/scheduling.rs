@@ -17,7 +17,8 @@ pub fn apply(
     }
     let mut builder = builder
         .threads(args.threads)
-        .max_attempts(args.max_attempts);
+        .max_attempts(args.max_attempts)
+        .max_pause(args.max_pause);
     if let Some(rate) = args.rate {
         builder = builder.rate(rate);
     }
@@ -52,6 +53,8 @@ mod tests {
             "2.5",
             "--per-host",
             "2",
+            "--max-pause",
+            "30",
             "--shard",
             "1/4",
             "urls.txt",
@@ -64,6 +67,7 @@ mod tests {
                 "max_attempts: 4",
                 "rate: Some(2.5)",
                 "per_host: Some(2)",
+                "max_pause: 30s",
                 "selected: true",
             ],
         );
@@ -86,6 +90,7 @@ mod tests {
                 "max_attempts: 10",
                 "rate: None",
                 "per_host: None",
+                "max_pause: 600s",
                 "selected: false",
             ],
         );

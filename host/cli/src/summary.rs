@@ -10,7 +10,7 @@ use indicatif::HumanBytes;
 
 use super::Failed;
 use super::stop::Stopped;
-use tb_host::{Failure, FailureKind, Response};
+use tb_host::{Failure, FailureKind, Paused, Response};
 
 /// The longest latency told apart from longer ones, in microseconds.
 const HOUR_US: u64 = 3_600_000_000;
@@ -29,6 +29,8 @@ pub struct Summary {
     /// Job latencies in microseconds: a histogram, so memory stays the
     /// same however long the input.
     latencies_us: Histogram<u64>,
+    /// The origins a server asked to pause, with how often and how long.
+    paused: Vec<(String, Paused)>,
 }
 
 impl Summary {
@@ -44,6 +46,7 @@ impl Summary {
             stopped: None,
             latencies_us: Histogram::new_with_bounds(1, HOUR_US, 3)
                 .expect("the bounds and 3 significant digits are valid"),
+            paused: Vec::new(),
         }
     }
 
@@ -68,10 +71,11 @@ impl Summary {
     }
 
     /// Stops the clock; `stopped` tells why the run stopped early, if it
-    /// did.
-    pub fn finish(&mut self, stopped: Option<Stopped>) {
+    /// did, and `paused` which origins were paused.
+    pub fn finish(&mut self, stopped: Option<Stopped>, paused: Vec<(String, Paused)>) {
         self.elapsed = Some(self.started.elapsed());
         self.stopped = stopped;
+        self.paused = paused;
     }
 
     /// Why the run stopped early, for a run that shows no summary.
@@ -154,6 +158,20 @@ impl fmt::Display for Summary {
             self.percentile_ms(0.90),
             self.percentile_ms(0.99)
         )?;
+        for (origin, paused) in &self.paused {
+            write!(
+                f,
+                "\n  paused:   {origin}, {} time{} for {:.1} s{}",
+                paused.times,
+                if paused.times == 1 { "" } else { "s" },
+                paused.total.as_secs_f64(),
+                if paused.refused {
+                    " (longer than --max-pause: its jobs failed as `paused`)"
+                } else {
+                    ""
+                }
+            )?;
+        }
         match &self.stopped {
             Some(stopped) => write!(f, "\n{stopped}"),
             None => Ok(()),

@@ -147,6 +147,8 @@ enum DecisionAnswer {
     RetryAfter(u64),
     /// Near the longest delay allowed.
     RetryNearMax(i32),
+    /// A pause of the origin, passed on as it is (the worker bounds it).
+    PauseOrigin(u64),
 }
 
 /// One thing a hook was asked, and what it answered (if it answered).
@@ -330,6 +332,7 @@ impl Hooks for Instance {
                 DecisionAnswer::RetryNearMax(offset) => Decision::RetryAfter(
                     (MAX_RETRY_DELAY.as_millis() as u64).saturating_add_signed((*offset).into()),
                 ),
+                DecisionAnswer::PauseOrigin(ms) => Decision::PauseOrigin(*ms),
             },
             |d| Answered::Decision(*d),
         )

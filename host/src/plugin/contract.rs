@@ -1,4 +1,4 @@
-//! The contract this host speaks, `toolbelt:plugin@0.3.0` from
+//! The contract this host speaks, `toolbelt:plugin@0.4.0` from
 //! `wit/plugin.wit`, and what a compiled component says it was built for.
 //!
 //! A component names the interfaces it imports and exports with their
@@ -19,7 +19,7 @@ pub const WIT_PACKAGE: &str = "toolbelt:plugin";
 
 /// The version of [`WIT_PACKAGE`] this host speaks: the one declared in
 /// `wit/plugin.wit` (a unit test keeps them equal).
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 /// The names of the interfaces a component imports and exports, such as
 /// `wasi:cli/environment@0.2.6` or `toolbelt:plugin/hooks@0.2.0`.
@@ -148,13 +148,13 @@ mod tests {
     #[test]
     fn reads_the_contract_version_from_exports_then_imports() {
         let built = interfaces(
-            &["toolbelt:plugin/hooks@0.3.0"],
-            &["wasi:cli/environment@0.2.6", "toolbelt:plugin/host@0.3.0"],
+            &["toolbelt:plugin/hooks@0.4.0"],
+            &["wasi:cli/environment@0.2.6", "toolbelt:plugin/host@0.4.0"],
         );
-        assert_eq!(built.wit_version(), Some("0.3.0"));
+        assert_eq!(built.wit_version(), Some("0.4.0"));
         assert!(built.check(Path::new("p.wasm")).is_ok());
-        let imports_only = interfaces(&[], &["toolbelt:plugin/types@0.4.1"]);
-        assert_eq!(imports_only.wit_version(), Some("0.4.1"));
+        let imports_only = interfaces(&[], &["toolbelt:plugin/types@0.5.1"]);
+        assert_eq!(imports_only.wit_version(), Some("0.5.1"));
         let unrelated = interfaces(&["wasi:cli/run@0.2.0"], &["toolbelt:pluginx/a@1.0.0"]);
         assert_eq!(unrelated.wit_version(), None);
         assert!(
@@ -191,10 +191,10 @@ mod tests {
 
     #[test]
     fn another_version_is_refused_naming_both() {
-        let other = interfaces(&["toolbelt:plugin/hooks@0.2.0"], &[]);
+        let other = interfaces(&["toolbelt:plugin/hooks@0.3.0"], &[]);
         let message = other.check(Path::new("p.wasm")).unwrap_err().to_string();
-        assert!(message.contains("toolbelt:plugin@0.2.0"), "{message}");
         assert!(message.contains("toolbelt:plugin@0.3.0"), "{message}");
+        assert!(message.contains("toolbelt:plugin@0.4.0"), "{message}");
         assert!(message.contains("p.wasm"), "{message}");
         let unversioned = interfaces(&["toolbelt:plugin/hooks"], &[]);
         let message = unversioned.check(Path::new("p.wasm")).unwrap_err();

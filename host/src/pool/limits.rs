@@ -1,7 +1,10 @@
 //! Limits on sending, shared by every worker of a pool: a rate for the
-//! whole run and a cap on requests in flight to one host.
+//! whole run, a cap on requests in flight to one host, and the origins a
+//! server asked to pause (`pauses`).
 //!
-//! Both apply to every attempt, retries included. The rate is waited for
+//! All apply to every attempt, retries included. A job for a paused origin
+//! waits in the retry scheduler until the pause ends, without holding a
+//! worker, or fails at once if the pause is longer than the pool waits. The rate is waited for
 //! right before each request is sent, as an async wait, so the other
 //! workers of a carrier thread go on. The cap is taken for a whole attempt
 //! of a job, before its hooks run: a job whose host is at its cap is set
@@ -19,31 +22,55 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::flow::Task;
+use super::pauses::{Pauses, Verdict};
 
-/// The limits of one pool; both off by default.
-#[derive(Default)]
+/// The limits of one pool; rate and cap off by default.
 pub(crate) struct SendLimits {
     pacer: Option<Pacer>,
     per_host: Option<Arc<HostSlots>>,
+    pauses: Pauses,
+}
+
+/// Why a job may not start an attempt now (see [`SendLimits::admit`]).
+pub(crate) enum Held {
+    /// Its host is at its cap: the job waits here, and its worker goes on.
+    Parked,
+    /// Its origin is paused until then: the job waits in the scheduler.
+    Paused(Box<Task>, std::time::Instant),
+    /// Its origin is paused for longer than the pool waits: the job fails
+    /// with this message.
+    Refused(Box<Task>, String),
 }
 
 impl SendLimits {
-    /// Limits with at most `rate` attempts per second (if any) and at most
-    /// `per_host` attempts in flight to one host (if any).
-    pub fn new(rate: Option<f64>, per_host: Option<usize>) -> SendLimits {
+    /// Limits with at most `rate` attempts per second (if any), at most
+    /// `per_host` attempts in flight to one host (if any), and pauses of
+    /// origins waited for up to `max_pause`.
+    pub fn new(rate: Option<f64>, per_host: Option<usize>, max_pause: Duration) -> SendLimits {
         SendLimits {
             pacer: rate.map(Pacer::new),
             per_host: per_host.map(|max| Arc::new(HostSlots::new(max))),
+            pauses: Pauses::new(max_pause),
         }
     }
 
+    /// The origins paused in this run.
+    pub fn pauses(&self) -> &Pauses {
+        &self.pauses
+    }
+
     /// Takes a slot of `task`'s host for its next attempt and gives the
-    /// task back with it (no slot when hosts are not capped); or, if its
-    /// host is at its cap, keeps the task here until a slot frees (see
-    /// [`SendLimits::ready`]) and returns `None`: its worker goes on.
-    pub fn admit(&self, task: Task) -> Option<(Task, Option<HostSlot>)> {
+    /// task back with it (no slot when hosts are not capped); or says why
+    /// it may not go now. A job parked for its host's cap stays here until
+    /// a slot frees (see [`SendLimits::ready`]): its worker goes on.
+    pub fn admit(&self, task: Task) -> Result<(Task, Option<HostSlot>), Held> {
+        match self.pauses.verdict(&task.job.url) {
+            Verdict::Go => {}
+            Verdict::Wait(until) => return Err(Held::Paused(Box::new(task), until)),
+            Verdict::Refused(message) => return Err(Held::Refused(Box::new(task), message)),
+        }
         let Some(slots) = &self.per_host else {
-            return Some((task, None));
+            return Ok((task, None));
         };
         let host = host_of(&task.job.url);
         let mut hosts = slots.lock();
@@ -55,10 +82,10 @@ impl SendLimits {
                 slots: Arc::clone(slots),
                 host,
             };
-            Some((task, Some(slot)))
+            Ok((task, Some(slot)))
         } else {
             state.parked.push_back(task);
-            None
+            Err(Held::Parked)
         }
     }
 
@@ -100,8 +127,21 @@ impl SendLimits {
     /// Waits until a hop to `url` may be sent. `held` is the slot the
     /// attempt holds for its job's host: a hop to that host needs no
     /// other, a hop elsewhere (a redirect) waits here for a slot of its
-    /// own, returned to be held until the hop's response has come.
-    pub async fn enter(&self, url: &str, held: Option<&HostSlot>) -> Option<HostSlot> {
+    /// own, returned to be held until the hop's response has come. A hop
+    /// to an origin paused since its attempt began waits here for the
+    /// pause to end, or fails with the message of a refused one.
+    pub async fn enter(
+        &self,
+        url: &str,
+        held: Option<&HostSlot>,
+    ) -> Result<Option<HostSlot>, String> {
+        loop {
+            match self.pauses.verdict(url) {
+                Verdict::Go => break,
+                Verdict::Wait(until) => tokio::time::sleep_until(Instant::from_std(until)).await,
+                Verdict::Refused(message) => return Err(message),
+            }
+        }
         let slot = match &self.per_host {
             Some(slots) => {
                 let host = host_of(url);
@@ -115,7 +155,7 @@ impl SendLimits {
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
         }
-        slot
+        Ok(slot)
     }
 }
 
@@ -281,11 +321,11 @@ mod tests {
 
     #[test]
     fn the_pacer_spaces_attempts_by_the_rate() {
-        let limits = SendLimits::new(Some(200.0), None);
+        let limits = SendLimits::new(Some(200.0), None, PAUSE);
         let started = std::time::Instant::now();
         block_on(async {
             for _ in 0..21 {
-                drop(limits.enter("http://a.test/", None).await);
+                drop(limits.enter("http://a.test/", None).await.unwrap());
             }
         });
         // 21 attempts at 200/s: the last is due 100 ms after the first.
@@ -297,7 +337,7 @@ mod tests {
     fn no_more_than_the_cap_is_in_flight_to_one_host() {
         // Two threads of four tasks each, as workers on two carriers: a
         // task waiting for a slot must let its thread's other tasks go on.
-        let limits = Arc::new(SendLimits::new(None, Some(2)));
+        let limits = Arc::new(SendLimits::new(None, Some(2), PAUSE));
         let now = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
@@ -306,7 +346,8 @@ mod tests {
                 std::thread::spawn(move || {
                     let task = || async {
                         for _ in 0..5 {
-                            let _slot = limits.enter("http://same.test:8080/x", None).await;
+                            let _slot =
+                                limits.enter("http://same.test:8080/x", None).await.unwrap();
                             let current = now.fetch_add(1, Ordering::SeqCst) + 1;
                             most.fetch_max(current, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -333,20 +374,26 @@ mod tests {
         }
     }
 
-    fn admitted(admission: Option<(Task, Option<HostSlot>)>) -> (u64, Option<HostSlot>) {
-        let (task, slot) = admission.expect("admitted, not parked");
+    /// The longest pause waited for in these tests.
+    const PAUSE: Duration = Duration::from_secs(600);
+
+    fn admitted(admission: Result<(Task, Option<HostSlot>), Held>) -> (u64, Option<HostSlot>) {
+        let Ok((task, slot)) = admission else {
+            panic!("held back");
+        };
         (task.index, slot)
+    }
+
+    fn parked(admission: Result<(Task, Option<HostSlot>), Held>) -> bool {
+        matches!(admission, Err(Held::Parked))
     }
 
     #[test]
     fn a_job_for_a_host_at_its_cap_is_parked_until_a_slot_frees() {
-        let limits = SendLimits::new(None, Some(1));
+        let limits = SendLimits::new(None, Some(1), PAUSE);
         let (_, first) = admitted(limits.admit(task(0, "http://a.test/0")));
-        assert!(limits.admit(task(1, "http://a.test/1")).is_none(), "parked");
-        assert!(
-            limits.admit(task(2, "http://a.test:80/2")).is_none(),
-            "parked"
-        );
+        assert!(parked(limits.admit(task(1, "http://a.test/1"))));
+        assert!(parked(limits.admit(task(2, "http://a.test:80/2"))));
         let (_, other) = admitted(limits.admit(task(3, "http://b.test/3")));
         assert!(limits.ready(false).is_none(), "no slot of a.test is free");
         drop(other);
@@ -365,13 +412,10 @@ mod tests {
 
     #[test]
     fn a_cancelled_run_gets_every_parked_job_back() {
-        let limits = SendLimits::new(None, Some(1));
+        let limits = SendLimits::new(None, Some(1), PAUSE);
         let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
         for index in 1..4 {
-            assert!(
-                limits.admit(task(index, "http://a.test/")).is_none(),
-                "parked"
-            );
+            assert!(parked(limits.admit(task(index, "http://a.test/"))));
         }
         assert_eq!(
             limits.ready(true).map(|t| t.index),
@@ -386,12 +430,15 @@ mod tests {
 
     #[test]
     fn a_hop_to_the_host_whose_slot_the_attempt_holds_needs_no_other() {
-        let limits = SendLimits::new(None, Some(1));
+        let limits = SendLimits::new(None, Some(1), PAUSE);
         let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
         block_on(async {
-            let same = limits.enter("http://a.test/next", held.as_ref()).await;
+            let same = limits
+                .enter("http://a.test/next", held.as_ref())
+                .await
+                .unwrap();
             assert!(same.is_none());
-            let elsewhere = limits.enter("http://b.test/", held.as_ref()).await;
+            let elsewhere = limits.enter("http://b.test/", held.as_ref()).await.unwrap();
             assert!(
                 elsewhere.is_some(),
                 "a redirect elsewhere takes that host's slot"
@@ -400,11 +447,33 @@ mod tests {
     }
 
     #[test]
+    fn a_job_for_a_paused_origin_waits_or_fails_and_others_go() {
+        let limits = SendLimits::new(None, Some(1), Duration::from_secs(10));
+        let pauses = limits.pauses();
+        pauses.pause("http://a.test:80".into(), Duration::from_secs(2));
+        pauses.pause("http://c.test:80".into(), Duration::from_secs(60));
+        let Err(Held::Paused(waiting, until)) = limits.admit(task(0, "http://a.test/x")) else {
+            panic!("waits for the pause");
+        };
+        assert_eq!(waiting.index, 0);
+        assert!(until > std::time::Instant::now() + Duration::from_secs(1));
+        let Err(Held::Refused(_, message)) = limits.admit(task(1, "http://c.test/")) else {
+            panic!("longer than the most waited for");
+        };
+        assert!(message.contains("--max-pause"), "{message}");
+        let (_, slot) = admitted(limits.admit(task(2, "https://a.test/")));
+        assert!(
+            slot.is_some(),
+            "another origin of the same host, and its cap"
+        );
+    }
+
+    #[test]
     fn hosts_are_counted_apart() {
-        let limits = SendLimits::new(None, Some(1));
+        let limits = SendLimits::new(None, Some(1), PAUSE);
         block_on(async {
-            let a = limits.enter("http://a.test/", None).await;
-            let b = limits.enter("http://b.test/", None).await;
+            let a = limits.enter("http://a.test/", None).await.unwrap();
+            let b = limits.enter("http://b.test/", None).await.unwrap();
             drop((a, b));
         });
         assert_eq!(host_of("https://a.test/x"), "a.test:443");

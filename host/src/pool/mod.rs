@@ -5,8 +5,9 @@
 //! here follow a job: `feeder` reads the input, `flow` carries jobs and
 //! results between threads, `carrier` runs the workers (`worker`), which
 //! follow redirects (`redirect`), read bodies (`body`, `body_dir`) and wait
-//! for the send limits (`limits`); `scheduler` holds the retries waiting,
-//! and `taker` hands the results out.
+//! for the send limits (`limits`, with the origins a server asked to pause
+//! in `pauses`); `scheduler` holds the retries waiting, and `taker` hands
+//! the results out.
 
 mod body;
 mod body_dir;
@@ -15,6 +16,7 @@ mod decode;
 mod feeder;
 mod flow;
 mod limits;
+mod pauses;
 mod redirect;
 mod scheduler;
 mod taker;
@@ -24,6 +26,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 use reqwest::ClientBuilder;
@@ -42,6 +45,11 @@ use flow::{Finished, ToScheduler, Tracker};
 use taker::{Admitted, Taker};
 
 pub use body_dir::BodyDirError;
+pub use pauses::Paused;
+
+/// How long a pause of an origin is waited for unless
+/// [`PoolBuilder::max_pause`] says otherwise: ten minutes.
+pub const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(10 * 60);
 
 /// Why a pool could not start.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +123,7 @@ pub struct PoolBuilder {
     max_in_flight: Option<usize>,
     rate: Option<f64>,
     per_host: Option<usize>,
+    max_pause: Duration,
     transport: Transport,
     tls: TlsOptions,
     /// Whether [`PoolBuilder::session_constructor`] was given: its TLS is
@@ -146,6 +155,7 @@ impl Default for PoolBuilder {
             max_in_flight: None,
             rate: None,
             per_host: None,
+            max_pause: DEFAULT_MAX_PAUSE,
             transport: Transport::default(),
             tls: TlsOptions::default(),
             own_constructor: false,
@@ -185,6 +195,7 @@ impl std::fmt::Debug for PoolBuilder {
             .field("max_in_flight", &self.max_in_flight)
             .field("rate", &self.rate)
             .field("per_host", &self.per_host)
+            .field("max_pause", &self.max_pause)
             .field(
                 "proxy",
                 &self.transport.proxy.as_ref().map(|proxy| &proxy.origin),
@@ -344,6 +355,19 @@ impl PoolBuilder {
     /// holds up no other.
     pub fn per_host(mut self, attempts: usize) -> Self {
         self.per_host = Some(attempts.max(1));
+        self
+    }
+
+    /// The longest pause of an origin waited for (default 10 minutes). A
+    /// retry policy answers `pause-origin` when a server asks the client to
+    /// wait (a 429 or 503 with `Retry-After`): no worker sends to that
+    /// origin until then, and its jobs wait without holding a worker. A
+    /// longer pause is not waited for: until it has passed, the origin's
+    /// jobs fail at once with kind
+    /// [`FailureKind::Paused`](crate::FailureKind::Paused). At most
+    /// [`MAX_RETRY_DELAY`](crate::hooks::MAX_RETRY_DELAY).
+    pub fn max_pause(mut self, max: Duration) -> Self {
+        self.max_pause = max.min(crate::hooks::MAX_RETRY_DELAY);
         self
     }
 
@@ -568,7 +592,7 @@ impl PoolBuilder {
             hooks: self.hooks,
             max_attempts: self.max_attempts,
             body: self.body,
-            limits: limits::SendLimits::new(self.rate, self.per_host),
+            limits: limits::SendLimits::new(self.rate, self.per_host, self.max_pause),
             transport,
             cookies: CookieJars::new(self.cookies, self.start_cookies),
         });
@@ -595,6 +619,8 @@ pub struct Pool {
     threads: Vec<JoinHandle<()>>,
     canceller: Canceller,
     cookies: CookieJars,
+    /// What the workers share, for what the run tells of its limits.
+    settings: Arc<PoolSettings>,
 }
 
 /// Stops a running pool from another thread (a Ctrl-C handler, a
@@ -738,8 +764,9 @@ impl Pool {
         };
         spawn("tb-feeder".into(), move || feeder.run())?;
         let scheduler_tracker = Arc::clone(&tracker);
+        let scheduler_settings = Arc::clone(&settings);
         handles.push(spawn("tb-scheduler".into(), move || {
-            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker, settings)
+            scheduler::run(scheduler_rx, jobs_tx, scheduler_tracker, scheduler_settings)
         })?);
         Ok(Pool {
             results: Taker::new(
@@ -756,6 +783,7 @@ impl Pool {
                 scheduler: scheduler_tx,
             },
             cookies,
+            settings,
         })
     }
 
@@ -770,6 +798,13 @@ impl Pool {
         RetryWaits {
             tracker: Arc::clone(&self.canceller.tracker),
         }
+    }
+
+    /// The origins paused in this run so far, in the order of their first
+    /// pause, each with how often and for how long (see
+    /// [`PoolBuilder::max_pause`]): for the run's summary.
+    pub fn paused_origins(&self) -> Vec<(String, Paused)> {
+        self.settings.limits.pauses().seen()
     }
 
     /// The cookie jars of the pool's sessions (Python's `Session.cookies`,

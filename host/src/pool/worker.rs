@@ -27,7 +27,8 @@ use super::PoolSettings;
 use super::body;
 use super::decode::{self, Coding};
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
-use super::limits::HostSlot;
+use super::limits::{Held, HostSlot};
+use super::pauses::Pauses;
 use super::redirect::{self, Hop};
 use crate::cookies::{Cookie, RequestCookies, cookie_header};
 use crate::failure::{Failure, FailureKind, error_chain};
@@ -158,8 +159,21 @@ impl Worker {
             let next = if self.lines.tracker.is_cancelled() {
                 Next::Done(stopped(&mut task))
             } else {
-                let Some((admitted, slot)) = settings.limits.admit(task) else {
-                    continue;
+                let (admitted, slot) = match settings.limits.admit(task) {
+                    Ok(admitted) => admitted,
+                    Err(Held::Parked) => continue,
+                    Err(Held::Paused(task, until)) => {
+                        self.schedule(*task, until).await;
+                        continue;
+                    }
+                    Err(Held::Refused(mut task, message)) => {
+                        let ended = task.last.take().map_or_else(
+                            || Ended::Failure(FailureKind::Paused, message),
+                            |last| *last,
+                        );
+                        self.finish(*task, ended).await;
+                        continue;
+                    }
                 };
                 task = admitted;
                 self.host_slot = slot;
@@ -177,25 +191,25 @@ impl Worker {
                 })
             };
             match next {
-                Next::Retry(delay) => {
-                    let due = Instant::now() + delay;
-                    if let Err(returned) = self
-                        .lines
-                        .scheduler
-                        .send(ToScheduler::Retry(Box::new(task), due))
-                    {
-                        let ToScheduler::Retry(mut task, _) = returned.0 else {
-                            unreachable!("sent a retry")
-                        };
-                        let shut_down = task.last.take().map_or_else(
-                            || Ended::Failure(FailureKind::Other, "shut down".into()),
-                            |last| *last,
-                        );
-                        self.finish(*task, shut_down).await;
-                    }
-                }
+                Next::Retry(delay) => self.schedule(task, Instant::now() + delay).await,
                 Next::Done(ended) => self.finish(task, ended).await,
             }
+        }
+    }
+
+    /// Hands `task` to the retry scheduler, to come back at `due`; ends it
+    /// with what it has if the scheduler is gone.
+    async fn schedule(&self, task: Task, due: Instant) {
+        let waiting = ToScheduler::Retry(Box::new(task), due);
+        if let Err(returned) = self.lines.scheduler.send(waiting) {
+            let ToScheduler::Retry(mut task, _) = returned.0 else {
+                unreachable!("sent a retry")
+            };
+            let shut_down = task.last.take().map_or_else(
+                || Ended::Failure(FailureKind::Other, "shut down".into()),
+                |last| *last,
+            );
+            self.finish(*task, shut_down).await;
         }
     }
 
@@ -310,9 +324,21 @@ impl Worker {
             };
             let request = sent.into_request(&task.job);
             let decision = self.chain.decide_retry(&request, &outcome, &attempt).await;
+            let may_retry = task.attempts < self.settings.max_attempts;
             match decision {
-                Ok(Decision::RetryAfter(ms)) if task.attempts < self.settings.max_attempts => {
+                Ok(Decision::RetryAfter(ms)) if may_retry => {
                     retry = Some(Duration::from_millis(ms));
+                }
+                Ok(Decision::PauseOrigin(ms)) => {
+                    // The origin that answered: a redirect's, if it led
+                    // elsewhere.
+                    let answered = received.as_ref().ok().and_then(|a| a.url.as_ref());
+                    let origin = Pauses::origin(answered.unwrap_or(&job_url));
+                    let wait = Duration::from_millis(ms);
+                    let waited = self.settings.limits.pauses().pause(origin, wait);
+                    if waited && may_retry {
+                        retry = Some(wait);
+                    }
                 }
                 Ok(_) => {}
                 Err(failure) => {
@@ -571,6 +597,12 @@ impl Worker {
                 unsent: first_hop,
             });
         };
+        let slot = slot.map_err(|message| Fault {
+            kind: FailureKind::Paused,
+            message,
+            retryable: false,
+            unsent: false,
+        })?;
         let proxy = self
             .settings
             .transport

@@ -18,6 +18,11 @@
 //! (seconds or an HTTP date), which is never shortened, or else a random
 //! time between 0 and `min(max-ms, base-ms * 2^(attempt - 1))`.
 //!
+//! A 429 or 503 with `Retry-After` is the server asking the client, not
+//! one request, to wait: the plugin answers `pause-origin`, so that no
+//! worker sends to that origin until then, while other origins go on
+//! (`pause-origin=false` retries only the one job, as `retry-after`).
+//!
 //! Retries across the whole run are limited by a retry budget shared by
 //! every worker (see `guest_sdk::budget`): it holds `budget-tokens`
 //! retries and earns `budget-ratio` of a retry back for every job that
@@ -40,6 +45,7 @@
 //! | `budget-ratio` | `0.2` | retries earned back per job that ends, 0 to 1 |
 //! | `body-contains` | none | retry responses whose body starts with text containing this |
 //! | `body-prefix` | `1024` | how many leading body bytes `body-contains` searches |
+//! | `pause-origin` | `true` | whether a 429 or 503 with `Retry-After` pauses its whole origin |
 //!
 //! Other config keys are ignored.
 
@@ -73,6 +79,8 @@ struct RetryBackoff {
     body_contains: Option<Vec<u8>>,
     /// How many leading body bytes `body_contains` searches.
     body_prefix: u32,
+    /// Whether a 429 or 503 with `Retry-After` pauses the whole origin.
+    pause_origin: bool,
 }
 
 impl Default for RetryBackoff {
@@ -89,6 +97,7 @@ impl Default for RetryBackoff {
             }),
             body_contains: None,
             body_prefix: 1024,
+            pause_origin: true,
         }
     }
 }
@@ -123,6 +132,9 @@ impl Plugin for RetryBackoff {
         self.configure_budget()?;
         if let Some(text) = config::get("body-contains").filter(|text| !text.is_empty()) {
             self.body_contains = Some(text.into_bytes());
+        }
+        if let Some(pause_origin) = config::parse::<bool>("pause-origin")? {
+            self.pause_origin = pause_origin;
         }
         if let Some(prefix) = config::parse::<u32>("body-prefix")? {
             if !(1..=65536).contains(&prefix) {
@@ -172,10 +184,10 @@ impl Plugin for RetryBackoff {
             ));
             return Ok(Decision::Done);
         }
-        let wait_ms = outcome
+        let asked_ms = outcome
             .header("Retry-After")
-            .and_then(|value| retry_after_ms(&value, time::now()))
-            .unwrap_or_else(|| self.backoff_ms(attempt.number));
+            .and_then(|value| retry_after_ms(&value, time::now()));
+        let wait_ms = asked_ms.unwrap_or_else(|| self.backoff_ms(attempt.number));
         if !budget::spend() {
             log::debug(&format!(
                 "attempt {} of {limit} ended with {}: the retry budget is spent, giving up",
@@ -184,12 +196,19 @@ impl Plugin for RetryBackoff {
             ));
             return Ok(Decision::Done);
         }
+        let pauses =
+            self.pause_origin && asked_ms.is_some() && matches!(outcome.status(), Some(429 | 503));
         log::debug(&format!(
-            "attempt {} of {limit} ended with {}: retrying in {wait_ms} ms",
+            "attempt {} of {limit} ended with {}: retrying in {wait_ms} ms{}",
             attempt.number,
-            how_it_ended(outcome)
+            how_it_ended(outcome),
+            if pauses { ", the origin paused" } else { "" }
         ));
-        Ok(Decision::RetryAfter(wait_ms))
+        Ok(if pauses {
+            Decision::PauseOrigin(wait_ms)
+        } else {
+            Decision::RetryAfter(wait_ms)
+        })
     }
 }
 
@@ -325,10 +344,10 @@ mod tests {
             .unwrap()
     }
 
-    /// The wait of a `RetryAfter` decision.
+    /// The wait of a `RetryAfter` or `PauseOrigin` decision.
     fn wait_ms(decision: Decision) -> u64 {
         match decision {
-            Decision::RetryAfter(ms) => ms,
+            Decision::RetryAfter(ms) | Decision::PauseOrigin(ms) => ms,
             other => panic!("expected a retry, got {other:?}"),
         }
     }
@@ -583,15 +602,35 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_seconds_is_used_and_not_capped() {
+    fn retry_after_seconds_is_used_not_capped_and_pauses_the_origin() {
         let mut plugin = configured(&[("max-ms", "20")]);
         let outcome = testing::response(429, &[("retry-after", " 120 ")]);
         assert_eq!(
             decide(&mut plugin, &outcome, 1),
-            Decision::RetryAfter(120_000)
+            Decision::PauseOrigin(120_000)
         );
         let outcome = testing::response(503, &[("Retry-After", "0")]);
-        assert_eq!(decide(&mut plugin, &outcome, 1), Decision::RetryAfter(0));
+        assert_eq!(decide(&mut plugin, &outcome, 1), Decision::PauseOrigin(0));
+    }
+
+    #[test]
+    fn only_a_429_or_503_with_retry_after_pauses_and_only_if_asked_to() {
+        let mut plugin = configured(&[("statuses", "429,502,503")]);
+        let asked = [("Retry-After", "3")];
+        let outcome = testing::response(502, &asked);
+        assert_eq!(decide(&mut plugin, &outcome, 1), Decision::RetryAfter(3000));
+        let outcome = testing::response(429, &[]);
+        assert!(matches!(
+            decide(&mut plugin, &outcome, 1),
+            Decision::RetryAfter(_)
+        ));
+        let mut one_job = configured(&[("pause-origin", "false")]);
+        let outcome = testing::response(429, &asked);
+        assert_eq!(
+            decide(&mut one_job, &outcome, 1),
+            Decision::RetryAfter(3000)
+        );
+        assert!(refused(&[("pause-origin", "sometimes")]).contains("`pause-origin`"));
     }
 
     #[test]
@@ -648,7 +687,7 @@ mod tests {
         assert_eq!(
             messages,
             [
-                "attempt 1 of 4 ended with status 503: retrying in 2000 ms",
+                "attempt 1 of 4 ended with status 503: retrying in 2000 ms, the origin paused",
                 "attempt 4 of 4 ended with status 503: giving up",
             ]
         );

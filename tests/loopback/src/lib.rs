@@ -75,7 +75,8 @@
 //! from one origin to another.
 //!
 //! [`Faults`] has the hostile routes (resets, stalls, lies about lengths,
-//! floods): see [`faults`].
+//! floods): see [`faults`]. [`RateLimited`] is a rate-limited API that
+//! counts the requests sent while it asked for a pause: see [`limited`].
 //!
 //! # Protocol
 //!
@@ -95,12 +96,14 @@ mod exchange;
 pub mod faults;
 mod form;
 mod gzip;
+pub mod limited;
 mod routes;
 mod server;
 mod wire;
 
 pub use exchange::{Connection, Handler, Outcome, Recorded, Reply, Request, Script};
 pub use faults::Faults;
+pub use limited::RateLimited;
 pub use routes::{Routes, percent_decode};
 pub use server::{Builder, Server};
 

@@ -495,3 +495,25 @@ fn expect_continue_head_and_a_body_too_large() {
     assert!(conn.closed());
     assert_eq!(server.hits("/echo/big"), 0, "refused before it was read");
 }
+
+#[test]
+fn a_rate_limited_server_counts_what_comes_during_its_pause() {
+    let limited = crate::RateLimited::new(2);
+    let server = Server::builder().handler(limited.clone()).start().unwrap();
+    for remaining in ["1", "0"] {
+        let ok = get(&server, "/a");
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.header("x-ratelimit-limit"), Some("2"));
+        assert_eq!(ok.header("x-ratelimit-remaining"), Some(remaining));
+    }
+    let refused = get(&server, "/b");
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(refused.header("x-ratelimit-reset"), Some("1"));
+    assert_eq!(get(&server, "/c").status, 429, "on the wire: not counted");
+    std::thread::sleep(crate::limited::ON_THE_WIRE + Duration::from_millis(20));
+    get(&server, "/d");
+    let counts = limited.counts();
+    assert_eq!((counts.requests, counts.ok), (5, 2));
+    assert!(counts.during_pause >= 1, "{counts:?}");
+}

@@ -180,7 +180,8 @@ fn parse_json(text: &str) -> Result<String, String> {
         .map_err(|e| format!("not valid JSON: {e}"))
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+/// A positive number of seconds, at most a week, as a flag's value.
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs = text
         .parse::<f64>()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;

@@ -2,7 +2,11 @@
 //! sharding and resuming; applied by `scheduling::apply` (`--resume` by
 //! `writers::apply`, with the output file it continues).
 
+use std::time::Duration;
+
 use clap::Args;
+
+use super::request::parse_seconds;
 
 /// How many workers, how fast, and which jobs of the input.
 #[derive(Debug, Args)]
@@ -26,6 +30,15 @@ pub struct ScheduleArgs {
     /// spaced evenly.
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
+
+    /// The longest pause of an origin waited for, in seconds. A retry
+    /// policy pauses an origin when its server asks the client to wait (a
+    /// 429 or 503 with Retry-After, to retry-backoff): nothing is sent to
+    /// it until then, and its jobs wait without holding a worker. A longer
+    /// pause is not waited for: until it has passed, that origin's jobs fail
+    /// at once with kind `paused` (which --resume runs again).
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_seconds)]
+    pub max_pause: Duration,
 
     /// At most N requests in flight to one host (and port) at a time. A job
     /// for a host at its cap waits without holding a worker: the other

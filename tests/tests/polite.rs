@@ -1,0 +1,114 @@
+//! What tb-host does when a server pushes back: a 429 or 503 with
+//! `Retry-After` pauses its origin for every worker (retry-backoff's
+//! `pause-origin`), other origins go on, and a pause longer than
+//! `--max-pause` fails that origin's jobs as `paused` instead of waiting.
+
+use serde_json::Value;
+use tb_host_tests::fixtures;
+use tb_host_tests::harness::{server, tb_host};
+use tb_loopback::{RateLimited, Server};
+
+/// Whether `record` is of a job whose URL contains `part`.
+fn is_for(record: &Value, part: &str) -> bool {
+    record["url"].as_str().is_some_and(|url| url.contains(part))
+}
+
+#[test]
+fn a_server_that_asks_for_a_pause_gets_nothing_until_it_ends_and_others_go_on() {
+    // 40 requests a second; 16 workers would send far more. Every third
+    // job is for another origin, which answers at once.
+    let limited = RateLimited::new(40);
+    let api = Server::builder().handler(limited.clone()).start().unwrap();
+    let input: String = (0..180)
+        .map(|i| match i % 3 {
+            2 => server().url(&format!("/fast/polite/{i}")) + "\n",
+            _ => api.url(&format!("/items/{i}")) + "\n",
+        })
+        .collect();
+    let run = tb_host(
+        &[
+            "run",
+            "-j",
+            "16",
+            "--plugin",
+            fixtures::RETRY_BACKOFF,
+            "--plugin-config",
+            "max-attempts=10",
+            "-",
+        ],
+        &input,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (index, record) in run.by_index(180) {
+        assert_eq!(record["status"], 200, "job {index}: {record}");
+    }
+    let counts = limited.counts();
+    assert!(counts.limited > 0, "the limit was reached: {counts:?}");
+    assert_eq!(
+        counts.during_pause, 0,
+        "nothing was sent while a pause was announced: {counts:?}"
+    );
+    assert_eq!(counts.ok, 120);
+    // The other origin's jobs were not held up: all of them ended while
+    // most of the limited ones (three seconds' worth) still waited.
+    let last_other = run
+        .records
+        .iter()
+        .rposition(|r| is_for(r, "/fast/polite/"))
+        .unwrap();
+    let limited_before = run.records[..last_other]
+        .iter()
+        .filter(|r| is_for(r, "/items/"))
+        .count();
+    assert!(
+        limited_before <= 80,
+        "{limited_before} limited jobs ended before the other origin's last"
+    );
+    let origin = api.url("").trim_end_matches('/').to_owned();
+    assert!(
+        run.stderr.contains(&format!("paused:   {origin}")),
+        "the summary names the paused origin: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_pause_longer_than_max_pause_fails_that_origins_jobs_as_paused() {
+    // One worker: the first job gets 429 with `Retry-After: 30`, then the
+    // others, to the same origin, are not sent. Another origin's job is.
+    let mut urls = vec![server().url("/retry-after/max-pause/30")];
+    urls.extend((0..4).map(|i| server().url(&format!("/echo/max-pause/{i}"))));
+    let port = server().port();
+    urls.push(format!("http://localhost:{port}/echo/max-pause/elsewhere"));
+    let run = tb_host(
+        &[
+            "run",
+            "-j",
+            "1",
+            "--max-pause",
+            "5",
+            "--plugin",
+            fixtures::RETRY_BACKOFF,
+            "-",
+        ],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 1, "some jobs failed: {}", run.stderr);
+    let records = run.by_index(6);
+    assert_eq!(records[&0]["status"], 429, "the job keeps its answer");
+    assert_eq!(records[&0]["attempts"], 1);
+    for index in 1..5 {
+        let error = &records[&index]["error"];
+        assert_eq!(error["kind"], "paused", "job {index}: {}", records[&index]);
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains("30 s"), "{message}");
+        assert!(message.contains("--max-pause"), "{message}");
+    }
+    assert_eq!(records[&5]["status"], 200, "another origin is not paused");
+    assert_eq!(server().hits("/echo/max-pause/0"), 0, "nothing was sent");
+    assert!(
+        run.stderr.contains("longer than --max-pause"),
+        "{}",
+        run.stderr
+    );
+}
