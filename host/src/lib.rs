@@ -82,5 +82,7 @@ pub use cookies::{Cookie, CookieJars};
 pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{BasicAuth, Job, RequestDefaults};
-pub use pool::{BodyDirError, Canceller, Pool, PoolBuilder, PoolError, Results, RetryWaits};
+pub use pool::{
+    BodyDirError, Canceller, Numbered, Pool, PoolBuilder, PoolError, Results, RetryWaits,
+};
 pub use response::Response;
