@@ -84,6 +84,13 @@ pub struct ResultsArgs {
     /// Write the failed jobs here, as `run --failures` does.
     #[arg(long, value_name = "FILE")]
     pub failures: Option<PathBuf>,
+
+    /// Go on with the export a killed `results` left in -o FILE: the
+    /// records there are kept (a torn last line is cut off) and only the
+    /// others are written, so none is written twice or missed;
+    /// --failures is written anew, whole.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
 }
 
 /// `tb-host status`.

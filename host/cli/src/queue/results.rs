@@ -1,6 +1,9 @@
 //! `tb-host results QUEUE`: the records of a queue's jobs, one per job, in
 //! input order, written as `run` writes them (the records were made by
-//! `run`'s writer where each job ran; see `recorder.rs`).
+//! `run`'s writer where each job ran; see `recorder.rs`). `--resume`
+//! continues a killed export: `-o` is read back as `run --resume` reads
+//! it, and the jobs it holds are skipped; the failures file, all of whose
+//! lines the queue holds, is written anew.
 
 use std::io::{self, BufWriter, Write};
 
@@ -9,7 +12,8 @@ use tb_host::queue::JobQueue;
 
 use super::open;
 use crate::args::ResultsArgs;
-use crate::files::{InputFile, OutputFiles};
+use crate::files::{InputFile, Output, OutputFiles};
+use crate::resume;
 use crate::{Failed, SetupError};
 
 /// How many results are asked for at once.
@@ -26,7 +30,16 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
         id: None,
     };
     let files = OutputFiles::open(args.output.as_deref(), args.failures.as_deref(), &no_input)?;
-    let (records, failures) = files.empty()?;
+    let (records, failures, done) = if args.resume {
+        let OutputFiles { records, failures } = files;
+        let records = records.expect("clap: --resume requires -o");
+        let (records, done) = resume::continue_output(records)?;
+        let failures = failures.map(Output::empty).transpose()?;
+        (Some(records), failures, Some(done))
+    } else {
+        let (records, failures) = files.empty()?;
+        (records, failures, None)
+    };
     let mut records: Box<dyn Write> = match records {
         Some(file) => Box::new(BufWriter::new(file)),
         None => Box::new(BufWriter::new(io::stdout().lock())),
@@ -38,7 +51,7 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
         let stored = queue
             .results(&indexes)
             .map_err(|e| SetupError::new(e.to_string()))?;
-        for value in stored {
+        for (index, value) in indexes.into_iter().zip(stored) {
             let Some(value) = value else {
                 missing += 1;
                 continue;
@@ -47,7 +60,9 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
                 Some((record, failed)) => (record, Some(failed)),
                 None => (value.as_str(), None),
             };
-            writeln!(records, "{record}").context("cannot write the records")?;
+            if !done.as_ref().is_some_and(|done| done.contains(index)) {
+                writeln!(records, "{record}").context("cannot write the records")?;
+            }
             if let (Some(out), Some(line)) = (failures.as_mut(), failed) {
                 writeln!(out, "{line}").context("cannot write the failures")?;
             }
