@@ -472,6 +472,18 @@ fn a_killed_results_export_resumes_without_a_record_twice_or_missed() {
         listed.lines().count() == 1 && listed.contains("not a url"),
         "{listed}"
     );
+    // Another queue's export is not continued in this file.
+    setup.enqueue("other", &urls("/json", 3));
+    setup.run_queue("other", 1, &[], 0);
+    let other = setup.redis.queue("other");
+    let refused = tb_host(&["results", &other, "-o", out_arg, "--resume"], "");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("another run's export"),
+        "{}",
+        refused.stderr
+    );
+    exactly_once(&read_records(&out), 0..jobs, "the file is left as it was");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! lines the queue holds, is written anew.
 
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use anyhow::Context;
 use tb_host::queue::JobQueue;
@@ -13,7 +14,7 @@ use tb_host::queue::JobQueue;
 use super::open;
 use crate::args::ResultsArgs;
 use crate::files::{InputFile, Output, OutputFiles};
-use crate::resume;
+use crate::resume::{self, Done};
 use crate::{Failed, SetupError};
 
 /// How many results are asked for at once.
@@ -51,6 +52,9 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
         let stored = queue
             .results(&indexes)
             .map_err(|e| SetupError::new(e.to_string()))?;
+        if let Some(done) = &done {
+            same_work(done, &indexes, &stored, args)?;
+        }
         for (index, value) in indexes.into_iter().zip(stored) {
             let Some(value) = value else {
                 missing += 1;
@@ -84,6 +88,34 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
             args.queue
         );
         return Err(Failed.into());
+    }
+    Ok(())
+}
+
+/// Refuses a resumed export whose `-o` holds a record, among `indexes`,
+/// of another job than the queue's `stored` one at that index: the file
+/// is another queue's export. Checked a batch before any of it is written
+/// (an export writes from the first index on, so the first batch shows it).
+fn same_work(
+    done: &Done,
+    indexes: &[u64],
+    stored: &[Option<String>],
+    args: &ResultsArgs,
+) -> Result<(), SetupError> {
+    for (&index, value) in indexes.iter().zip(stored) {
+        let Some(value) = value else { continue };
+        let record = value
+            .split_once('\n')
+            .map_or(value.as_str(), |(record, _)| record);
+        if done.contains(index) && !done.matches(index, record) {
+            return Err(SetupError::new(format!(
+                "-o {} holds a record of job {index} that is not the job the queue {} has at \
+                 that index: it is another run's export; export this queue to another file, \
+                 or without --resume",
+                args.output.as_deref().unwrap_or(Path::new("-")).display(),
+                args.queue
+            )));
+        }
     }
     Ok(())
 }

@@ -55,6 +55,13 @@ impl Done {
     pub fn contains(&self, index: u64) -> bool {
         self.0.is_done(index)
     }
+
+    /// Whether the job with `index` is done and its record is of the job
+    /// `record` is of (same method and URL): the file continued is of the
+    /// same work.
+    pub fn matches(&self, index: u64, record: &str) -> bool {
+        self.0.is_of(index, record)
+    }
 }
 
 /// How the input of a resumed run is read again, to check the records.
