@@ -20,6 +20,8 @@
 # missing, Debian, as root), which is started on a free port with its
 # files in a temporary directory, AOF on (`appendfsync everysec`, the
 # default), as the README advises.
+#
+# TB_BENCH_BIN=PATH measures that tb-host instead of this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,9 @@ rounds=${3:-2}
 
 # shellcheck source=lib/loopback.sh
 source benches/lib/loopback.sh
+# TB_BENCH_BIN: another tb-host to measure (another branch's build), in
+# the same conditions.
+bin=${TB_BENCH_BIN:-$bin}
 command -v redis-server >/dev/null ||
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 

@@ -13,8 +13,9 @@
 //! The group's pending-entries list is the leases: `XREADGROUP` hands new
 //! entries out, `XAUTOCLAIM` takes over those idle longer than a lease,
 //! `XCLAIM ... JUSTID` renews them (`lua/lease.lua`), and `lua/record.lua`
-//! stores a result, acknowledges and deletes its entry and counts it in one
-//! step (a batch of results goes as one pipeline of those). `lua/retry.lua`
+//! stores a batch of results, acknowledging and deleting each one's entry
+//! and counting it, in one step (one script call per batch: a call costs
+//! Redis more than the commands of a result). `lua/retry.lua`
 //! parks a retry (acknowledging its entry in the same step) and
 //! `lua/due.lua`, run by whichever process takes jobs, at most every
 //! [`DUE_EVERY`], moves the retries due back into the stream. The braces make the keys one hash slot, for a Redis Cluster.
@@ -279,6 +280,15 @@ fn engine(address: &QueueAddress, message: String) -> QueueError {
     }
 }
 
+/// A reply of the engine as a `T`; none is an error too.
+fn parsed<T: redis::FromRedisValue>(
+    address: &QueueAddress,
+    reply: Option<redis::Value>,
+) -> Result<T, QueueError> {
+    redis::from_redis_value(reply.unwrap_or(redis::Value::Nil))
+        .map_err(|e| engine(address, e.to_string()))
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -404,24 +414,33 @@ impl JobQueue for RedisQueue {
         if results.is_empty() {
             return Ok(Vec::new());
         }
+        // The records in one script call, the retries (rare) one call each.
+        let (records, retries): (Vec<&Outcome>, Vec<&Outcome>) = results
+            .iter()
+            .partition(|result| matches!(result.ending, Ending::Record { .. }));
         let mut pipe = redis::pipe();
-        for result in results {
-            match &result.ending {
-                Ending::Record { record, failed } => pipe
-                    .cmd("EVALSHA")
-                    .arg(self.record.get_hash())
-                    .arg(4)
-                    .arg(&self.keys.jobs)
-                    .arg(&self.keys.results)
-                    .arg(&self.keys.meta)
-                    .arg(&self.keys.rate)
-                    .arg(GROUP)
-                    .arg(&result.id)
-                    .arg(result.index)
-                    .arg(record)
-                    .arg(if *failed { "1" } else { "0" }),
-                Ending::Retry { after, attempts } => pipe
-                    .cmd("EVALSHA")
+        if !records.is_empty() {
+            let call = pipe
+                .cmd("EVALSHA")
+                .arg(self.record.get_hash())
+                .arg(4)
+                .arg(&self.keys.jobs)
+                .arg(&self.keys.results)
+                .arg(&self.keys.meta)
+                .arg(&self.keys.rate)
+                .arg(GROUP);
+            for result in &records {
+                if let Ending::Record { record, failed } = &result.ending {
+                    call.arg(&result.id)
+                        .arg(result.index)
+                        .arg(record)
+                        .arg(if *failed { "1" } else { "0" });
+                }
+            }
+        }
+        for result in &retries {
+            if let Ending::Retry { after, attempts } = &result.ending {
+                pipe.cmd("EVALSHA")
                     .arg(self.retry.get_hash())
                     .arg(4)
                     .arg(&self.keys.jobs)
@@ -432,10 +451,10 @@ impl JobQueue for RedisQueue {
                     .arg(&result.id)
                     .arg(result.index)
                     .arg(millis(*after))
-                    .arg(attempts),
-            };
+                    .arg(attempts);
+            }
         }
-        let stored: Vec<u64> = self.with(|con| match pipe.query(con) {
+        let replies: Vec<redis::Value> = self.with(|con| match pipe.query(con) {
             // A server restarted from its files has no scripts: the
             // scripts are idempotent, so all of them go again.
             Err(e) if e.code() == Some("NOSCRIPT") => {
@@ -445,7 +464,26 @@ impl JobQueue for RedisQueue {
             }
             other => other,
         })?;
-        Ok(stored.into_iter().map(|stored| stored == 1).collect())
+        let mut replies = replies.into_iter();
+        let stored_records: Vec<u64> = if records.is_empty() {
+            Vec::new()
+        } else {
+            parsed(&self.address, replies.next())?
+        };
+        let parked: Vec<u64> = replies
+            .map(|reply| parsed(&self.address, Some(reply)))
+            .collect::<Result<_, _>>()?;
+        let (mut stored_records, mut parked) = (stored_records.into_iter(), parked.into_iter());
+        Ok(results
+            .iter()
+            .map(|result| {
+                let stored = match result.ending {
+                    Ending::Record { .. } => stored_records.next(),
+                    Ending::Retry { .. } => parked.next(),
+                };
+                stored == Some(1)
+            })
+            .collect())
     }
 
     fn all_recorded(&self) -> Result<bool, QueueError> {

@@ -143,4 +143,15 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn results_resume_needs_the_file_it_continues() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let line = ["tb-host", "results", "redis://h/q"].iter().chain(args);
+            crate::args::Cli::try_parse_from(line)
+        };
+        assert!(parse(&["--resume"]).is_err(), "--resume without -o");
+        assert!(parse(&["--resume", "-o", "records.jsonl"]).is_ok());
+    }
 }
