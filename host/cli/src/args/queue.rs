@@ -18,7 +18,9 @@ pub struct QueueArgs {
     /// filled by `tb-host enqueue`) instead of an input, and record each
     /// result there (read them with `tb-host results`); exits once every
     /// job of the queue is recorded, by this process or another. Takes no
-    /// more jobs than twice its -j workers, and renews their leases.
+    /// more jobs than twice its -j workers, and renews their leases. A
+    /// retry a plugin asks for later waits in the queue, not here: any
+    /// process takes it once it is due.
     #[arg(
         long,
         value_name = "QUEUE",
