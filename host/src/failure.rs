@@ -39,6 +39,12 @@ pub enum FailureKind {
     /// [`crate::PoolBuilder::max_pause`]. Running the job again once the
     /// pause has passed sends it.
     Paused,
+    /// Not an end: a hook asked for another attempt after
+    /// [`Failure::retry_in`], and the pool hands such retries out rather
+    /// than wait for them ([`crate::PoolBuilder::hand_out_retries`]), so
+    /// that whoever gave it the job keeps it until it is due (a queue
+    /// keeps it on its server, where it belongs to no process).
+    Retry,
     /// Anything else.
     Other,
 }
@@ -58,6 +64,7 @@ impl FailureKind {
             FailureKind::Save => "save",
             FailureKind::Cancelled => "cancelled",
             FailureKind::Paused => "paused",
+            FailureKind::Retry => "retry",
             FailureKind::Other => "other",
         }
     }
@@ -119,6 +126,7 @@ impl FailureKind {
             | FailureKind::Save
             | FailureKind::Cancelled
             | FailureKind::Paused
+            | FailureKind::Retry
             | FailureKind::Other => AttemptFailureKind::Other,
         }
     }
@@ -162,6 +170,8 @@ pub struct Failure {
     pub(crate) message: String,
     pub(crate) attempts: u32,
     pub(crate) elapsed: Duration,
+    /// For [`FailureKind::Retry`]: how long until the next attempt is due.
+    pub(crate) retry_in: Option<Duration>,
 }
 
 impl Failure {
@@ -177,6 +187,7 @@ impl Failure {
             message: message.into(),
             attempts: 0,
             elapsed: Duration::ZERO,
+            retry_in: None,
         }
     }
 
@@ -208,6 +219,12 @@ impl Failure {
     /// Time from the first attempt's start to the failure.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+
+    /// For a job to try again ([`FailureKind::Retry`]): how long until its
+    /// next attempt is due, as the hook asked. `None` for any other kind.
+    pub fn retry_in(&self) -> Option<Duration> {
+        self.retry_in
     }
 
     /// Gives up the failure for the job it came from.

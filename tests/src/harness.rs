@@ -315,6 +315,11 @@ impl Running {
         }
     }
 
+    /// Whether the run is still running (has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait for tb-host").is_none()
+    }
+
     /// Sends `signal` (`libc::SIGINT`, ...) to the run.
     pub fn signal(&self, signal: i32) {
         let pid = i32::try_from(self.child.id()).expect("a pid fits an i32");

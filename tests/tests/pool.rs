@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tb_host::hooks::{AttemptOutcome, Decision, NativeHook};
 use tb_host::plugin::{Manifest, PluginRuntime};
-use tb_host::{FailureKind, Job, Pool, PoolError, RequestDefaults, threaded};
+use tb_host::{FailureKind, Job, Numbered, Pool, PoolError, RequestDefaults, threaded};
 use tb_host_tests::fixtures;
 use tb_host_tests::harness::{each_once, refused_url, server, tb_host};
 
@@ -294,6 +294,51 @@ fn native_retry_policy_is_scheduled_and_capped() {
     assert_eq!(response.status(), 503);
     assert_eq!(response.attempts(), 4, "max_attempts caps the policy");
     assert_eq!(server().hits(path), 4);
+}
+
+#[test]
+fn a_pool_that_hands_its_retries_out_takes_them_back_with_their_attempts() {
+    let path = "/flaky/handed-out/100/503";
+    let policy = || {
+        NativeHook::retry_policy("in 60 s", |_, outcome, _| match outcome {
+            AttemptOutcome::Response(head) if head.status == 503 => Decision::RetryAfter(60_000),
+            _ => Decision::Defer,
+        })
+    };
+    let job = Job::get(server().url(path));
+    let mut pool = Pool::builder()
+        .threads(1)
+        .max_attempts(3)
+        .hand_out_retries(true)
+        .hook(policy())
+        .from_jobs([job.clone()])
+        .unwrap();
+    // At once, not in 60 s: the wait is the caller's.
+    let handed = pool.results().next().expect("a result").unwrap_err();
+    assert!(pool.results().next().is_none(), "one result");
+    assert_eq!(handed.kind(), FailureKind::Retry);
+    assert_eq!(handed.retry_in(), Some(Duration::from_secs(60)));
+    assert_eq!(handed.attempts(), 1);
+    // Given back with its two attempts, it makes the third, the last.
+    let mut pool = Pool::builder()
+        .threads(1)
+        .max_attempts(3)
+        .hand_out_retries(true)
+        .hook(policy())
+        .from_numbered([Numbered {
+            index: 7,
+            entry: Ok(job),
+            attempts: 2,
+        }])
+        .unwrap();
+    let response = pool.results().next().expect("a result").unwrap();
+    assert_eq!((response.index(), response.attempts()), (7, 3));
+    assert_eq!(
+        response.status(),
+        503,
+        "max_attempts counts the earlier ones"
+    );
+    assert_eq!(server().hits(path), 2);
 }
 
 #[test]

@@ -5,8 +5,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tb_host_tests::fixtures;
 use tb_host_tests::harness::{
-    Run, Running, Scratch, exactly_once, piped, server, summary_jobs, tb_host,
+    Run, Running, Scratch, exactly_once, fault_server, piped, read_records, server, summary_jobs,
+    tb_host,
 };
 use tb_host_tests::redis_server::RedisServer;
 
@@ -29,12 +31,46 @@ impl Setup {
 
     /// Enqueues `urls` on queue `name`; panics unless it succeeds.
     fn enqueue(&self, name: &str, urls: &[String]) {
+        self.enqueue_with(name, urls, &[]);
+    }
+
+    /// Enqueues `urls` on queue `name` with `extra` flags (`--resume`): the
+    /// input file is `NAME.txt`, written anew with `urls`.
+    fn enqueue_with(&self, name: &str, urls: &[String], extra: &[&str]) {
         let input = self.scratch.write_lines(&format!("{name}.txt"), urls);
-        let run = tb_host(
-            &["enqueue", &self.redis.queue(name), input.to_str().unwrap()],
-            "",
-        );
+        let queue = self.redis.queue(name);
+        let mut args = vec!["enqueue", queue.as_str(), input.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = tb_host(&args, "");
         assert_eq!(run.code, 0, "enqueue: {}", run.stderr);
+    }
+
+    /// Runs `n` processes on queue `name` at once, each `run --queue` with
+    /// `extra` flags, until every one has exited with `code`.
+    fn run_queue(&self, name: &str, n: usize, extra: &[&str], code: i32) -> Vec<Run> {
+        let running: Vec<Running> = (0..n).map(|_| worker(self, name, extra)).collect();
+        let runs: Vec<Run> = running.into_iter().map(finished).collect();
+        for run in &runs {
+            assert_eq!(run.code, code, "{}", run.stderr);
+        }
+        runs
+    }
+
+    /// What `tb-host status` prints for queue `name`.
+    fn status(&self, name: &str) -> String {
+        // Not JSON lines: run as a plain command.
+        let status = piped(&["status", &self.redis.queue(name)])
+            .output()
+            .expect("run tb-host status");
+        assert!(status.status.success(), "{status:?}");
+        String::from_utf8_lossy(&status.stdout).into_owned()
+    }
+
+    /// How many entries of queue `name` some process holds (`XPENDING`).
+    fn in_flight(&self, name: &str) -> u64 {
+        let stream = format!("tb-host:{{{name}}}:jobs");
+        let summary = self.redis.cli(&["XPENDING", &stream, "tb-host"]);
+        summary.lines().next().unwrap_or("0").parse().unwrap_or(0)
     }
 
     /// `tb-host results` of queue `name`: its records, checked to be one
@@ -89,33 +125,68 @@ fn three_processes_drain_one_queue_and_each_job_is_recorded_once() {
     let setup = Setup::new("queue-three");
     let jobs = 300;
     setup.enqueue("three", &urls("/slow/30", jobs));
-    let workers: Vec<Running> = (0..3)
-        .map(|_| worker(&setup, "three", &["-j", "4"]))
-        .collect();
-    let runs: Vec<Run> = workers.into_iter().map(finished).collect();
+    let runs = setup.run_queue("three", 3, &["-j", "4"], 0);
     let mut ran = 0;
     for run in &runs {
-        assert_eq!(run.code, 0, "{}", run.stderr);
         let took = summary_jobs(&run.stderr).unwrap_or(0);
         assert!(took > 0, "every process took some jobs: {}", run.stderr);
         ran += took;
     }
     assert_eq!(ran, jobs, "no job ran twice when no process died");
     all_answered(&setup.results("three", jobs));
-    // Not JSON lines: run as a plain command.
-    let status = piped(&["status", &setup.redis.queue("three")])
-        .output()
-        .expect("run tb-host status");
-    assert!(status.status.success());
-    let shown = String::from_utf8_lossy(&status.stdout);
+    let shown = setup.status("three");
     for line in [
         "jobs:      300 enqueued (the whole input)",
-        "waiting:   0",
-        "in flight: 0",
+        "waiting:   0\n",
+        "waiting for a retry: 0\n",
+        "in flight: 0\n",
         "recorded:  300 (0 failed; 0 duplicate results dropped)",
+        "records/s over the last ",
     ] {
         assert!(shown.contains(line), "{line:?} in {shown}");
     }
+}
+
+#[test]
+fn status_shows_the_jobs_each_process_holds_and_the_rate() {
+    let setup = Setup::new("queue-status");
+    let jobs = 80;
+    setup.enqueue("status", &urls("/slow/250", jobs));
+    let running = worker(&setup, "status", &["-j", "3"]);
+    // 3 workers at 4 jobs a second each: some 12 records a second, while
+    // it holds twice its workers.
+    setup.wait_for("two seconds of records", || {
+        setup.redis.count("status", "recorded") >= 30
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let shown = setup.status("status");
+    running.signal(libc::SIGINT);
+    assert_eq!(finished(running).code, 130);
+    let held: Vec<u64> = shown
+        .lines()
+        .skip_while(|line| !line.starts_with("in flight: "))
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .map(|line| line.rsplit(": ").next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(held.len(), 1, "one process: {shown}");
+    assert!(
+        (1..=6).contains(&held[0]),
+        "it holds up to twice -j: {shown}"
+    );
+    assert!(
+        shown.contains(&format!("in flight: {}\n", held[0])),
+        "{shown}"
+    );
+    let rate: f64 = shown
+        .lines()
+        .find_map(|line| line.strip_prefix("rate:      "))
+        .and_then(|rate| rate.split(' ').next())
+        .and_then(|rate| rate.parse().ok())
+        .unwrap_or_else(|| panic!("a rate in {shown}"));
+    assert!((4.0..=16.0).contains(&rate), "about 12 a second: {shown}");
+    setup.run_queue("status", 1, &["-j", "40"], 0);
+    all_answered(&setup.results("status", jobs));
 }
 
 #[test]
@@ -132,8 +203,7 @@ fn the_jobs_of_a_killed_process_are_taken_over_after_its_lease() {
     doomed.signal(libc::SIGKILL);
     let killed = finished(doomed);
     assert_ne!(killed.code, 0);
-    let heir = finished(worker(&setup, "killed", &["-j", "8", "--lease", "1"]));
-    assert_eq!(heir.code, 0, "{}", heir.stderr);
+    setup.run_queue("killed", 1, &["-j", "8", "--lease", "1"], 0);
     let records = setup.results("killed", jobs);
     all_answered(&records);
     assert!(
@@ -155,8 +225,7 @@ fn a_job_delivered_twice_is_recorded_once() {
     frozen.signal(libc::SIGSTOP);
     // Its lease runs out while it is frozen: another process takes the
     // job over, runs it and records it.
-    let heir = finished(worker(&setup, "twice", &["-j", "1", "--lease", "1"]));
-    assert_eq!(heir.code, 0, "{}", heir.stderr);
+    setup.run_queue("twice", 1, &["-j", "1", "--lease", "1"], 0);
     assert_eq!(server().hits(path), before + 2, "the job ran twice");
     frozen.signal(libc::SIGCONT);
     let thawed = finished(frozen);
@@ -182,11 +251,18 @@ fn ctrl_c_hands_the_jobs_not_sent_back_at_once() {
     interrupted.signal(libc::SIGINT);
     let stopped = finished(interrupted);
     assert_eq!(stopped.code, 130, "{}", stopped.stderr);
-    assert!(
-        stopped.stderr.contains("jobs not done back to the queue"),
-        "{}",
-        stopped.stderr
-    );
+    for said in [
+        "jobs not yet sent go back to the queue at once, for other processes",
+        "jobs not done back to the queue",
+        "the jobs not yet sent were handed back to the queue",
+    ] {
+        assert!(
+            stopped.stderr.contains(said),
+            "{said:?}: {}",
+            stopped.stderr
+        );
+    }
+    assert!(!stopped.stderr.contains("cancelled"), "{}", stopped.stderr);
     // The default lease is 30 s: the jobs it held come at once, or the
     // run would take that long.
     let (heir, took) =
@@ -227,40 +303,33 @@ fn redis_killed_and_restarted_mid_run_loses_and_doubles_nothing() {
 }
 
 #[test]
-fn a_job_delivered_too_often_ends_as_a_failure() {
+fn a_job_that_kills_every_process_that_takes_it_ends_as_a_failure() {
     let setup = Setup::new("queue-poison");
-    let jobs = 3;
-    setup.enqueue("poison", &urls("/fast", jobs));
-    // Three processes took job 0 and died with it: a consumer that reads
-    // it, then claims it twice more, each claim a delivery.
-    let stream = "tb-host:{poison}:jobs";
-    let read = setup.redis.cli(&[
-        "XREADGROUP",
-        "GROUP",
-        "tb-host",
-        "ghost",
-        "COUNT",
-        "1",
-        "STREAMS",
-        stream,
-        ">",
-    ]);
-    let id = read
-        .lines()
-        .find(|line| line.contains('-') && line.chars().next().unwrap().is_ascii_digit())
-        .unwrap_or_else(|| panic!("an entry id in {read:?}"))
-        .to_owned();
-    for _ in 0..2 {
-        setup
-            .redis
-            .cli(&["XCLAIM", stream, "tb-host", "ghost", "0", &id]);
+    let jobs = 30;
+    // Job 0 is the poison: whichever process has it in flight dies
+    // (SIGKILL, as the OOM killer would do it), each time.
+    let poison = "/slow/9001";
+    let mut lines = urls("/fast", jobs);
+    lines[0] = server().url(&format!("{poison}?job=0"));
+    setup.enqueue("poison", &lines);
+    let flags = ["-j", "4", "--lease", "0.5", "--max-deliveries", "3"];
+    let before = server().hits(poison);
+    for delivery in 1..=3 {
+        let doomed = worker(&setup, "poison", &flags);
+        // Killed with the poison alone in flight: the others, fast, are
+        // recorded by then (else they would be delivered as often).
+        setup.wait_for("the poison job in flight, alone", || {
+            server().hits(poison) == before + delivery
+                && setup.in_flight("poison") == 1
+                && setup.redis.count("poison", "recorded") == jobs - 1
+        });
+        doomed.signal(libc::SIGKILL);
+        assert_ne!(finished(doomed).code, 0);
     }
-    let run = finished(worker(
-        &setup,
-        "poison",
-        &["--lease", "0.5", "--max-deliveries", "3"],
-    ));
-    assert_eq!(run.code, 1, "a job failed: {}", run.stderr);
+    // The fourth delivery is one too many: the job ends as a failure
+    // without being sent, and the others are recorded.
+    setup.run_queue("poison", 1, &flags, 1);
+    assert_eq!(server().hits(poison), before + 3, "sent once per delivery");
     let failures = setup.scratch.path("failed.jsonl");
     let results = tb_host(
         &[
@@ -279,12 +348,142 @@ fn a_job_delivered_too_often_ends_as_a_failure() {
         message.contains("delivered 4 times, more than --max-deliveries 3"),
         "{message}"
     );
-    assert_eq!(records[&1]["status"], 200);
+    let answered: Vec<Value> = (1..jobs).map(|i| records[&i].clone()).collect();
+    all_answered(&answered);
     let listed = std::fs::read_to_string(&failures).unwrap();
     assert!(
-        listed.lines().count() == 1 && listed.contains("/fast?job=0"),
+        listed.lines().count() == 1 && listed.contains("/slow/9001?job=0"),
         "{listed}"
     );
+}
+
+#[test]
+fn a_retry_for_later_waits_in_redis_and_survives_its_process() {
+    let setup = Setup::new("queue-retry");
+    let jobs = 6;
+    // Each job's first request gets 429 with Retry-After: 4; the next 200.
+    let faults = fault_server();
+    let urls: Vec<String> = (0..jobs)
+        .map(|i| faults.url(&format!("/retry-after-secs/{i}/4")))
+        .collect();
+    setup.enqueue("retry", &urls);
+    let flags = ["-j", "2", "--plugin", fixtures::RETRY_BACKOFF];
+    let scheduler = worker(&setup, "retry", &flags);
+    setup.wait_for("every job parked for its retry", || {
+        setup
+            .status("retry")
+            .contains(&format!("waiting for a retry: {jobs}\n"))
+    });
+    // Parked, a retry belongs to no process: none is in flight, and the
+    // process that asked for it dies before it is due.
+    assert_eq!(setup.in_flight("retry"), 0);
+    scheduler.signal(libc::SIGKILL);
+    assert_ne!(finished(scheduler).code, 0);
+    let shown = setup.status("retry");
+    assert!(shown.contains("recorded:  0 "), "{shown}");
+    // The default lease is 30 s: the retries come as soon as they are due,
+    // not when a lease runs out.
+    let (heir, took) = worker(&setup, "retry", &flags).finish_within(Duration::from_secs(60));
+    assert_eq!(heir.code, 0, "{}", heir.stderr);
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let records = setup.results("retry", jobs);
+    for record in &records {
+        assert_eq!(record["status"], 200, "{record}");
+        assert_eq!(record["attempts"], 2, "the first attempt counts: {record}");
+    }
+    let shown = setup.status("retry");
+    assert!(shown.contains("waiting for a retry: 0\n"), "{shown}");
+}
+
+#[test]
+fn a_following_process_takes_jobs_enqueued_later_and_stops_on_ctrl_c() {
+    let setup = Setup::new("queue-follow");
+    let all = urls("/fast", 10);
+    setup.enqueue("follow", &all[..4]);
+    let mut follower = worker(&setup, "follow", &["-j", "2", "--follow"]);
+    setup.wait_for("the first jobs", || {
+        setup.redis.count("follow", "recorded") == 4
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(follower.is_running(), "it waits for more jobs");
+    // The input grew: enqueue --resume adds what it has not added yet.
+    setup.enqueue_with("follow", &all, &["--resume"]);
+    setup.wait_for("the jobs enqueued later", || {
+        setup.redis.count("follow", "recorded") == 10
+    });
+    assert!(follower.is_running(), "it still waits");
+    follower.signal(libc::SIGINT);
+    let (stopped, took) = follower.finish_within(Duration::from_secs(10));
+    assert_eq!(stopped.code, 130, "{}", stopped.stderr);
+    assert!(took < Duration::from_secs(2), "stopped at once: {took:?}");
+    assert!(
+        !stopped.stderr.contains("jobs not done back"),
+        "it held no job to hand back: {}",
+        stopped.stderr
+    );
+    assert_eq!(
+        summary_jobs(&stopped.stderr),
+        Some(10),
+        "{}",
+        stopped.stderr
+    );
+    all_answered(&setup.results("follow", 10));
+}
+
+#[test]
+fn a_killed_results_export_resumes_without_a_record_twice_or_missed() {
+    let setup = Setup::new("queue-results");
+    // Records of 20 kB (the body in each): an export that takes a while.
+    let jobs = 1500;
+    let mut lines = urls("/bytes/20000", jobs);
+    lines[5] = "not a url".to_owned();
+    setup.enqueue("export", &lines);
+    setup.run_queue("export", 1, &["-j", "16", "--record-body"], 1);
+    let queue = setup.redis.queue("export");
+    let out = setup.scratch.path("records.jsonl");
+    let failures = setup.scratch.path("failures.jsonl");
+    let (out_arg, failures_arg) = (out.to_str().unwrap(), failures.to_str().unwrap());
+    let export = [
+        "results",
+        queue.as_str(),
+        "-o",
+        out_arg,
+        "--failures",
+        failures_arg,
+    ];
+    // Killed as soon as some records are written: mid-line, likely.
+    let killed = Running::start_closing_stdin(&export, "");
+    setup.wait_for("some records", || {
+        std::fs::metadata(&out).is_ok_and(|m| m.len() > 0)
+    });
+    killed.signal(libc::SIGKILL);
+    assert_ne!(finished(killed).code, 0);
+    let written = std::fs::read(&out).unwrap();
+    let whole = written.iter().filter(|&&b| b == b'\n').count();
+    assert!(whole < jobs as usize, "killed mid-export: {whole} records");
+    let mut args = export.to_vec();
+    args.push("--resume");
+    let resumed = tb_host(&args, "");
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let records = read_records(&out);
+    exactly_once(&records, 0..jobs, &resumed.stderr);
+    let listed = std::fs::read_to_string(&failures).unwrap();
+    assert!(
+        listed.lines().count() == 1 && listed.contains("not a url"),
+        "{listed}"
+    );
+    // Another queue's export is not continued in this file.
+    setup.enqueue("other", &urls("/json", 3));
+    setup.run_queue("other", 1, &[], 0);
+    let other = setup.redis.queue("other");
+    let refused = tb_host(&["results", &other, "-o", out_arg, "--resume"], "");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("another run's export"),
+        "{}",
+        refused.stderr
+    );
+    exactly_once(&read_records(&out), 0..jobs, "the file is left as it was");
 }
 
 #[test]
@@ -315,8 +514,8 @@ fn a_killed_enqueue_resumes_without_adding_a_job_twice() {
     );
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(setup.redis.cli(&["XLEN", stream]), "1500", "none twice");
-    let run = finished(worker(&setup, "resumed", &["-j", "8"]));
-    assert_eq!(run.code, 1, "the bad line failed: {}", run.stderr);
+    // The bad line failed: exit status 1.
+    setup.run_queue("resumed", 1, &["-j", "8"], 1);
     let results = tb_host(&["results", &queue], "");
     let records = exactly_once(&results.records, 0..jobs, &results.stderr);
     let bad = records[&700];

@@ -20,6 +20,7 @@ use super::failures::FailureWriter;
 use super::output::RecordWriter;
 use super::queue::QueueRecorder;
 use super::stall::Activity;
+use super::stop::Unsent;
 use tb_host::{Failure, Response};
 
 /// The record writer and the failures file of a run, each dropped once it
@@ -55,6 +56,16 @@ impl Outputs {
             failures: None,
             lists_failures: false,
             queue: Some(recorder),
+        }
+    }
+
+    /// What becomes of the jobs not sent when the run is stopped: on a
+    /// queue they are handed back, else they end as cancelled.
+    pub fn unsent(&self) -> Unsent {
+        if self.queue.is_some() {
+            Unsent::HandedBack
+        } else {
+            Unsent::Cancelled
         }
     }
 

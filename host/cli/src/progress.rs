@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use tb_host::input::Format;
-use tb_host::{Failure, RequestDefaults, Response, RetryWaits};
+use tb_host::{Failure, FailureKind, RequestDefaults, Response, RetryWaits};
 
 /// The bar on screen, for [`suspend`].
 static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -89,7 +89,10 @@ impl Progress {
     /// Counts one finished job.
     pub fn add(&mut self, result: &Result<Response, Failure>) {
         let Some(bar) = &self.bar else { return };
-        if result.is_err() {
+        if result
+            .as_ref()
+            .is_err_and(|failure| failure.kind() != FailureKind::Retry)
+        {
             self.failures += 1;
             bar.set_message(format!("{} failed", self.failures));
         }

@@ -155,7 +155,8 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
         mut progress,
         resume,
     } = sinks;
-    let stopper = Stopper::new(pool.canceller(), outputs.activities());
+    let unsent = outputs.unsent();
+    let stopper = Stopper::new(pool.canceller(), unsent, outputs.activities());
     let on_signal = stopper.clone();
     if let Err(error) = signals::on_stop(move |signal| on_signal.signal(signal)) {
         tracing::warn!("cannot catch Ctrl-C: {error}");
@@ -165,7 +166,7 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
             stopper.write_failed(message);
         }
     };
-    let mut summary = Summary::start();
+    let mut summary = Summary::start(unsent);
     let mut results = pool.results();
     while let Some(result) = results.next() {
         summary.add(&result);

@@ -32,9 +32,38 @@ pub struct Stopper {
 
 struct Shared {
     canceller: Canceller,
+    unsent: Unsent,
     /// The run's files, watched for a stall once it stops.
     files: Vec<Arc<Activity>>,
     why: Mutex<Why>,
+}
+
+/// What becomes of the jobs a stopped run has not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsent {
+    /// They end as failures of kind `cancelled`, run again by `--resume`.
+    Cancelled,
+    /// They go back to the run's queue (`run --queue`), for another
+    /// process to take at once: they get no record here.
+    HandedBack,
+}
+
+impl Unsent {
+    /// What happens to them, after "jobs not yet sent".
+    fn will(self) -> &'static str {
+        match self {
+            Unsent::Cancelled => "end as cancelled",
+            Unsent::HandedBack => "go back to the queue at once, for other processes",
+        }
+    }
+
+    /// What happened to them, after "the jobs not yet sent".
+    fn did(self) -> &'static str {
+        match self {
+            Unsent::Cancelled => "are recorded as cancelled",
+            Unsent::HandedBack => "were handed back to the queue",
+        }
+    }
 }
 
 /// What stopped the run so far.
@@ -46,11 +75,13 @@ struct Why {
 }
 
 impl Stopper {
-    /// Stops the run of `canceller`; once stopping, watches `files`.
-    pub fn new(canceller: Canceller, files: Vec<Arc<Activity>>) -> Stopper {
+    /// Stops the run of `canceller`, whose unsent jobs become what
+    /// `unsent` says; once stopping, watches `files`.
+    pub fn new(canceller: Canceller, unsent: Unsent, files: Vec<Arc<Activity>>) -> Stopper {
         Stopper {
             shared: Arc::new(Shared {
                 canceller,
+                unsent,
                 files,
                 why: Mutex::new(Why::default()),
             }),
@@ -71,7 +102,8 @@ impl Stopper {
         progress::suspend(|| {
             eprintln!(
                 "tb-host: interrupted by {signal}: finishing the requests in flight; jobs not \
-                 yet sent end as cancelled (a second signal stops at once)"
+                 yet sent {} (a second signal stops at once)",
+                self.shared.unsent.will()
             )
         });
         self.stop(&mut why);
@@ -84,7 +116,8 @@ impl Stopper {
         progress::suspend(|| {
             eprintln!(
                 "tb-host: {message}; stopping: finishing the requests in flight; jobs not yet \
-                 sent end as cancelled"
+                 sent {}",
+                self.shared.unsent.will()
             )
         });
         why.writes.push(message);
@@ -97,6 +130,7 @@ impl Stopper {
         let why = self.why();
         (why.signal.is_some() || !why.writes.is_empty()).then(|| Stopped {
             signal: why.signal,
+            unsent: self.shared.unsent,
             writes: why.writes.clone(),
             resume,
         })
@@ -128,6 +162,8 @@ impl Stopper {
 pub struct Stopped {
     /// The signal that stopped it, if one did.
     signal: Option<Signal>,
+    /// What became of the jobs not sent.
+    unsent: Unsent,
     /// The writes that failed, each naming its file and the error.
     writes: Vec<String>,
     /// The command that runs what is left.
@@ -155,8 +191,8 @@ impl fmt::Display for Stopped {
             .collect();
         if let Some(signal) = self.signal {
             lines.push(format!(
-                "  stopped:  interrupted by {signal}; the jobs not yet sent are recorded as \
-                 cancelled"
+                "  stopped:  interrupted by {signal}; the jobs not yet sent {}",
+                self.unsent.did()
             ));
         }
         if let Some(command) = &self.resume {

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use indicatif::HumanBytes;
 
 use super::Failed;
-use super::stop::Stopped;
+use super::stop::{Stopped, Unsent};
 use tb_host::{Failure, FailureKind, Paused, Response};
 
 /// The longest latency told apart from longer ones, in microseconds.
@@ -22,6 +22,11 @@ pub struct Summary {
     by_class: [u64; 6],
     by_kind: BTreeMap<FailureKind, u64>,
     retries: u64,
+    /// What becomes of jobs not sent when the run stops.
+    unsent: Unsent,
+    /// On a queue (`run --queue`), retries for later parked in the queue:
+    /// jobs that did not end here.
+    parked: u64,
     /// Body bytes of every response.
     bytes: u64,
     /// Why the run stopped early, if it did.
@@ -34,14 +39,17 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// An empty summary whose clock starts now.
-    pub fn start() -> Summary {
+    /// An empty summary whose clock starts now, of a run whose jobs not
+    /// sent become what `unsent` says.
+    pub fn start(unsent: Unsent) -> Summary {
         Summary {
             started: Instant::now(),
             elapsed: None,
             by_class: [0; 6],
             by_kind: BTreeMap::new(),
             retries: 0,
+            unsent,
+            parked: 0,
             bytes: 0,
             stopped: None,
             latencies_us: Histogram::new_with_bounds(1, HOUR_US, 3)
@@ -57,6 +65,15 @@ impl Summary {
                 self.by_class[usize::from(r.status() / 100).min(5)] += 1;
                 self.bytes += r.bytes();
                 (r.attempts(), r.elapsed())
+            }
+            Err(f) if f.kind() == FailureKind::Retry => {
+                self.parked += 1;
+                return;
+            }
+            // Handed back to the queue (its own line says how many): no
+            // end either.
+            Err(f) if f.kind() == FailureKind::Cancelled && self.unsent == Unsent::HandedBack => {
+                return;
             }
             Err(f) => {
                 *self.by_kind.entry(f.kind()).or_default() += 1;
@@ -145,6 +162,14 @@ impl fmt::Display for Summary {
                 .collect();
             writeln!(f, "  failures: {}", kinds.join(", "))?;
         }
+        if self.parked > 0 {
+            writeln!(
+                f,
+                "  parked:   {} retries for later, waiting in the queue",
+                self.parked
+            )?;
+        }
+
         writeln!(
             f,
             "  received: {} of bodies ({}/s)",

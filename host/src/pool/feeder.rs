@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::flow::{Entry, Task, ToScheduler, Tracker, send_entry};
 use super::taker::Admitted;
-use super::{Selector, Source};
+use super::{Numbered, Selector, Source};
 
 pub(crate) struct Feeder {
     pub source: Source,
@@ -24,7 +24,12 @@ pub(crate) struct Feeder {
 
 impl Feeder {
     pub fn run(self) {
-        for (index, entry) in self.source {
+        for Numbered {
+            index,
+            entry,
+            attempts,
+        } in self.source
+        {
             if self.tracker.is_cancelled() {
                 break;
             }
@@ -42,7 +47,7 @@ impl Feeder {
                 Ok(job) => Entry::Job(Task {
                     index,
                     job,
-                    attempts: 0,
+                    attempts,
                     started: None,
                     last: None,
                 }),

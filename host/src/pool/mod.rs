@@ -92,6 +92,8 @@ pub(crate) struct PoolSettings {
     pub transport: Transport,
     /// The cookies sessions start with, and every session's jar.
     pub cookies: CookieJars,
+    /// See [`PoolBuilder::hand_out_retries`].
+    pub hand_out_retries: bool,
 }
 
 /// Sets up a [`Pool`]: workers, session, hooks, limits; then starts it on a
@@ -133,6 +135,7 @@ pub struct PoolBuilder {
     in_input_order: bool,
     cookies: bool,
     start_cookies: Vec<Cookie>,
+    hand_out_retries: bool,
 }
 
 /// Which input indexes a pool runs; see [`PoolBuilder::select`].
@@ -163,6 +166,7 @@ impl Default for PoolBuilder {
             in_input_order: false,
             cookies: true,
             start_cookies: Vec::new(),
+            hand_out_retries: false,
         }
     }
 }
@@ -210,6 +214,7 @@ impl std::fmt::Debug for PoolBuilder {
             .field("in_input_order", &self.in_input_order)
             .field("cookies", &self.cookies)
             .field("start_cookies", &self.start_cookies)
+            .field("hand_out_retries", &self.hand_out_retries)
             .finish_non_exhaustive()
     }
 }
@@ -280,6 +285,19 @@ impl PoolBuilder {
     /// The most attempts any job gets, whatever a hook asks (default 10).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Whether a retry a hook asks for leaves the pool as a result, a
+    /// failure of kind [`FailureKind::Retry`] that says when it is due
+    /// ([`Failure::retry_in`]), instead of waiting in the pool (default
+    /// false). For a source that outlives the pool, a queue: it keeps the
+    /// job until it is due and hands it out again with its attempts
+    /// ([`Numbered::attempts`]), so the wait belongs to no process and
+    /// survives this one. The retry's own last response or failure is
+    /// dropped: the job's record comes from a later attempt.
+    pub fn hand_out_retries(mut self, hand_out: bool) -> Self {
+        self.hand_out_retries = hand_out;
         self
     }
 
@@ -568,10 +586,13 @@ impl PoolBuilder {
     /// order nor contiguous, and an `Err` is an entry already ended (a bad
     /// input line, a job delivered too often), handed out as its result
     /// without anything sent. [`PoolBuilder::select`] and
-    /// [`PoolBuilder::in_input_order`] see these indexes.
+    /// [`PoolBuilder::in_input_order`] see these indexes. An entry is an
+    /// `(index, entry)` pair, or a [`Numbered`] that also carries the
+    /// attempts a job had already.
     pub fn from_numbered<I>(self, entries: I) -> Result<Pool, PoolError>
     where
-        I: IntoIterator<Item = (u64, Result<Job, Failure>)>,
+        I: IntoIterator,
+        I::Item: Into<Numbered> + 'static,
         I::IntoIter: Send + 'static,
     {
         if self.threads == Some(0) {
@@ -595,12 +616,13 @@ impl PoolBuilder {
             limits: limits::SendLimits::new(self.rate, self.per_host, self.max_pause),
             transport,
             cookies: CookieJars::new(self.cookies, self.start_cookies),
+            hand_out_retries: self.hand_out_retries,
         });
         Pool::start(
             threads,
             max_in_flight,
             settings,
-            Box::new(entries.into_iter()),
+            Box::new(entries.into_iter().map(Into::into)),
             self.select,
             self.in_input_order.then(Arc::default),
         )
@@ -691,7 +713,33 @@ impl Iterator for Results<'_> {
 }
 
 /// A source of jobs for the feeder thread.
-pub(crate) type Source = Box<dyn Iterator<Item = (u64, Result<Job, Failure>)> + Send>;
+pub(crate) type Source = Box<dyn Iterator<Item = Numbered> + Send>;
+
+/// One entry of a source that numbers its own entries
+/// ([`PoolBuilder::from_numbered`]).
+#[derive(Debug)]
+pub struct Numbered {
+    /// Its index in the input.
+    pub index: u64,
+    /// The job, or the failure it ended as without being sent (a bad input
+    /// line, a job a queue delivered too often).
+    pub entry: Result<Job, Failure>,
+    /// The attempts the job had already, in an earlier pool (a retry a
+    /// queue kept until it was due, see [`PoolBuilder::hand_out_retries`]):
+    /// its next attempt is number `attempts + 1`, and
+    /// [`PoolBuilder::max_attempts`] counts them all.
+    pub attempts: u32,
+}
+
+impl From<(u64, Result<Job, Failure>)> for Numbered {
+    fn from((index, entry): (u64, Result<Job, Failure>)) -> Numbered {
+        Numbered {
+            index,
+            entry,
+            attempts: 0,
+        }
+    }
+}
 
 impl Pool {
     /// A builder with the defaults.

@@ -191,6 +191,9 @@ impl Worker {
                 })
             };
             match next {
+                Next::Retry(delay) if self.settings.hand_out_retries => {
+                    self.hand_out_retry(task, delay).await;
+                }
                 Next::Retry(delay) => self.schedule(task, Instant::now() + delay).await,
                 Next::Done(ended) => self.finish(task, ended).await,
             }
@@ -261,9 +264,30 @@ impl Worker {
                 message,
                 attempts: task.attempts,
                 elapsed,
+                retry_in: None,
             }),
         };
         self.deliver(result).await;
+    }
+
+    /// Hands `task` out as a result, to be tried again in `delay` by
+    /// whoever gave it ([`super::PoolBuilder::hand_out_retries`]).
+    async fn hand_out_retry(&self, task: Task, delay: Duration) {
+        let message = format!(
+            "attempt {} to be made in {} ms",
+            task.attempts + 1,
+            millis(delay)
+        );
+        self.deliver(Err(Failure {
+            index: task.index,
+            job: task.job,
+            kind: FailureKind::Retry,
+            message,
+            attempts: task.attempts,
+            elapsed: task.started.map(|t| t.elapsed()).unwrap_or_default(),
+            retry_in: Some(delay),
+        }))
+        .await;
     }
 
     /// Sends a job's one result; its permit goes back when the result is

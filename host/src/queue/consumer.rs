@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::{Delivery, JobQueue, Outcome, QueueError, Queued};
+use super::{Delivery, Ending, JobQueue, Outcome, QueueError, Queued};
 use crate::failure::{Failure, FailureKind};
 use crate::input::jsonl;
 use crate::job::{Job, RequestDefaults};
+use crate::pool::Numbered;
 
 /// How a process takes part in a queue.
 #[derive(Clone, Debug)]
@@ -40,10 +41,10 @@ pub struct ConsumerOptions {
     pub defaults: RequestDefaults,
 }
 
-/// What became of a result given to [`Consumer::record`].
+/// What became of an ending given to [`Consumer::record`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
-    /// It is the job's record.
+    /// It is the job's record, or the retry is parked in the queue.
     Stored,
     /// The job was recorded already (it was delivered twice): this result
     /// was dropped.
@@ -106,26 +107,22 @@ impl Consumer {
         }
     }
 
-    /// Records each of `results` (index, record, whether a failure) as
-    /// the result of its job, unless the job was recorded already, and
-    /// lets its lease go; all in one round trip. A job this process does
+    /// Records each of `results` (index, how its delivery ended): a
+    /// record as the result of its job, unless the job was recorded
+    /// already, a retry parked in the queue until due; and lets its lease
+    /// go; all in one round trip. A job this process does
     /// not hold (recorded already) is [`Recorded::Duplicate`]. On an error
     /// the leases go too: the jobs are then taken over once their leases
     /// run out, and recorded then.
-    pub fn record(&self, results: Vec<(u64, String, bool)>) -> Result<Vec<Recorded>, QueueError> {
+    pub fn record(&self, results: Vec<(u64, Ending)>) -> Result<Vec<Recorded>, QueueError> {
         let mut outcomes = Vec::with_capacity(results.len());
         let mut recorded = vec![Recorded::Duplicate; results.len()];
         let mut sent = Vec::with_capacity(results.len());
         {
             let mut held = self.shared.held();
-            for (at, (index, record, failed)) in results.into_iter().enumerate() {
+            for (at, (index, ending)) in results.into_iter().enumerate() {
                 if let Some(id) = held.remove(&index) {
-                    outcomes.push(Outcome {
-                        id,
-                        index,
-                        record,
-                        failed,
-                    });
+                    outcomes.push(Outcome { id, index, ending });
                     sent.push(at);
                 }
             }
@@ -189,7 +186,7 @@ pub struct Jobs {
 }
 
 impl Iterator for Jobs {
-    type Item = (u64, Result<Job, Failure>);
+    type Item = Numbered;
 
     fn next(&mut self) -> Option<Self::Item> {
         let shared = &*self.shared;
@@ -249,28 +246,31 @@ impl Iterator for Jobs {
     }
 }
 
-/// What the pool gets for `delivery`: its job, or the failure it ends as.
-fn entry(delivery: Delivery, options: &ConsumerOptions) -> (u64, Result<Job, Failure>) {
-    let index = delivery.entry.index();
+/// What the pool gets for `delivery`: its job with the attempts it had,
+/// or the failure it ends as.
+fn entry(delivery: Delivery, options: &ConsumerOptions) -> Numbered {
+    let (index, attempts) = (delivery.entry.index(), delivery.attempts);
+    let numbered = |entry| Numbered {
+        index,
+        entry,
+        attempts,
+    };
     let job = match delivery.entry {
-        Queued::Rejected { error, .. } => return (index, Err(error.failure(index))),
+        Queued::Rejected { error, .. } => return numbered(Err(error.failure(index))),
         Queued::Job { line, .. } => jsonl::parse_job(&line, &options.defaults)
             .map_err(|message| Failure::new(index, Job::get(line), FailureKind::Input, message)),
     };
     if delivery.deliveries > options.max_deliveries {
         let job = match job {
             Ok(job) => job,
-            Err(failure) => return (index, Err(failure)),
+            Err(failure) => return numbered(Err(failure)),
         };
         let message = format!(
             "delivered {} times, more than --max-deliveries {}: every process that took it \
              stopped or lost its lease before recording it",
             delivery.deliveries, options.max_deliveries
         );
-        return (
-            index,
-            Err(Failure::new(index, job, FailureKind::Other, message)),
-        );
+        return numbered(Err(Failure::new(index, job, FailureKind::Other, message)));
     }
-    (index, job)
+    numbered(job)
 }

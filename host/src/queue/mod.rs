@@ -19,6 +19,14 @@
 //! [`ConsumerOptions::max_deliveries`] times (it kills or hangs every
 //! process that takes it) ends as a failure instead of running again.
 //!
+//! A retry a plugin asks for later does not wait in the process that ran
+//! the attempt: the pool hands it out as a result
+//! ([`crate::PoolBuilder::hand_out_retries`]), and the queue parks it on
+//! the engine until it is due, by the engine's clock, acknowledging its
+//! entry in the same step ([`Ending::Retry`]). Meanwhile it belongs to no
+//! process; once due it is a new entry any process takes, with the
+//! attempts it had ([`Delivery::attempts`]).
+//!
 //! The engine is behind [`JobQueue`], a small blocking trait, so another
 //! one (NATS JetStream) can follow without changing the command line; the
 //! one here is Redis Streams with a consumer group ([`RedisQueue`]).
@@ -105,21 +113,44 @@ pub struct Delivery {
     pub id: String,
     /// The entry.
     pub entry: Queued,
-    /// How many times the entry was handed out, this time included.
+    /// How many times the entry was handed out, this time included. A
+    /// retry parked and due again is a new entry: its count starts anew
+    /// (the delivery before it ended well, with an attempt).
     pub deliveries: u64,
+    /// The attempts the job had before it was parked for a retry; 0 for
+    /// a job never tried.
+    pub attempts: u32,
 }
 
-/// A job's result, to record ([`JobQueue::record`]).
+/// How a delivery ended, to record ([`JobQueue::record`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The entry the job came in: its lease is let go.
     pub id: String,
     /// The job's index in the input.
     pub index: u64,
-    /// What is stored as its result.
-    pub record: String,
-    /// Whether it is a failure.
-    pub failed: bool,
+    /// What becomes of the job.
+    pub ending: Ending,
+}
+
+/// What becomes of a job when a delivery of it ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// It is finished: this is its result.
+    Record {
+        /// What is stored as its result.
+        record: String,
+        /// Whether it is a failure.
+        failed: bool,
+    },
+    /// A plugin asked for another attempt later: the job waits on the
+    /// engine, not in any process, and is handed out again once due.
+    Retry {
+        /// How long from now, by the engine's clock.
+        after: Duration,
+        /// The attempts made so far.
+        attempts: u32,
+    },
 }
 
 /// What a queue holds, for `tb-host status`.
@@ -129,8 +160,10 @@ pub struct Status {
     pub enqueued: u64,
     /// Whether `enqueue` has added the whole input (the total is known).
     pub complete: bool,
-    /// Entries never handed out yet.
+    /// Entries not handed out yet.
     pub waiting: u64,
+    /// Jobs parked for a retry later, not yet due.
+    pub retrying: u64,
     /// Entries handed out and not recorded, per consumer (a process).
     pub in_flight: BTreeMap<String, u64>,
     /// Indexes recorded (each once).
@@ -139,6 +172,12 @@ pub struct Status {
     pub failed: u64,
     /// Results that came for an index already recorded, and were dropped.
     pub duplicates: u64,
+    /// Records stored over the last [`Status::window`] (by the engine's
+    /// clock): `recent / window` is the queue's recent rate.
+    pub recent: u64,
+    /// How far back [`Status::recent`] counts: a minute, less for a queue
+    /// whose first record is younger, up to the last whole second.
+    pub window: Duration,
 }
 
 /// A queue engine: where jobs wait, who holds which, and the results.
@@ -177,10 +216,12 @@ pub trait JobQueue: Send + Sync {
     /// another consumer to take without waiting for their leases.
     fn hand_back(&self, consumer: &str, ids: &[String]) -> Result<(), QueueError>;
 
-    /// For each of `results`: stores its record as the result of its
-    /// index unless one is stored, acknowledges its entry and counts it,
-    /// atomically (each result on its own; all in one round trip). True
-    /// for each record that is the one stored.
+    /// For each of `results`, atomically (each on its own; all in one
+    /// round trip): acknowledges its entry and, for an
+    /// [`Ending::Record`], stores the record as the result of its index
+    /// unless one is stored, and counts it; for an [`Ending::Retry`],
+    /// parks the job until it is due, unless it is recorded already. True
+    /// for each record that is the one stored, and each retry parked.
     fn record(&self, results: &[Outcome]) -> Result<Vec<bool>, QueueError>;
 
     /// Whether every entry of a complete input is recorded.

@@ -3,15 +3,22 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `tb-host:{NAME}:jobs` | stream | one entry per input entry: `i` (its index) and `job` (a JSON job line), or `line`, `error`, `text` for a bad line |
+//! | `tb-host:{NAME}:jobs` | stream | one entry per input entry: `i` (its index) and `job` (a JSON job line), or `line`, `error`, `text` for a bad line; a retry due again also has `a`, its attempts |
 //! | `tb-host:{NAME}:results` | hash | index -> the stored result |
 //! | `tb-host:{NAME}:meta` | hash | `enqueued`, `total`, `recorded`, `failed`, `duplicates` |
+//! | `tb-host:{NAME}:retries` | sorted set | index of a job parked for a retry, scored by when it is due (ms, the server's clock) |
+//! | `tb-host:{NAME}:retry-jobs` | hash | index -> `ATTEMPTS JOB-LINE` of a parked job |
+//! | `tb-host:{NAME}:rate` | hash | second (the server's clock) -> records stored in it, the last minute's |
 //!
 //! The group's pending-entries list is the leases: `XREADGROUP` hands new
 //! entries out, `XAUTOCLAIM` takes over those idle longer than a lease,
 //! `XCLAIM ... JUSTID` renews them (`lua/lease.lua`), and `lua/record.lua`
-//! stores a result, acknowledges and deletes its entry and counts it in one
-//! step (a batch of results goes as one pipeline of those). The braces make the keys one hash slot, for a Redis Cluster.
+//! stores a batch of results, acknowledging and deleting each one's entry
+//! and counting it, in one step (one script call per batch: a call costs
+//! Redis more than the commands of a result). `lua/retry.lua`
+//! parks a retry (acknowledging its entry in the same step) and
+//! `lua/due.lua`, run by whichever process takes jobs, at most every
+//! [`DUE_EVERY`], moves the retries due back into the stream. The braces make the keys one hash slot, for a Redis Cluster.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,7 +28,7 @@ use redis::streams::{
 };
 use redis::{Client, Connection, RedisError, RedisResult, Script};
 
-use super::{Delivery, JobQueue, Outcome, QueueAddress, QueueError, Queued, Status};
+use super::{Delivery, Ending, JobQueue, Outcome, QueueAddress, QueueError, Queued, Status};
 use crate::input::InputError;
 
 /// The consumer group every process of a queue reads in.
@@ -29,6 +36,16 @@ const GROUP: &str = "tb-host";
 
 /// An idle time long past any lease: what handing an entry back sets.
 const HANDED_BACK_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// How often a process taking jobs looks for retries due: a retry runs
+/// that much after its time at worst.
+const DUE_EVERY: Duration = Duration::from_millis(100);
+
+/// The most retries due moved into the stream in one step.
+const DUE_BATCH: u64 = 1000;
+
+/// How far back `status` counts records for the rate, in seconds.
+const RATE_WINDOW: u64 = 60;
 
 /// A queue on a Redis server (7.0 or newer).
 pub struct RedisQueue {
@@ -40,9 +57,13 @@ pub struct RedisQueue {
     /// Where the next `XAUTOCLAIM` goes on scanning the leases, and when
     /// a scan last ended.
     claims: Mutex<Claims>,
+    /// When this process last moved the retries due into the stream.
+    due_moved: Mutex<Option<Instant>>,
     keys: Keys,
     record: Script,
     lease: Script,
+    retry: Script,
+    due: Script,
 }
 
 /// Where the scan for leases run out is.
@@ -55,6 +76,9 @@ struct Keys {
     jobs: String,
     results: String,
     meta: String,
+    retries: String,
+    retry_jobs: String,
+    rate: String,
 }
 
 impl RedisQueue {
@@ -80,13 +104,19 @@ impl RedisQueue {
                 cursor: "0-0".to_owned(),
                 ended: None,
             }),
+            due_moved: Mutex::new(None),
             keys: Keys {
                 jobs: format!("tb-host:{{{name}}}:jobs"),
                 results: format!("tb-host:{{{name}}}:results"),
                 meta: format!("tb-host:{{{name}}}:meta"),
+                retries: format!("tb-host:{{{name}}}:retries"),
+                retry_jobs: format!("tb-host:{{{name}}}:retry-jobs"),
+                rate: format!("tb-host:{{{name}}}:rate"),
             },
             record: Script::new(include_str!("lua/record.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
+            retry: Script::new(include_str!("lua/retry.lua")),
+            due: Script::new(include_str!("lua/due.lua")),
         };
         queue.with(|con| {
             let created = redis::cmd("XGROUP")
@@ -156,6 +186,7 @@ impl RedisQueue {
             id: entry.id.clone(),
             entry: entry_of,
             deliveries,
+            attempts: entry.get("a").unwrap_or(0),
         })
     }
 
@@ -203,6 +234,31 @@ impl RedisQueue {
         Ok((claimed.claimed, counts))
     }
 
+    /// Moves the retries due into the stream, unless this process did
+    /// less than [`DUE_EVERY`] ago.
+    fn move_due(&self) -> Result<(), QueueError> {
+        {
+            let mut moved = self
+                .due_moved
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if moved.is_some_and(|at| at.elapsed() < DUE_EVERY) {
+                return Ok(());
+            }
+            *moved = Some(Instant::now());
+        }
+        self.with(|con| {
+            self.due
+                .key(&self.keys.jobs)
+                .key(&self.keys.results)
+                .key(&self.keys.retries)
+                .key(&self.keys.retry_jobs)
+                .arg(DUE_BATCH)
+                .invoke::<u64>(con)
+        })?;
+        Ok(())
+    }
+
     /// Sets the idle time of the entries `ids` that `consumer` holds.
     fn set_idle(&self, consumer: &str, ids: &[String], idle_ms: u64) -> Result<(), QueueError> {
         if ids.is_empty() {
@@ -222,6 +278,15 @@ fn engine(address: &QueueAddress, message: String) -> QueueError {
         queue: address.to_string(),
         message,
     }
+}
+
+/// A reply of the engine as a `T`; none is an error too.
+fn parsed<T: redis::FromRedisValue>(
+    address: &QueueAddress,
+    reply: Option<redis::Value>,
+) -> Result<T, QueueError> {
+    redis::from_redis_value(reply.unwrap_or(redis::Value::Nil))
+        .map_err(|e| engine(address, e.to_string()))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -291,6 +356,7 @@ impl JobQueue for RedisQueue {
         if room == 0 {
             return Ok(Vec::new());
         }
+        self.move_due()?;
         // A scan of the leases goes on where it stopped; a new one starts
         // at most every quarter of a lease: a lease runs out that much
         // later at worst, and a busy process does not scan for each take.
@@ -348,30 +414,76 @@ impl JobQueue for RedisQueue {
         if results.is_empty() {
             return Ok(Vec::new());
         }
+        // The records in one script call, the retries (rare) one call each.
+        let (records, retries): (Vec<&Outcome>, Vec<&Outcome>) = results
+            .iter()
+            .partition(|result| matches!(result.ending, Ending::Record { .. }));
         let mut pipe = redis::pipe();
-        for result in results {
-            pipe.cmd("EVALSHA")
+        if !records.is_empty() {
+            let call = pipe
+                .cmd("EVALSHA")
                 .arg(self.record.get_hash())
-                .arg(3)
+                .arg(4)
                 .arg(&self.keys.jobs)
                 .arg(&self.keys.results)
                 .arg(&self.keys.meta)
-                .arg(GROUP)
-                .arg(&result.id)
-                .arg(result.index)
-                .arg(&result.record)
-                .arg(if result.failed { "1" } else { "0" });
+                .arg(&self.keys.rate)
+                .arg(GROUP);
+            for result in &records {
+                if let Ending::Record { record, failed } = &result.ending {
+                    call.arg(&result.id)
+                        .arg(result.index)
+                        .arg(record)
+                        .arg(if *failed { "1" } else { "0" });
+                }
+            }
         }
-        let stored: Vec<u64> = self.with(|con| match pipe.query(con) {
+        for result in &retries {
+            if let Ending::Retry { after, attempts } = &result.ending {
+                pipe.cmd("EVALSHA")
+                    .arg(self.retry.get_hash())
+                    .arg(4)
+                    .arg(&self.keys.jobs)
+                    .arg(&self.keys.results)
+                    .arg(&self.keys.retries)
+                    .arg(&self.keys.retry_jobs)
+                    .arg(GROUP)
+                    .arg(&result.id)
+                    .arg(result.index)
+                    .arg(millis(*after))
+                    .arg(attempts);
+            }
+        }
+        let replies: Vec<redis::Value> = self.with(|con| match pipe.query(con) {
             // A server restarted from its files has no scripts: the
-            // script is idempotent, so all of them go again.
+            // scripts are idempotent, so all of them go again.
             Err(e) if e.code() == Some("NOSCRIPT") => {
                 self.record.load(con)?;
+                self.retry.load(con)?;
                 pipe.query(con)
             }
             other => other,
         })?;
-        Ok(stored.into_iter().map(|stored| stored == 1).collect())
+        let mut replies = replies.into_iter();
+        let stored_records: Vec<u64> = if records.is_empty() {
+            Vec::new()
+        } else {
+            parsed(&self.address, replies.next())?
+        };
+        let parked: Vec<u64> = replies
+            .map(|reply| parsed(&self.address, Some(reply)))
+            .collect::<Result<_, _>>()?;
+        let (mut stored_records, mut parked) = (stored_records.into_iter(), parked.into_iter());
+        Ok(results
+            .iter()
+            .map(|result| {
+                let stored = match result.ending {
+                    Ending::Record { .. } => stored_records.next(),
+                    Ending::Retry { .. } => parked.next(),
+                };
+                stored == Some(1)
+            })
+            .collect())
     }
 
     fn all_recorded(&self) -> Result<bool, QueueError> {
@@ -398,23 +510,38 @@ impl JobQueue for RedisQueue {
     }
 
     fn status(&self) -> Result<Status, QueueError> {
-        let (counts, pending) = self.with(|con| {
-            let counts: [Option<u64>; 5] = redis::cmd("HMGET")
+        type Read = (
+            [Option<u64>; 5],
+            StreamPendingReply,
+            u64,
+            u64,
+            (u64, u64),
+            Vec<(u64, u64)>,
+        );
+        let (counts, pending, length, retrying, (now, _), seconds): Read = self.with(|con| {
+            redis::pipe()
+                .atomic()
+                .cmd("HMGET")
                 .arg(&self.keys.meta)
                 .arg("enqueued")
                 .arg("total")
                 .arg("recorded")
                 .arg("failed")
                 .arg("duplicates")
-                .query(con)?;
-            let pending: StreamPendingReply = redis::cmd("XPENDING")
+                .cmd("XPENDING")
                 .arg(&self.keys.jobs)
                 .arg(GROUP)
-                .query(con)?;
-            Ok((counts, pending))
+                .cmd("XLEN")
+                .arg(&self.keys.jobs)
+                .cmd("ZCARD")
+                .arg(&self.keys.retries)
+                .cmd("TIME")
+                .cmd("HGETALL")
+                .arg(&self.keys.rate)
+                .query(con)
         })?;
         let [enqueued, total, recorded, failed, duplicates] = counts;
-        let (enqueued, recorded) = (enqueued.unwrap_or(0), recorded.unwrap_or(0));
+        let (recent, window) = recent(&seconds, now);
         let in_flight = match &pending {
             StreamPendingReply::Data(data) => data
                 .consumers
@@ -424,15 +551,48 @@ impl JobQueue for RedisQueue {
             _ => Default::default(),
         };
         Ok(Status {
-            enqueued,
+            enqueued: enqueued.unwrap_or(0),
             complete: total.is_some(),
-            waiting: enqueued
-                .saturating_sub(recorded)
-                .saturating_sub(pending.count() as u64),
+            waiting: length.saturating_sub(pending.count() as u64),
+            retrying,
             in_flight,
-            recorded,
+            recorded: recorded.unwrap_or(0),
             failed: failed.unwrap_or(0),
             duplicates: duplicates.unwrap_or(0),
+            recent,
+            window: Duration::from_secs(window),
         })
+    }
+}
+
+/// The records of `seconds` (second -> records stored in it) over the
+/// last minute before `now` (a whole second: the current one is not over),
+/// and that window in seconds: shorter when the first second counted is
+/// younger than a minute.
+fn recent(seconds: &[(u64, u64)], now: u64) -> (u64, u64) {
+    let since = now.saturating_sub(RATE_WINDOW);
+    let counted = seconds
+        .iter()
+        .filter(|(second, _)| (since..now).contains(second));
+    let first = counted.clone().map(|(second, _)| *second).min();
+    let records = counted.map(|(_, records)| records).sum();
+    (records, first.map_or(0, |first| now - first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recent;
+
+    #[test]
+    fn the_rate_counts_the_last_minute_but_the_current_second() {
+        let seconds = [(100, 5), (130, 10), (159, 20), (160, 99), (99, 7)];
+        assert_eq!(recent(&seconds, 160), (35, 60), "100..160");
+        assert_eq!(
+            recent(&[(150, 4), (155, 6)], 160),
+            (10, 10),
+            "a young queue"
+        );
+        assert_eq!(recent(&[(160, 4)], 160), (0, 0), "only the current second");
+        assert_eq!(recent(&[], 160), (0, 0));
     }
 }

@@ -18,7 +18,9 @@ pub struct QueueArgs {
     /// filled by `tb-host enqueue`) instead of an input, and record each
     /// result there (read them with `tb-host results`); exits once every
     /// job of the queue is recorded, by this process or another. Takes no
-    /// more jobs than twice its -j workers, and renews their leases.
+    /// more jobs than twice its -j workers, and renews their leases. A
+    /// retry a plugin asks for later waits in the queue, not here: any
+    /// process takes it once it is due.
     #[arg(
         long,
         value_name = "QUEUE",
@@ -84,6 +86,13 @@ pub struct ResultsArgs {
     /// Write the failed jobs here, as `run --failures` does.
     #[arg(long, value_name = "FILE")]
     pub failures: Option<PathBuf>,
+
+    /// Go on with the export a killed `results` left in -o FILE: the
+    /// records there are kept (a torn last line is cut off) and only the
+    /// others are written, so none is written twice or missed;
+    /// --failures is written anew, whole.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
 }
 
 /// `tb-host status`.
@@ -135,5 +144,16 @@ mod tests {
                 "{refused:?} is refused"
             );
         }
+    }
+
+    #[test]
+    fn results_resume_needs_the_file_it_continues() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let line = ["tb-host", "results", "redis://h/q"].iter().chain(args);
+            crate::args::Cli::try_parse_from(line)
+        };
+        assert!(parse(&["--resume"]).is_err(), "--resume without -o");
+        assert!(parse(&["--resume", "-o", "records.jsonl"]).is_ok());
     }
 }

@@ -45,8 +45,9 @@ pub struct On<'a> {
 
 /// Runs `tb-host run --queue`: the pool `builder` takes its jobs from the
 /// queue, each job line read over `defaults` (the request flags), and every
-/// result is recorded there. The jobs still held when the pool ends (those
-/// cancelled by Ctrl-C) are handed back for other processes at once.
+/// result is recorded there; a retry for later is parked there until due.
+/// The jobs still held when the pool ends (those cancelled by Ctrl-C) are
+/// handed back for other processes at once.
 pub fn run(
     on: On<'_>,
     builder: PoolBuilder,
@@ -69,7 +70,7 @@ pub fn run(
         id: None,
     };
     let (builder, _) = writers::apply(
-        builder.max_in_flight(on.threads * 2),
+        builder.max_in_flight(on.threads * 2).hand_out_retries(true),
         output,
         &no_input,
         None,

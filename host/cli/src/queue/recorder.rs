@@ -1,19 +1,22 @@
 //! Recording a run's results in its queue: each result as the record
 //! `run` would write (the same writer makes it) and, for a failure, the
 //! line `run --failures` would write, stored together under the job's
-//! index: `RECORD` or `RECORD\nFAILURE-LINE` (a record is one line).
+//! index: `RECORD` or `RECORD\nFAILURE-LINE` (a record is one line). A
+//! retry a plugin asked for later is no record: it is parked in the queue
+//! until it is due, and its job handed out again then.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tb_host::input::jsonl;
-use tb_host::queue::{Consumer, Recorded};
+use tb_host::queue::{Consumer, Ending, Recorded};
 use tb_host::{Failure, FailureKind, Response};
 
 use crate::output::RecordWriter;
 
 /// Records every result of a run in its queue, but for jobs cancelled
-/// before they were sent (Ctrl-C): those are handed back, not recorded.
+/// before they were sent (Ctrl-C): those are handed back, not recorded;
+/// and retries for later, parked in the queue.
 /// Results are sent in batches, one round trip each: when the run has
 /// caught up with its results ([`QueueRecorder::flush`]), or every
 /// [`BATCH`] results.
@@ -22,8 +25,8 @@ pub struct QueueRecorder {
     records: RecordWriter,
     /// Where `records` writes.
     buffer: Buffer,
-    /// The results not yet sent: index, what is stored, whether a failure.
-    pending: Vec<(u64, String, bool)>,
+    /// The endings not yet sent, by index.
+    pending: Vec<(u64, Ending)>,
 }
 
 /// The most results sent in one round trip.
@@ -44,10 +47,16 @@ impl QueueRecorder {
     /// Adds the result of one finished job to the next batch. An error is
     /// one of the record's making.
     pub fn write(&mut self, result: &Result<Response, Failure>) -> Result<(), String> {
-        if let Err(failure) = result
-            && failure.kind() == FailureKind::Cancelled
-        {
-            return Ok(());
+        if let Err(failure) = result {
+            match (failure.kind(), failure.retry_in()) {
+                (FailureKind::Cancelled, _) => return Ok(()),
+                (FailureKind::Retry, Some(after)) => {
+                    let attempts = failure.attempts();
+                    self.push(failure.index(), Ending::Retry { after, attempts });
+                    return Ok(());
+                }
+                _ => {}
+            }
         }
         self.records
             .write(result)
@@ -63,11 +72,23 @@ impl QueueRecorder {
                 failure.index()
             }
         };
-        self.pending.push((index, value, result.is_err()));
+        let failed = result.is_err();
+        self.push(
+            index,
+            Ending::Record {
+                record: value,
+                failed,
+            },
+        );
+        Ok(())
+    }
+
+    /// Adds `ending` to the batch, and sends a full one.
+    fn push(&mut self, index: u64, ending: Ending) {
+        self.pending.push((index, ending));
         if self.pending.len() >= BATCH {
             self.flush();
         }
-        Ok(())
     }
 
     /// Sends the results of the batch. A queue that does not take them is

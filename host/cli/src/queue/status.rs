@@ -1,4 +1,6 @@
-//! `tb-host status QUEUE`: where a queue's run is.
+//! `tb-host status QUEUE`: where a queue's run is: its counts, the jobs
+//! each process holds, and the rate of the last minute (by the Redis
+//! server's clock, so processes on machines whose clocks differ agree).
 
 use tb_host::queue::JobQueue;
 
@@ -23,6 +25,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
         }
     );
     println!("waiting:   {}", status.waiting);
+    println!("waiting for a retry: {}", status.retrying);
     println!("in flight: {in_flight}");
     for (consumer, held) in &status.in_flight {
         println!("  {consumer}: {held}");
@@ -31,5 +34,14 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
         "recorded:  {} ({} failed; {} duplicate results dropped)",
         status.recorded, status.failed, status.duplicates
     );
+    let window = status.window.as_secs();
+    if window == 0 {
+        println!("rate:      none in the last minute");
+    } else {
+        println!(
+            "rate:      {:.1} records/s over the last {window} s",
+            status.recent as f64 / window as f64
+        );
+    }
     Ok(())
 }

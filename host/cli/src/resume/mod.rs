@@ -55,6 +55,13 @@ impl Done {
     pub fn contains(&self, index: u64) -> bool {
         self.0.is_done(index)
     }
+
+    /// Whether the job with `index` is done and its record is of the job
+    /// `record` is of (same method and URL): the file continued is of the
+    /// same work.
+    pub fn matches(&self, index: u64, record: &str) -> bool {
+        self.0.is_of(index, record)
+    }
 }
 
 /// How the input of a resumed run is read again, to check the records.
@@ -146,6 +153,37 @@ pub fn prepare(outputs: OutputFiles, input: Input<'_>) -> Result<Resumed, SetupE
         failures,
         done: Done(records),
     })
+}
+
+/// Continues `out`, the records file of a killed writer that writes
+/// whole records and no unfinished ones (`tb-host results --resume`): its
+/// records are read back as a run's are, a torn last line is cut off,
+/// and the file is handed back to append to, with the jobs it holds. A
+/// line that is not a record, or a record of a job cancelled, refuses it:
+/// it is not such a writer's file.
+pub fn continue_output(out: Output) -> Result<(Claimed, Done), SetupError> {
+    if !out.is_regular() {
+        return Err(SetupError::new(format!(
+            "--resume reads back and repairs {} {}, so it must be a regular file",
+            out.flag(),
+            out.path().display()
+        )));
+    }
+    let reading = File::open(out.path())
+        .map_err(|e| SetupError::new(format!("cannot read {}: {e}", out.path().display())))?;
+    let records = Records::read(&reading, out.path(), None)?;
+    if records.any_unfinished() {
+        return Err(SetupError::new(format!(
+            "{} holds records of cancelled jobs: it was written by `tb-host run`, not by              `tb-host results`; {AFRESH}",
+            out.path().display()
+        )));
+    }
+    tracing::info!(
+        "resuming: {} records already in {}",
+        records.done_count(),
+        out.path().display()
+    );
+    Ok((repair(out, records.end())?, Done(records)))
 }
 
 /// `out` without the records of jobs that did not run to their end (and

@@ -208,6 +208,21 @@ impl Records {
             .take_while(|e| e.index == index)
             .any(|e| e.state != State::Unfinished)
     }
+
+    /// Whether a record of the job with `index` is of the job `record`
+    /// (a record line) is of: the same method and URL. False when there
+    /// is none, or `record` is not a record.
+    pub fn is_of(&self, index: u64, record: &str) -> bool {
+        let Ok(line) = serde_json::from_str::<RecordLine<'_>>(record) else {
+            return false;
+        };
+        let print = fingerprint(&line.method, &line.url);
+        let first = self.entries.partition_point(|e| e.index < index);
+        self.entries[first..]
+            .iter()
+            .take_while(|e| e.index == index)
+            .any(|e| e.job == print)
+    }
 }
 
 /// Copies the records of `from` that are not unfinished to `to`, each with
