@@ -1,11 +1,15 @@
 //! What tb-host does when a server pushes back: a 429 or 503 with
 //! `Retry-After` pauses its origin for every worker (retry-backoff's
-//! `pause-origin`), other origins go on, and a pause longer than
-//! `--max-pause` fails that origin's jobs as `paused` instead of waiting.
+//! `pause-origin`), a server that says what is left of its rate limit
+//! (`X-RateLimit-Remaining`) is paced by it, other origins go on, and a
+//! pause longer than `--max-pause` fails that origin's jobs as `paused`
+//! instead of waiting.
+
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{server, tb_host};
+use tb_host_tests::harness::{Run, server, tb_host};
 use tb_loopback::{RateLimited, Server};
 
 /// Whether `record` is of a job whose URL contains `part`.
@@ -13,13 +17,11 @@ fn is_for(record: &Value, part: &str) -> bool {
     record["url"].as_str().is_some_and(|url| url.contains(part))
 }
 
-#[test]
-fn a_server_that_asks_for_a_pause_gets_nothing_until_it_ends_and_others_go_on() {
-    // 40 requests a second; 16 workers would send far more. Every third
-    // job is for another origin, which answers at once.
-    let limited = RateLimited::new(40);
-    let api = Server::builder().handler(limited.clone()).start().unwrap();
-    let input: String = (0..180)
+/// `jobs` jobs, two of every three to `api`, the rest to another origin
+/// (the shared server), run with retry-backoff at `-j 16`: the run, and
+/// how many of the `api` jobs ended before the other origin's last.
+fn run_beside_another_origin(api: &Server, jobs: usize) -> (Run, usize) {
+    let input: String = (0..jobs)
         .map(|i| match i % 3 {
             2 => server().url(&format!("/fast/polite/{i}")) + "\n",
             _ => api.url(&format!("/items/{i}")) + "\n",
@@ -39,9 +41,28 @@ fn a_server_that_asks_for_a_pause_gets_nothing_until_it_ends_and_others_go_on() 
         &input,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for (index, record) in run.by_index(180) {
+    for (index, record) in run.by_index(jobs) {
         assert_eq!(record["status"], 200, "job {index}: {record}");
     }
+    let last_other = run
+        .records
+        .iter()
+        .rposition(|r| is_for(r, "/fast/polite/"))
+        .unwrap();
+    let api_before = run.records[..last_other]
+        .iter()
+        .filter(|r| is_for(r, "/items/"))
+        .count();
+    (run, api_before)
+}
+
+#[test]
+fn a_server_that_asks_for_a_pause_gets_nothing_until_it_ends_and_others_go_on() {
+    // 40 requests a second, said only by a 429's Retry-After; 16 workers
+    // would send far more.
+    let limited = RateLimited::new(40).without_quota();
+    let api = Server::builder().handler(limited.clone()).start().unwrap();
+    let (run, api_before) = run_beside_another_origin(&api, 180);
     let counts = limited.counts();
     assert!(counts.limited > 0, "the limit was reached: {counts:?}");
     assert_eq!(
@@ -51,24 +72,39 @@ fn a_server_that_asks_for_a_pause_gets_nothing_until_it_ends_and_others_go_on() 
     assert_eq!(counts.ok, 120);
     // The other origin's jobs were not held up: all of them ended while
     // most of the limited ones (three seconds' worth) still waited.
-    let last_other = run
-        .records
-        .iter()
-        .rposition(|r| is_for(r, "/fast/polite/"))
-        .unwrap();
-    let limited_before = run.records[..last_other]
-        .iter()
-        .filter(|r| is_for(r, "/items/"))
-        .count();
     assert!(
-        limited_before <= 80,
-        "{limited_before} limited jobs ended before the other origin's last"
+        api_before <= 80,
+        "{api_before} limited jobs ended before the other origin's last"
     );
     let origin = api.url("").trim_end_matches('/').to_owned();
     assert!(
         run.stderr.contains(&format!("paused:   {origin}")),
         "the summary names the paused origin: {}",
         run.stderr
+    );
+}
+
+#[test]
+fn a_server_that_says_what_is_left_is_never_asked_for_more() {
+    // The same limit, with X-RateLimit-Remaining and -Reset on every
+    // answer: tb-host stops when nothing is left, before any 429.
+    let limited = RateLimited::new(40);
+    let api = Server::builder().handler(limited.clone()).start().unwrap();
+    let started = Instant::now();
+    let (_, api_before) = run_beside_another_origin(&api, 180);
+    let took = started.elapsed();
+    let counts = limited.counts();
+    assert_eq!(counts.ok, 120, "{counts:?}");
+    assert!(
+        counts.limited <= 3,
+        "at most 2% of the requests answered 429: {counts:?}"
+    );
+    assert_eq!(counts.during_pause, 0, "{counts:?}");
+    // 120 requests at 40 a second: three windows, and a fourth begun.
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(
+        api_before <= 80,
+        "{api_before} ended before the other origin's last"
     );
 }
 

@@ -21,14 +21,29 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use reqwest::Url;
+use reqwest::header::HeaderMap;
+
 use super::flow::Task;
 use super::pauses::{Pauses, Verdict};
+use super::quotas::{Quotas, Turn};
 
 /// The limits of one pool; rate and cap off by default.
 pub(crate) struct SendLimits {
     pacer: Option<Pacer>,
     per_host: Option<Arc<HostSlots>>,
     pauses: Pauses,
+    quotas: Quotas,
+}
+
+/// A hop let through the limits (see [`SendLimits::enter`]).
+pub(crate) struct Entered {
+    /// The slot of its host, when it needs one of its own: held until its
+    /// response has come.
+    pub slot: Option<HostSlot>,
+    /// Its number among its origin's requests, when that origin's rate
+    /// limit is known: for [`SendLimits::note_answer`].
+    pub turn: Option<u64>,
 }
 
 /// Why a job may not start an attempt now (see [`SendLimits::admit`]).
@@ -51,7 +66,23 @@ impl SendLimits {
             pacer: rate.map(Pacer::new),
             per_host: per_host.map(|max| Arc::new(HostSlots::new(max))),
             pauses: Pauses::new(max_pause),
+            quotas: Quotas::default(),
         }
+    }
+
+    /// Takes in what the answer to a request to `url` says of its
+    /// origin's rate limit (see `quotas`); `turn` is what [`Entered`] said
+    /// of that request. None left pauses the origin until its reset.
+    pub fn note_answer(&self, url: &Url, headers: &HeaderMap, turn: Option<u64>) {
+        if let Some(resets) = self.quotas.note(|| Pauses::origin(url), headers, turn) {
+            self.pause_until(url, resets);
+        }
+    }
+
+    /// Pauses `url`'s origin until `until`.
+    fn pause_until(&self, url: &Url, until: std::time::Instant) {
+        let wait = until.saturating_duration_since(std::time::Instant::now());
+        self.pauses.pause(Pauses::origin(url), wait);
     }
 
     /// The origins paused in this run.
@@ -130,18 +161,28 @@ impl SendLimits {
     /// own, returned to be held until the hop's response has come. A hop
     /// to an origin paused since its attempt began waits here for the
     /// pause to end, or fails with the message of a refused one.
-    pub async fn enter(
-        &self,
-        url: &str,
-        held: Option<&HostSlot>,
-    ) -> Result<Option<HostSlot>, String> {
-        loop {
-            match self.pauses.verdict(url) {
-                Verdict::Go => break,
-                Verdict::Wait(until) => tokio::time::sleep_until(Instant::from_std(until)).await,
+    pub async fn enter(&self, url: &Url, held: Option<&HostSlot>) -> Result<Entered, String> {
+        let turn = loop {
+            match self.pauses.verdict(url.as_str()) {
+                Verdict::Go => {}
+                Verdict::Wait(until) => {
+                    tokio::time::sleep_until(Instant::from_std(until)).await;
+                    continue;
+                }
                 Verdict::Refused(message) => return Err(message),
             }
-        }
+            // What the origin's rate limit has left: the last request it
+            // allows goes, and pauses the origin after it.
+            match self.quotas.spend(url) {
+                Turn::Free(number) => break number,
+                Turn::Last(number, resets) => {
+                    self.pause_until(url, resets);
+                    break Some(number);
+                }
+                Turn::Spent(resets) => self.pause_until(url, resets),
+            }
+        };
+        let url = url.as_str();
         let slot = match &self.per_host {
             Some(slots) => {
                 let host = host_of(url);
@@ -155,7 +196,7 @@ impl SendLimits {
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
         }
-        Ok(slot)
+        Ok(Entered { slot, turn })
     }
 }
 
@@ -325,7 +366,7 @@ mod tests {
         let started = std::time::Instant::now();
         block_on(async {
             for _ in 0..21 {
-                drop(limits.enter("http://a.test/", None).await.unwrap());
+                drop(limits.enter(&url("http://a.test/"), None).await.unwrap());
             }
         });
         // 21 attempts at 200/s: the last is due 100 ms after the first.
@@ -346,8 +387,10 @@ mod tests {
                 std::thread::spawn(move || {
                     let task = || async {
                         for _ in 0..5 {
-                            let _slot =
-                                limits.enter("http://same.test:8080/x", None).await.unwrap();
+                            let _slot = limits
+                                .enter(&url("http://same.test:8080/x"), None)
+                                .await
+                                .unwrap();
                             let current = now.fetch_add(1, Ordering::SeqCst) + 1;
                             most.fetch_max(current, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -372,6 +415,10 @@ mod tests {
             started: None,
             last: None,
         }
+    }
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
     }
 
     /// The longest pause waited for in these tests.
@@ -434,13 +481,16 @@ mod tests {
         let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
         block_on(async {
             let same = limits
-                .enter("http://a.test/next", held.as_ref())
+                .enter(&url("http://a.test/next"), held.as_ref())
                 .await
                 .unwrap();
-            assert!(same.is_none());
-            let elsewhere = limits.enter("http://b.test/", held.as_ref()).await.unwrap();
+            assert!(same.slot.is_none());
+            let elsewhere = limits
+                .enter(&url("http://b.test/"), held.as_ref())
+                .await
+                .unwrap();
             assert!(
-                elsewhere.is_some(),
+                elsewhere.slot.is_some(),
                 "a redirect elsewhere takes that host's slot"
             );
         });
@@ -472,8 +522,8 @@ mod tests {
     fn hosts_are_counted_apart() {
         let limits = SendLimits::new(None, Some(1), PAUSE);
         block_on(async {
-            let a = limits.enter("http://a.test/", None).await.unwrap();
-            let b = limits.enter("http://b.test/", None).await.unwrap();
+            let a = limits.enter(&url("http://a.test/"), None).await.unwrap();
+            let b = limits.enter(&url("http://b.test/"), None).await.unwrap();
             drop((a, b));
         });
         assert_eq!(host_of("https://a.test/x"), "a.test:443");

@@ -6,8 +6,9 @@
 //! results between threads, `carrier` runs the workers (`worker`), which
 //! follow redirects (`redirect`), read bodies (`body`, `body_dir`) and wait
 //! for the send limits (`limits`, with the origins a server asked to pause
-//! in `pauses`); `scheduler` holds the retries waiting, and `taker` hands
-//! the results out.
+//! in `pauses` and what their rate limits have left in `quotas`);
+//! `scheduler` holds the retries waiting, and `taker` hands the results
+//! out.
 
 mod body;
 mod body_dir;
@@ -17,6 +18,7 @@ mod feeder;
 mod flow;
 mod limits;
 mod pauses;
+mod quotas;
 mod redirect;
 mod scheduler;
 mod taker;

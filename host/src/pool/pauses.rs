@@ -158,8 +158,8 @@ impl Pauses {
             return Verdict::Wait(pause.until);
         }
         Verdict::Refused(format!(
-            "not sent: {origin} asked for a pause of {} s (Retry-After), longer than the {} s \
-             waited for at most (--max-pause); {} s of it are left",
+            "not sent: {origin} asked for a pause of {} s (its Retry-After or rate limit), longer \
+             than the {} s waited for at most (--max-pause); {} s of it are left",
             pause.asked.as_secs(),
             self.max.as_secs(),
             (pause.until - now).as_secs().max(1)

@@ -27,7 +27,7 @@ use super::PoolSettings;
 use super::body;
 use super::decode::{self, Coding};
 use super::flow::{self, Arrived, Ended, Entry, Finished, Reply, Task, ToScheduler, Tracker};
-use super::limits::{Held, HostSlot};
+use super::limits::{Entered, Held, HostSlot};
 use super::pauses::Pauses;
 use super::redirect::{self, Hop};
 use crate::cookies::{Cookie, RequestCookies, cookie_header};
@@ -608,7 +608,7 @@ impl Worker {
         // A stopped run sends nothing more, also not what waits for the
         // limits to let it go.
         let tracker = &self.lines.tracker;
-        let limits = (self.settings.limits).enter(request.url.as_str(), self.host_slot.as_ref());
+        let limits = (self.settings.limits).enter(request.url, self.host_slot.as_ref());
         let Some(slot) = tracker
             .unless_cancelled(limits)
             .await
@@ -621,7 +621,7 @@ impl Worker {
                 unsent: first_hop,
             });
         };
-        let slot = slot.map_err(|message| Fault {
+        let Entered { slot, turn } = slot.map_err(|message| Fault {
             kind: FailureKind::Paused,
             message,
             retryable: false,
@@ -636,9 +636,12 @@ impl Worker {
         let response = builder.send().await.map_err(|e| {
             let kind = FailureKind::of(&e);
             (kind, client_error(e, rewritten_url.as_ref(), proxy))
-        });
+        })?;
+        let limits = &self.settings.limits;
+        limits.note_answer(request.url, response.headers(), turn);
+        // The slot of a redirect's host is held until its answer came.
         drop(slot);
-        Ok(response?)
+        Ok(response)
     }
 
     /// Reads the body of the final response of the job with `index`, whose

@@ -1,8 +1,9 @@
 //! A rate-limited API, as most public APIs are: [`RateLimited`] allows so
 //! many requests per second (a fixed window), answers the rest 429 with
 //! `Retry-After`, sends `X-RateLimit-Limit`, `-Remaining` and `-Reset` on
-//! every answer, and counts the requests that arrive while a pause it
-//! announced is in force: the measure of how well a client listens.
+//! every answer (unless told not to: [`RateLimited::without_quota`]), and
+//! counts the requests that arrive while a pause it announced is in force:
+//! the measure of how well a client listens.
 //!
 //! ```
 //! use tb_loopback::{RateLimited, Server};
@@ -32,6 +33,8 @@ const WINDOW: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct RateLimited {
     per_second: u32,
+    /// Whether answers say what is left (`X-RateLimit-*`).
+    quota: bool,
     state: Arc<Mutex<State>>,
 }
 
@@ -65,6 +68,7 @@ impl RateLimited {
     pub fn new(per_second: u32) -> RateLimited {
         RateLimited {
             per_second: per_second.max(1),
+            quota: true,
             state: Arc::new(Mutex::new(State {
                 started: None,
                 window: 0,
@@ -73,6 +77,13 @@ impl RateLimited {
                 counts: Counts::default(),
             })),
         }
+    }
+
+    /// The same limit, with answers that do not say what is left: only a
+    /// 429's `Retry-After` tells the client to wait.
+    pub fn without_quota(mut self) -> RateLimited {
+        self.quota = false;
+        self
     }
 
     /// The counts so far.
@@ -121,6 +132,9 @@ impl Handler for RateLimited {
             state.announced = Some((announced_at, until));
             Reply::new(429, "").with("Retry-After", reset.to_string())
         };
+        if !self.quota {
+            return Some(reply.into());
+        }
         let reply = reply
             .with("X-RateLimit-Limit", self.per_second.to_string())
             .with("X-RateLimit-Remaining", remaining.to_string())
