@@ -10,7 +10,9 @@
 # isolation: a plugin that loops in 1% of its `authorize` calls, beside
 #   the same run without the loops.
 # body: one 10 MiB body POSTed to 2,000 URLs, against curl.
-# TB_BENCH_SCENARIOS picks some of them (default "narrow wide isolation body").
+# polite: a rate-limited API beside nginx (see Polite below).
+# TB_BENCH_SCENARIOS picks some of them (default "narrow wide isolation body
+# polite").
 #
 # Each client runs TB_BENCH_RUNS times in a row (default 3; requests-toolbelt,
 # a thousand times slower, once) and its row is its median run by requests/s:
@@ -58,12 +60,22 @@
 # --data-binary @file` and `tb-host --data-file`, with each row's peak RSS
 # less curl's (goal: at most 100 MiB at -j 64; the body is shared, never
 # copied per job).
+#
+# Polite: TB_BENCH_POLITE_JOBS (default 4,000) jobs to a loopback API that
+# allows 200 requests a second (tb-rate-limited: 429 with Retry-After
+# beyond, X-RateLimit-Limit/-Remaining/-Reset on every answer), as many to
+# nginx interleaved with them, -j 64 with retry-backoff. Prints the run's
+# time against the ideal (jobs / 200; goal at most 1.15 times), the share
+# of requests answered 429 (goal at most 2%), how many were sent while a
+# pause the API announced was in force (goal 0, those sent in its first
+# 100 ms excepted), and when the other origin's last job ended, beside the
+# time its jobs take alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 urls=${1:-20000}; shift || true
 threads=("${@:-16 64}"); read -r -a threads <<<"${threads[*]}"
 venv=${TB_BENCH_VENV:-$HOME/.cache/tb-host-bench-venv}
-scenarios=" ${TB_BENCH_SCENARIOS:-narrow wide isolation body} "
+scenarios=" ${TB_BENCH_SCENARIOS:-narrow wide isolation body polite} "
 wide_urls=${TB_BENCH_WIDE_URLS:-50000}
 read -r -a wide_threads <<<"${TB_BENCH_WIDE_THREADS:-1000 5000}"
 
@@ -252,6 +264,59 @@ body() {
   done
 }
 
-for scenario in narrow wide isolation body; do
+polite() {
+  local jobs=${TB_BENCH_POLITE_JOBS:-4000} per_second=200 t=64 base
+  cargo build --release -q -p tb-loopback --bin tb-rate-limited
+  local from to
+  coproc LIMITED { target/release/tb-rate-limited "$per_second"; }
+  # Its own descriptors: bash forgets the coprocess's once it has exited.
+  exec {from}<&"${LIMITED[0]}" {to}>&"${LIMITED[1]}"
+  read -r base <&"$from"
+  seq 0 $((jobs - 1)) | sed "s|^|$base/items/|" >"$work/limited.txt"
+  make_urls "$jobs" "$work/other.txt" other
+  paste -d '\n' "$work/limited.txt" "$work/other.txt" >"$work/both.txt"
+  echo
+  echo "polite: $jobs jobs to an API that allows $per_second requests a second (429 and Retry-After beyond,"
+  echo "  X-RateLimit-* on every answer), $jobs to nginx beside them, -j $t, retry-backoff"
+  /usr/bin/time -f "%e" -o "$work/time" "$bin" run -q -j "$t" -o /dev/null "$work/other.txt"
+  local alone
+  alone=$(tail -1 "$work/time")
+  "$bin" run -q -j "$t" --plugin "$wasm/retry_backoff.wasm" --plugin-config max-attempts=10 \
+    "$work/both.txt" 2>/dev/null | { python3 -c '
+import json, sys, time
+started = time.monotonic()
+last_other = done = 0
+statuses = {}
+for line in sys.stdin:
+    record = json.loads(line)
+    statuses[record.get("status")] = statuses.get(record.get("status"), 0) + 1
+    if "/other/" in record["url"]:
+        last_other = time.monotonic() - started
+    done = time.monotonic() - started
+print(done, last_other, json.dumps(statuses, separators=(",", ":")))
+' >"$work/polite" || true; }
+  # Its stdin closed (both copies), it prints what it saw and exits.
+  exec {to}>&-
+  eval "exec ${LIMITED[1]}>&-"
+  local counts
+  counts=$(cat <&"$from")
+  exec {from}<&-
+  read -r took other statuses <"$work/polite"
+  python3 - "$jobs" "$per_second" "$took" "$other" "$alone" "$statuses" "$counts" <<'PY'
+import json, sys
+jobs, per_second = int(sys.argv[1]), int(sys.argv[2])
+took, other, alone = map(float, sys.argv[3:6])
+statuses, counts = json.loads(sys.argv[6]), json.loads(sys.argv[7])
+ideal = jobs / per_second
+share = 100 * counts["limited"] / max(1, counts["requests"])
+print(f"run: {took:.2f} s, {took / ideal:.2f} times the ideal {ideal:.0f} s (goal at most 1.15)")
+print(f"statuses of the {2 * jobs} jobs: {statuses}")
+print(f"limited API: {counts['requests']} requests, {counts['limited']} answered 429 ({share:.2f}%, goal at most 2%),")
+print(f"  {counts['during_pause']} sent during an announced pause (goal 0)")
+print(f"the other origin's last job ended after {other:.2f} s; its jobs alone took {alone:.2f} s")
+PY
+}
+
+for scenario in narrow wide isolation body polite; do
   case "$scenarios" in *" $scenario "*) "$scenario" ;; esac
 done

@@ -367,7 +367,16 @@ fn a_retry_for_later_waits_in_redis_and_survives_its_process() {
         .map(|i| faults.url(&format!("/retry-after-secs/{i}/4")))
         .collect();
     setup.enqueue("retry", &urls);
-    let flags = ["-j", "2", "--plugin", fixtures::RETRY_BACKOFF];
+    // Each job its own retry: a paused origin's other jobs would wait in
+    // the process that knows of the pause.
+    let flags = [
+        "-j",
+        "2",
+        "--plugin",
+        fixtures::RETRY_BACKOFF,
+        "--plugin-config",
+        "pause-origin=false",
+    ];
     let scheduler = worker(&setup, "retry", &flags);
     setup.wait_for("every job parked for its retry", || {
         setup
@@ -546,4 +555,32 @@ fn enqueue_keeps_credentials_out_of_the_queue() {
         assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
         assert_eq!(setup.redis.cli(&["XLEN", "tb-host:{creds}:jobs"]), "0");
     }
+}
+
+#[test]
+fn results_come_in_input_order_or_as_they_were_recorded() {
+    let setup = Setup::new("queue-order");
+    // The first job answers last.
+    let mut urls = vec![server().url("/slow/500?job=0")];
+    urls.extend((1..6).map(|i| server().url(&format!("/fast/queue-order?job={i}"))));
+    setup.enqueue("order", &urls);
+    setup.run_queue("order", 1, &["-j", "3"], 0);
+    let queue = setup.redis.queue("order");
+    let indexes = |records: &[Value]| -> Vec<u64> {
+        records
+            .iter()
+            .map(|r| r["index"].as_u64().unwrap())
+            .collect()
+    };
+    let by_input = setup.results("order", 6);
+    assert_eq!(indexes(&by_input), [0, 1, 2, 3, 4, 5]);
+    let by_finish = tb_host(&["results", &queue, "--order", "finish"], "");
+    assert_eq!(by_finish.code, 0, "{}", by_finish.stderr);
+    exactly_once(&by_finish.records, 0..6, &by_finish.stderr);
+    let finished = indexes(&by_finish.records);
+    assert_eq!(
+        finished.last(),
+        Some(&0),
+        "the slow job was recorded last: {finished:?}"
+    );
 }

@@ -11,7 +11,8 @@
 //! is, the origin is paused until the reset (see `pauses`): its jobs wait
 //! without holding a worker, instead of being answered 429. A later
 //! answer that says less is left than counted wins (other clients spend
-//! the same limit); one after the reset starts the count again.
+//! the same limit), and so does one that says an earlier reset; one after
+//! the reset starts the count again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,11 +100,15 @@ impl Quotas {
         };
         let sent_after = number.map_or(0, |number| quota.sent.saturating_sub(number + 1));
         let left = said.left.saturating_sub(sent_after);
-        let same_window = now < quota.resets && resets <= quota.resets + Duration::from_secs(1);
         match quota.left {
             // The same window: the lower count wins (other clients may
-            // spend the same limit).
-            Some(counted) if same_window => quota.left = Some(counted.min(left)),
+            // spend the same limit), and the earlier reset: a reset in
+            // whole seconds is rounded up, so the answer that came first
+            // in the window says its end best, and none says it early.
+            Some(counted) if now < quota.resets => {
+                quota.left = Some(counted.min(left));
+                quota.resets = quota.resets.min(resets);
+            }
             _ => {
                 quota.left = Some(left);
                 quota.resets = resets;

@@ -231,6 +231,10 @@ pub trait JobQueue: Send + Sync {
     /// recorded).
     fn results(&self, indexes: &[u64]) -> Result<Vec<Option<String>>, QueueError>;
 
+    /// The indexes of the jobs recorded, in the order they were: `count`
+    /// of them from the `from`th on (fewer at the end).
+    fn recorded(&self, from: u64, count: u64) -> Result<Vec<u64>, QueueError>;
+
     /// What the queue holds.
     fn status(&self) -> Result<Status, QueueError>;
 }

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `tb-host:{NAME}:jobs` | stream | one entry per input entry: `i` (its index) and `job` (a JSON job line), or `line`, `error`, `text` for a bad line; a retry due again also has `a`, its attempts |
 //! | `tb-host:{NAME}:results` | hash | index -> the stored result |
+//! | `tb-host:{NAME}:order` | list | the indexes of the jobs recorded, in the order they were (`results --order finish`) |
 //! | `tb-host:{NAME}:meta` | hash | `enqueued`, `total`, `recorded`, `failed`, `duplicates` |
 //! | `tb-host:{NAME}:retries` | sorted set | index of a job parked for a retry, scored by when it is due (ms, the server's clock) |
 //! | `tb-host:{NAME}:retry-jobs` | hash | index -> `ATTEMPTS JOB-LINE` of a parked job |
@@ -75,6 +76,8 @@ struct Claims {
 struct Keys {
     jobs: String,
     results: String,
+    /// The indexes of the jobs recorded, in the order they were.
+    order: String,
     meta: String,
     retries: String,
     retry_jobs: String,
@@ -108,6 +111,7 @@ impl RedisQueue {
             keys: Keys {
                 jobs: format!("tb-host:{{{name}}}:jobs"),
                 results: format!("tb-host:{{{name}}}:results"),
+                order: format!("tb-host:{{{name}}}:order"),
                 meta: format!("tb-host:{{{name}}}:meta"),
                 retries: format!("tb-host:{{{name}}}:retries"),
                 retry_jobs: format!("tb-host:{{{name}}}:retry-jobs"),
@@ -423,11 +427,12 @@ impl JobQueue for RedisQueue {
             let call = pipe
                 .cmd("EVALSHA")
                 .arg(self.record.get_hash())
-                .arg(4)
+                .arg(5)
                 .arg(&self.keys.jobs)
                 .arg(&self.keys.results)
                 .arg(&self.keys.meta)
                 .arg(&self.keys.rate)
+                .arg(&self.keys.order)
                 .arg(GROUP);
             for result in &records {
                 if let Ending::Record { record, failed } = &result.ending {
@@ -505,6 +510,20 @@ impl JobQueue for RedisQueue {
             redis::cmd("HMGET")
                 .arg(&self.keys.results)
                 .arg(indexes)
+                .query(con)
+        })
+    }
+
+    fn recorded(&self, from: u64, count: u64) -> Result<Vec<u64>, QueueError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let last = i64::try_from(from + count - 1).unwrap_or(i64::MAX);
+        self.with(|con| {
+            redis::cmd("LRANGE")
+                .arg(&self.keys.order)
+                .arg(from)
+                .arg(last)
                 .query(con)
         })
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use tb_host::queue::QueueAddress;
 
-use super::{InputArgs, RequestArgs};
+use super::{InputArgs, Order, RequestArgs};
 
 /// `run`'s flags for taking the jobs from a queue instead of an input.
 #[derive(Debug, Args)]
@@ -86,6 +86,12 @@ pub struct ResultsArgs {
     /// Write the failed jobs here, as `run --failures` does.
     #[arg(long, value_name = "FILE")]
     pub failures: Option<PathBuf>,
+
+    /// Order of the records: by input index (the default: the whole run's
+    /// records are there to sort), or as the jobs were recorded, whichever
+    /// process ran them.
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = Order::Input)]
+    pub order: Order,
 
     /// Go on with the export a killed `results` left in -o FILE: the
     /// records there are kept (a torn last line is cut off) and only the

@@ -1,5 +1,6 @@
 //! `tb-host results QUEUE`: the records of a queue's jobs, one per job, in
-//! input order, written as `run` writes them (the records were made by
+//! input order (or, with `--order finish`, as they were recorded), written
+//! as `run` writes them (the records were made by
 //! `run`'s writer where each job ran; see `recorder.rs`). `--resume`
 //! continues a killed export: `-o` is read back as `run --resume` reads
 //! it, and the jobs it holds are skipped; the failures file, all of whose
@@ -12,7 +13,7 @@ use anyhow::Context;
 use tb_host::queue::JobQueue;
 
 use super::open;
-use crate::args::ResultsArgs;
+use crate::args::{Order, ResultsArgs};
 use crate::files::{InputFile, Output, OutputFiles};
 use crate::resume::{self, Done};
 use crate::{Failed, SetupError};
@@ -46,9 +47,9 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     let mut failures = failures.map(BufWriter::new);
-    let mut missing = 0;
-    for start in (0..status.enqueued).step_by(BATCH as usize) {
-        let indexes: Vec<u64> = (start..status.enqueued.min(start + BATCH)).collect();
+    let mut written = 0;
+    let mut batches = batches(&queue, args.order, status.enqueued);
+    while let Some(indexes) = batches.next().transpose()? {
         let stored = queue
             .results(&indexes)
             .map_err(|e| SetupError::new(e.to_string()))?;
@@ -57,9 +58,9 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
         }
         for (index, value) in indexes.into_iter().zip(stored) {
             let Some(value) = value else {
-                missing += 1;
                 continue;
             };
+            written += 1;
             let (record, failed) = match value.split_once('\n') {
                 Some((record, failed)) => (record, Some(failed)),
                 None => (value.as_str(), None),
@@ -76,6 +77,7 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
     if let Some(out) = failures.as_mut() {
         out.flush().context("cannot write the failures")?;
     }
+    let missing = status.enqueued.saturating_sub(written);
     if !status.complete || missing > 0 {
         eprintln!(
             "{missing} of {} jobs are not recorded yet{}: `tb-host status {}` shows where they are",
@@ -90,6 +92,29 @@ pub fn results(args: &ResultsArgs) -> anyhow::Result<()> {
         return Err(Failed.into());
     }
     Ok(())
+}
+
+/// The indexes to export, a batch at a time: every index of the input in
+/// order, or those recorded, in the order they were.
+fn batches(
+    queue: &dyn JobQueue,
+    order: Order,
+    enqueued: u64,
+) -> impl Iterator<Item = anyhow::Result<Vec<u64>>> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let batch = match order {
+            Order::Input => Ok((start..enqueued.min(start + BATCH)).collect()),
+            Order::Finish => queue
+                .recorded(start, BATCH)
+                .map_err(|e| SetupError::new(e.to_string()).into()),
+        };
+        start += BATCH;
+        match batch {
+            Ok(indexes) if indexes.is_empty() => None,
+            batch => Some(batch),
+        }
+    })
 }
 
 /// Refuses a resumed export whose `-o` holds a record, among `indexes`,

@@ -5,7 +5,8 @@
 -- commands of one result. The results stored are also counted in the rate
 -- hash, under the current second of the server's clock, for `status`; a
 -- new second drops the seconds older than a minute.
--- KEYS: the jobs stream, the results hash, the meta hash, the rate hash.
+-- KEYS: the jobs stream, the results hash, the meta hash, the rate hash,
+-- the list of the indexes recorded, in the order they were.
 -- ARGV: the group, then per result: the entry's id, the job's index, the
 -- record, "1" for a failure ("0" else).
 -- Returns, per result, 1 if its record is the one stored, else 0.
@@ -17,6 +18,7 @@ for at = 2, #ARGV, 4 do
   redis.call('XDEL', KEYS[1], id)
   stored[#stored + 1] = new
   if new == 1 then
+    redis.call('RPUSH', KEYS[5], index)
     recorded = recorded + 1
     if failure == '1' then
       failed = failed + 1
