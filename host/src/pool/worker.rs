@@ -137,10 +137,9 @@ impl Worker {
     /// Takes jobs until the run is over: first those parked for a host
     /// that has a slot free again (see `limits`), then new ones.
     pub async fn run(mut self) {
-        let settings = Arc::clone(&self.settings);
         loop {
             let cancelled = self.lines.tracker.is_cancelled();
-            let entry = match settings.limits.ready(cancelled) {
+            let entry = match self.settings.limits.ready(cancelled) {
                 Some(task) => Entry::Job(task),
                 // The run is only over when no job is left, so none is
                 // lost when the channel closes.
@@ -159,21 +158,8 @@ impl Worker {
             let next = if self.lines.tracker.is_cancelled() {
                 Next::Done(stopped(&mut task))
             } else {
-                let (admitted, slot) = match settings.limits.admit(task) {
-                    Ok(admitted) => admitted,
-                    Err(Held::Parked) => continue,
-                    Err(Held::Paused(task, until)) => {
-                        self.schedule(*task, until).await;
-                        continue;
-                    }
-                    Err(Held::Refused(mut task, message)) => {
-                        let ended = task.last.take().map_or_else(
-                            || Ended::Failure(FailureKind::Paused, message),
-                            |last| *last,
-                        );
-                        self.finish(*task, ended).await;
-                        continue;
-                    }
+                let Some((admitted, slot)) = self.admitted(task).await else {
+                    continue;
                 };
                 task = admitted;
                 self.host_slot = slot;
@@ -196,6 +182,30 @@ impl Worker {
                 }
                 Next::Retry(delay) => self.schedule(task, Instant::now() + delay).await,
                 Next::Done(ended) => self.finish(task, ended).await,
+            }
+        }
+    }
+
+    /// The send limits' word on `task` (see `limits`): the task back, with
+    /// the slot of its host it holds, if its attempt may start now. Else
+    /// `None`: it waits where the limits put it (parked for its host's cap,
+    /// or in the scheduler until its origin's pause ends), or it ended, its
+    /// origin paused for longer than the run waits.
+    async fn admitted(&self, task: Task) -> Option<(Task, Option<HostSlot>)> {
+        match self.settings.limits.admit(task) {
+            Ok(admitted) => Some(admitted),
+            Err(Held::Parked) => None,
+            Err(Held::Paused(task, until)) => {
+                self.schedule(*task, until).await;
+                None
+            }
+            Err(Held::Refused(mut task, message)) => {
+                let ended = task.last.take().map_or_else(
+                    || Ended::Failure(FailureKind::Paused, message),
+                    |last| *last,
+                );
+                self.finish(*task, ended).await;
+                None
             }
         }
     }
