@@ -39,6 +39,12 @@ pub enum FailureKind {
     /// [`crate::PoolBuilder::max_pause`]. Running the job again once the
     /// pause has passed sends it.
     Paused,
+    /// Not sent: the job's origin failed every attempt (no connection, no
+    /// answer in time, a 5xx) for longer than
+    /// [`crate::PoolBuilder::breaker_give_up`] after its breaker opened
+    /// ([`crate::PoolBuilder::breaker`]). Running the job again once the
+    /// origin is back sends it.
+    Broken,
     /// Not an end: a hook asked for another attempt after
     /// [`Failure::retry_in`], and the pool hands such retries out rather
     /// than wait for them ([`crate::PoolBuilder::hand_out_retries`]), so
@@ -64,6 +70,7 @@ impl FailureKind {
             FailureKind::Save => "save",
             FailureKind::Cancelled => "cancelled",
             FailureKind::Paused => "paused",
+            FailureKind::Broken => "broken",
             FailureKind::Retry => "retry",
             FailureKind::Other => "other",
         }
@@ -126,6 +133,7 @@ impl FailureKind {
             | FailureKind::Save
             | FailureKind::Cancelled
             | FailureKind::Paused
+            | FailureKind::Broken
             | FailureKind::Retry
             | FailureKind::Other => AttemptFailureKind::Other,
         }

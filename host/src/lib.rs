@@ -83,7 +83,7 @@ pub use failure::{Failure, FailureKind};
 pub use input::InputError;
 pub use job::{BasicAuth, Job, RequestDefaults};
 pub use pool::{
-    BodyDirError, Canceller, DEFAULT_MAX_PAUSE, Numbered, Paused, Pool, PoolBuilder, PoolError,
-    Results, RetryWaits,
+    BodyDirError, Broken, Canceller, DEFAULT_BREAKER, DEFAULT_BREAKER_GIVE_UP, DEFAULT_MAX_PAUSE,
+    Numbered, Paused, Pool, PoolBuilder, PoolError, Results, RetryWaits,
 };
 pub use response::Response;

@@ -1,15 +1,16 @@
 //! What tb-host does when a server pushes back: a 429 or 503 with
 //! `Retry-After` pauses its origin for every worker (retry-backoff's
 //! `pause-origin`), a server that says what is left of its rate limit
-//! (`X-RateLimit-Remaining`) is paced by it, other origins go on, and a
-//! pause longer than `--max-pause` fails that origin's jobs as `paused`
-//! instead of waiting.
+//! (`X-RateLimit-Remaining`) is paced by it, an origin that keeps failing
+//! is left alone (`--breaker`), other origins go on, and a pause longer
+//! than `--max-pause` fails that origin's jobs as `paused` instead of
+//! waiting.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{Run, server, tb_host};
+use tb_host_tests::harness::{Run, refused_url, server, tb_host};
 use tb_loopback::{RateLimited, Server};
 
 /// Whether `record` is of a job whose URL contains `part`.
@@ -144,6 +145,93 @@ fn a_pause_longer_than_max_pause_fails_that_origins_jobs_as_paused() {
     assert_eq!(server().hits("/echo/max-pause/0"), 0, "nothing was sent");
     assert!(
         run.stderr.contains("longer than --max-pause"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_dead_origin_is_sent_a_few_jobs_then_given_up_while_others_go_on() {
+    // 40 jobs to a port where nothing listens, each before one to the
+    // server; no retries, so every attempt is a job's.
+    let input: String = (0..40)
+        .map(|i| {
+            let dead = refused_url(&format!("/dead/{i}"));
+            let alive = server().url(&format!("/fast/breaker/{i}"));
+            format!("{dead}\n{alive}\n")
+        })
+        .collect();
+    let args = [
+        "run",
+        "-j",
+        "4",
+        "--breaker",
+        "5",
+        "--breaker-give-up",
+        "2",
+        "-",
+    ];
+    let started = Instant::now();
+    let run = tb_host(&args, &input);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut tried = 0;
+    for (index, record) in run.by_index(80) {
+        if index % 2 == 1 {
+            assert_eq!(record["status"], 200, "{record}");
+            continue;
+        }
+        match record["error"]["kind"].as_str() {
+            Some("connect") => tried += 1,
+            Some("broken") => {
+                let message = record["error"]["message"].as_str().unwrap();
+                assert!(message.contains("--breaker-give-up"), "{message}");
+            }
+            _ => panic!("{record}"),
+        }
+    }
+    // Five to open the breaker, the three others in flight then, and a
+    // probe or two before the origin is given up at 2 s.
+    assert!(tried <= 11, "{tried} jobs were sent to the dead origin");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        run.stderr.contains("its breaker opened 1 time (given up"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_broken_origin_that_answers_again_gets_its_jobs() {
+    // The first four requests get 503, later ones 200: three open the
+    // breaker, the first probe gets the fourth 503, the next one a 200.
+    let path = "/flaky/breaker-back/4/503";
+    let urls: Vec<String> = (0..12)
+        .map(|i| server().url(&format!("{path}?job={i}")))
+        .collect();
+    let run = tb_host(
+        &["run", "-j", "1", "--breaker", "3", "-"],
+        &(urls.join("\n") + "\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = run.by_index(12);
+    let answered: Vec<u64> = records
+        .values()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        answered.iter().filter(|&&s| s == 503).count(),
+        4,
+        "{answered:?}"
+    );
+    assert_eq!(
+        answered.iter().filter(|&&s| s == 200).count(),
+        8,
+        "{answered:?}"
+    );
+    assert_eq!(server().hits(path), 12, "each job was sent once");
+    assert!(
+        run.stderr.contains("its breaker opened 1 time") && !run.stderr.contains("given up"),
         "{}",
         run.stderr
     );

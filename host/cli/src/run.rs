@@ -185,7 +185,7 @@ pub fn drive(mut pool: Pool, sinks: Sinks) -> anyhow::Result<Summary> {
     }
     pool.join_all();
     stop_on(outputs.flush());
-    summary.finish(stopper.stopped(resume), pool.paused_origins());
+    summary.finish(stopper.stopped(resume), &pool);
     Ok(summary)
 }
 

@@ -18,7 +18,9 @@ pub fn apply(
     let mut builder = builder
         .threads(args.threads)
         .max_attempts(args.max_attempts)
-        .max_pause(args.max_pause);
+        .max_pause(args.max_pause)
+        .breaker(args.breaker)
+        .breaker_give_up(args.breaker_give_up);
     if let Some(rate) = args.rate {
         builder = builder.rate(rate);
     }
@@ -55,6 +57,10 @@ mod tests {
             "2",
             "--max-pause",
             "30",
+            "--breaker",
+            "5",
+            "--breaker-give-up",
+            "9",
             "--shard",
             "1/4",
             "urls.txt",
@@ -68,6 +74,8 @@ mod tests {
                 "rate: Some(2.5)",
                 "per_host: Some(2)",
                 "max_pause: 30s",
+                "breaker: 5",
+                "breaker_give_up: 9s",
                 "selected: true",
             ],
         );
@@ -91,6 +99,8 @@ mod tests {
                 "rate: None",
                 "per_host: None",
                 "max_pause: 600s",
+                "breaker: 20",
+                "breaker_give_up: 60s",
                 "selected: false",
             ],
         );

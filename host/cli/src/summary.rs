@@ -10,7 +10,7 @@ use indicatif::HumanBytes;
 
 use super::Failed;
 use super::stop::{Stopped, Unsent};
-use tb_host::{Failure, FailureKind, Paused, Response};
+use tb_host::{Broken, Failure, FailureKind, Paused, Pool, Response};
 
 /// The longest latency told apart from longer ones, in microseconds.
 const HOUR_US: u64 = 3_600_000_000;
@@ -36,6 +36,8 @@ pub struct Summary {
     latencies_us: Histogram<u64>,
     /// The origins a server asked to pause, with how often and how long.
     paused: Vec<(String, Paused)>,
+    /// The origins whose breaker opened.
+    broken: Vec<(String, Broken)>,
 }
 
 impl Summary {
@@ -55,6 +57,7 @@ impl Summary {
             latencies_us: Histogram::new_with_bounds(1, HOUR_US, 3)
                 .expect("the bounds and 3 significant digits are valid"),
             paused: Vec::new(),
+            broken: Vec::new(),
         }
     }
 
@@ -88,11 +91,12 @@ impl Summary {
     }
 
     /// Stops the clock; `stopped` tells why the run stopped early, if it
-    /// did, and `paused` which origins were paused.
-    pub fn finish(&mut self, stopped: Option<Stopped>, paused: Vec<(String, Paused)>) {
+    /// did, and `pool` which origins were paused or broken.
+    pub fn finish(&mut self, stopped: Option<Stopped>, pool: &Pool) {
         self.elapsed = Some(self.started.elapsed());
         self.stopped = stopped;
-        self.paused = paused;
+        self.paused = pool.paused_origins();
+        self.broken = pool.broken_origins();
     }
 
     /// Why the run stopped early, for a run that shows no summary.
@@ -192,6 +196,19 @@ impl fmt::Display for Summary {
                 paused.total.as_secs_f64(),
                 if paused.refused {
                     " (longer than --max-pause: its jobs failed as `paused`)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        for (origin, broken) in &self.broken {
+            write!(
+                f,
+                "\n  broken:   {origin}, its breaker opened {} time{}{}",
+                broken.opened,
+                if broken.opened == 1 { "" } else { "s" },
+                if broken.given_up {
+                    " (given up after --breaker-give-up: its jobs failed as `broken`)"
                 } else {
                     ""
                 }

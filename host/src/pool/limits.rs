@@ -24,9 +24,11 @@ use tokio::time::Instant;
 use reqwest::Url;
 use reqwest::header::HeaderMap;
 
+use super::breakers::Breakers;
 use super::flow::Task;
 use super::pauses::{Pauses, Verdict};
 use super::quotas::{Quotas, Turn};
+use crate::failure::FailureKind;
 
 /// The limits of one pool; rate and cap off by default.
 pub(crate) struct SendLimits {
@@ -34,6 +36,18 @@ pub(crate) struct SendLimits {
     per_host: Option<Arc<HostSlots>>,
     pauses: Pauses,
     quotas: Quotas,
+    breakers: Breakers,
+}
+
+/// How the limits treat origins that push back or fail: see `pauses` and
+/// `breakers`.
+pub(crate) struct OriginLimits {
+    /// The longest pause waited for.
+    pub max_pause: Duration,
+    /// Bad attempts in a row that open an origin's breaker; 0: never.
+    pub breaker: u32,
+    /// How long an origin may stay broken before its jobs fail.
+    pub breaker_give_up: Duration,
 }
 
 /// A hop let through the limits (see [`SendLimits::enter`]).
@@ -52,22 +66,29 @@ pub(crate) enum Held {
     Parked,
     /// Its origin is paused until then: the job waits in the scheduler.
     Paused(Box<Task>, std::time::Instant),
-    /// Its origin is paused for longer than the pool waits: the job fails
-    /// with this message.
-    Refused(Box<Task>, String),
+    /// Its origin is paused for longer than the pool waits (kind
+    /// `paused`), or broken for longer (kind `broken`): the job fails with
+    /// this kind and message.
+    Refused(Box<Task>, FailureKind, String),
 }
 
 impl SendLimits {
     /// Limits with at most `rate` attempts per second (if any), at most
-    /// `per_host` attempts in flight to one host (if any), and pauses of
-    /// origins waited for up to `max_pause`.
-    pub fn new(rate: Option<f64>, per_host: Option<usize>, max_pause: Duration) -> SendLimits {
+    /// `per_host` attempts in flight to one host (if any), and `origins`'
+    /// pauses and breakers.
+    pub fn new(rate: Option<f64>, per_host: Option<usize>, origins: OriginLimits) -> SendLimits {
         SendLimits {
             pacer: rate.map(Pacer::new),
             per_host: per_host.map(|max| Arc::new(HostSlots::new(max))),
-            pauses: Pauses::new(max_pause),
+            pauses: Pauses::new(origins.max_pause),
             quotas: Quotas::default(),
+            breakers: Breakers::new(origins.breaker, origins.breaker_give_up),
         }
+    }
+
+    /// The origins' breakers.
+    pub fn breakers(&self) -> &Breakers {
+        &self.breakers
     }
 
     /// Takes in what the answer to a request to `url` says of its
@@ -95,10 +116,18 @@ impl SendLimits {
     /// it may not go now. A job parked for its host's cap stays here until
     /// a slot frees (see [`SendLimits::ready`]): its worker goes on.
     pub fn admit(&self, task: Task) -> Result<(Task, Option<HostSlot>), Held> {
-        match self.pauses.verdict(&task.job.url) {
-            Verdict::Go => {}
-            Verdict::Wait(until) => return Err(Held::Paused(Box::new(task), until)),
-            Verdict::Refused(message) => return Err(Held::Refused(Box::new(task), message)),
+        // One after the other: a breaker's verdict may let its probe go.
+        let url = &task.job.url;
+        let verdict = match self.pauses.verdict(url) {
+            Verdict::Go => (self.breakers.verdict(url), FailureKind::Broken),
+            paused => (paused, FailureKind::Paused),
+        };
+        match verdict {
+            (Verdict::Go, _) => {}
+            (Verdict::Wait(until), _) => return Err(Held::Paused(Box::new(task), until)),
+            (Verdict::Refused(message), kind) => {
+                return Err(Held::Refused(Box::new(task), kind, message));
+            }
         }
         let Some(slots) = &self.per_host else {
             return Ok((task, None));
@@ -362,7 +391,7 @@ mod tests {
 
     #[test]
     fn the_pacer_spaces_attempts_by_the_rate() {
-        let limits = SendLimits::new(Some(200.0), None, PAUSE);
+        let limits = SendLimits::new(Some(200.0), None, origins());
         let started = std::time::Instant::now();
         block_on(async {
             for _ in 0..21 {
@@ -378,7 +407,7 @@ mod tests {
     fn no_more_than_the_cap_is_in_flight_to_one_host() {
         // Two threads of four tasks each, as workers on two carriers: a
         // task waiting for a slot must let its thread's other tasks go on.
-        let limits = Arc::new(SendLimits::new(None, Some(2), PAUSE));
+        let limits = Arc::new(SendLimits::new(None, Some(2), origins()));
         let now = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
@@ -421,8 +450,14 @@ mod tests {
         Url::parse(text).unwrap()
     }
 
-    /// The longest pause waited for in these tests.
-    const PAUSE: Duration = Duration::from_secs(600);
+    /// The pools' defaults: pauses of up to 10 minutes, breakers after 20.
+    fn origins() -> OriginLimits {
+        OriginLimits {
+            max_pause: Duration::from_secs(600),
+            breaker: 20,
+            breaker_give_up: Duration::from_secs(60),
+        }
+    }
 
     fn admitted(admission: Result<(Task, Option<HostSlot>), Held>) -> (u64, Option<HostSlot>) {
         let Ok((task, slot)) = admission else {
@@ -437,7 +472,7 @@ mod tests {
 
     #[test]
     fn a_job_for_a_host_at_its_cap_is_parked_until_a_slot_frees() {
-        let limits = SendLimits::new(None, Some(1), PAUSE);
+        let limits = SendLimits::new(None, Some(1), origins());
         let (_, first) = admitted(limits.admit(task(0, "http://a.test/0")));
         assert!(parked(limits.admit(task(1, "http://a.test/1"))));
         assert!(parked(limits.admit(task(2, "http://a.test:80/2"))));
@@ -459,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_run_gets_every_parked_job_back() {
-        let limits = SendLimits::new(None, Some(1), PAUSE);
+        let limits = SendLimits::new(None, Some(1), origins());
         let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
         for index in 1..4 {
             assert!(parked(limits.admit(task(index, "http://a.test/"))));
@@ -477,7 +512,7 @@ mod tests {
 
     #[test]
     fn a_hop_to_the_host_whose_slot_the_attempt_holds_needs_no_other() {
-        let limits = SendLimits::new(None, Some(1), PAUSE);
+        let limits = SendLimits::new(None, Some(1), origins());
         let (_, held) = admitted(limits.admit(task(0, "http://a.test/")));
         block_on(async {
             let same = limits
@@ -498,7 +533,15 @@ mod tests {
 
     #[test]
     fn a_job_for_a_paused_origin_waits_or_fails_and_others_go() {
-        let limits = SendLimits::new(None, Some(1), Duration::from_secs(10));
+        let max_pause = Duration::from_secs(10);
+        let limits = SendLimits::new(
+            None,
+            Some(1),
+            OriginLimits {
+                max_pause,
+                ..origins()
+            },
+        );
         let pauses = limits.pauses();
         pauses.pause("http://a.test:80".into(), Duration::from_secs(2));
         pauses.pause("http://c.test:80".into(), Duration::from_secs(60));
@@ -507,7 +550,9 @@ mod tests {
         };
         assert_eq!(waiting.index, 0);
         assert!(until > std::time::Instant::now() + Duration::from_secs(1));
-        let Err(Held::Refused(_, message)) = limits.admit(task(1, "http://c.test/")) else {
+        let Err(Held::Refused(_, FailureKind::Paused, message)) =
+            limits.admit(task(1, "http://c.test/"))
+        else {
             panic!("longer than the most waited for");
         };
         assert!(message.contains("--max-pause"), "{message}");
@@ -520,7 +565,7 @@ mod tests {
 
     #[test]
     fn hosts_are_counted_apart() {
-        let limits = SendLimits::new(None, Some(1), PAUSE);
+        let limits = SendLimits::new(None, Some(1), origins());
         block_on(async {
             let a = limits.enter(&url("http://a.test/"), None).await.unwrap();
             let b = limits.enter(&url("http://b.test/"), None).await.unwrap();

@@ -6,12 +6,14 @@
 //! results between threads, `carrier` runs the workers (`worker`), which
 //! follow redirects (`redirect`), read bodies (`body`, `body_dir`) and wait
 //! for the send limits (`limits`, with the origins a server asked to pause
-//! in `pauses` and what their rate limits have left in `quotas`);
+//! in `pauses`, what their rate limits have left in `quotas` and those
+//! that keep failing in `breakers`);
 //! `scheduler` holds the retries waiting, and `taker` hands the results
 //! out.
 
 mod body;
 mod body_dir;
+mod breakers;
 mod carrier;
 mod decode;
 mod feeder;
@@ -47,11 +49,20 @@ use flow::{Finished, ToScheduler, Tracker};
 use taker::{Admitted, Taker};
 
 pub use body_dir::BodyDirError;
+pub use breakers::Broken;
 pub use pauses::Paused;
 
 /// How long a pause of an origin is waited for unless
 /// [`PoolBuilder::max_pause`] says otherwise: ten minutes.
 pub const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(10 * 60);
+
+/// Bad attempts in a row that open an origin's breaker unless
+/// [`PoolBuilder::breaker`] says otherwise.
+pub const DEFAULT_BREAKER: u32 = 20;
+
+/// How long an origin may stay broken unless
+/// [`PoolBuilder::breaker_give_up`] says otherwise: a minute.
+pub const DEFAULT_BREAKER_GIVE_UP: Duration = Duration::from_secs(60);
 
 /// Why a pool could not start.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +139,8 @@ pub struct PoolBuilder {
     rate: Option<f64>,
     per_host: Option<usize>,
     max_pause: Duration,
+    breaker: u32,
+    breaker_give_up: Duration,
     transport: Transport,
     tls: TlsOptions,
     /// Whether [`PoolBuilder::session_constructor`] was given: its TLS is
@@ -161,6 +174,8 @@ impl Default for PoolBuilder {
             rate: None,
             per_host: None,
             max_pause: DEFAULT_MAX_PAUSE,
+            breaker: DEFAULT_BREAKER,
+            breaker_give_up: DEFAULT_BREAKER_GIVE_UP,
             transport: Transport::default(),
             tls: TlsOptions::default(),
             own_constructor: false,
@@ -202,6 +217,8 @@ impl std::fmt::Debug for PoolBuilder {
             .field("rate", &self.rate)
             .field("per_host", &self.per_host)
             .field("max_pause", &self.max_pause)
+            .field("breaker", &self.breaker)
+            .field("breaker_give_up", &self.breaker_give_up)
             .field(
                 "proxy",
                 &self.transport.proxy.as_ref().map(|proxy| &proxy.origin),
@@ -388,6 +405,25 @@ impl PoolBuilder {
     /// [`MAX_RETRY_DELAY`](crate::hooks::MAX_RETRY_DELAY).
     pub fn max_pause(mut self, max: Duration) -> Self {
         self.max_pause = max.min(crate::hooks::MAX_RETRY_DELAY);
+        self
+    }
+
+    /// Bad attempts in a row (no connection, no answer in time, a 5xx)
+    /// after which an origin's breaker opens (default 20; 0: never). Its
+    /// jobs then wait without holding a worker, other origins go on, and
+    /// one job probes it after a cool-down (1 s, doubling after each failed
+    /// probe up to 30 s); an answer below 500 closes the breaker.
+    pub fn breaker(mut self, bad_in_a_row: u32) -> Self {
+        self.breaker = bad_in_a_row;
+        self
+    }
+
+    /// How long an origin may stay broken (see [`PoolBuilder::breaker`])
+    /// before its remaining jobs fail at once, with kind
+    /// [`FailureKind::Broken`](crate::FailureKind::Broken), instead of
+    /// being sent (default 60 s).
+    pub fn breaker_give_up(mut self, after: Duration) -> Self {
+        self.breaker_give_up = after;
         self
     }
 
@@ -615,7 +651,15 @@ impl PoolBuilder {
             hooks: self.hooks,
             max_attempts: self.max_attempts,
             body: self.body,
-            limits: limits::SendLimits::new(self.rate, self.per_host, self.max_pause),
+            limits: limits::SendLimits::new(
+                self.rate,
+                self.per_host,
+                limits::OriginLimits {
+                    max_pause: self.max_pause,
+                    breaker: self.breaker,
+                    breaker_give_up: self.breaker_give_up,
+                },
+            ),
             transport,
             cookies: CookieJars::new(self.cookies, self.start_cookies),
             hand_out_retries: self.hand_out_retries,
@@ -855,6 +899,12 @@ impl Pool {
     /// [`PoolBuilder::max_pause`]): for the run's summary.
     pub fn paused_origins(&self) -> Vec<(String, Paused)> {
         self.settings.limits.pauses().seen()
+    }
+
+    /// The origins whose breaker opened in this run so far, in that order
+    /// (see [`PoolBuilder::breaker`]): for the run's summary.
+    pub fn broken_origins(&self) -> Vec<(String, Broken)> {
+        self.settings.limits.breakers().seen()
     }
 
     /// The cookie jars of the pool's sessions (Python's `Session.cookies`,

@@ -189,8 +189,8 @@ impl Worker {
     /// The send limits' word on `task` (see `limits`): the task back, with
     /// the slot of its host it holds, if its attempt may start now. Else
     /// `None`: it waits where the limits put it (parked for its host's cap,
-    /// or in the scheduler until its origin's pause ends), or it ended, its
-    /// origin paused for longer than the run waits.
+    /// or in the scheduler until its origin's pause or cool-down ends), or
+    /// it ended, its origin paused or broken for longer than the run waits.
     async fn admitted(&self, task: Task) -> Option<(Task, Option<HostSlot>)> {
         match self.settings.limits.admit(task) {
             Ok(admitted) => Some(admitted),
@@ -199,11 +199,11 @@ impl Worker {
                 self.schedule(*task, until).await;
                 None
             }
-            Err(Held::Refused(mut task, message)) => {
-                let ended = task.last.take().map_or_else(
-                    || Ended::Failure(FailureKind::Paused, message),
-                    |last| *last,
-                );
+            Err(Held::Refused(mut task, kind, message)) => {
+                let ended = task
+                    .last
+                    .take()
+                    .map_or_else(|| Ended::Failure(kind, message), |last| *last);
                 self.finish(*task, ended).await;
                 None
             }
@@ -334,6 +334,21 @@ impl Worker {
                 flow::cancel(&self.lines.tracker, &self.lines.scheduler);
             }
             _ => {}
+        }
+        // What the origin's breaker counts: no connection, no answer in
+        // time, a 5xx.
+        let breakers = self.settings.limits.breakers();
+        match &received {
+            Ok(arrived) => {
+                let status = arrived.reply.status;
+                let bad = (status >= 500).then(|| format!("status {status}"));
+                let answered = arrived.url.as_ref().unwrap_or(&job_url);
+                breakers.record(answered, bad.as_deref());
+            }
+            Err(fault) if matches!(fault.kind, FailureKind::Connect | FailureKind::Timeout) => {
+                breakers.record(&job_url, Some(&fault.message));
+            }
+            Err(_) => {}
         }
         let retryable = received.as_ref().err().is_none_or(|fault| fault.retryable);
         let status = received.as_ref().ok().map(|arrived| arrived.reply.status);

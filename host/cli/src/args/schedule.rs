@@ -40,6 +40,20 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_seconds)]
     pub max_pause: Duration,
 
+    /// Bad attempts in a row to one origin (no connection, no answer in
+    /// time, a 5xx) after which its breaker opens: its jobs wait without
+    /// holding a worker, other origins go on, and one job probes it after a
+    /// cool-down (1 s, doubling up to 30 s); an answer below 500 closes it.
+    /// 0: never.
+    #[arg(long, value_name = "N", default_value_t = tb_host::DEFAULT_BREAKER)]
+    pub breaker: u32,
+
+    /// How long an origin may stay broken (see --breaker) before its
+    /// remaining jobs fail at once, with kind `broken` (which --resume runs
+    /// again), instead of being sent.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub breaker_give_up: Duration,
+
     /// At most N requests in flight to one host (and port) at a time. A job
     /// for a host at its cap waits without holding a worker: the other
     /// hosts' jobs go on at full speed.

@@ -102,7 +102,7 @@ impl<'a> RecordLine<'a> {
     pub fn state(&self) -> State {
         match self.error.as_ref().map(|e| &*e.kind) {
             None => State::Response,
-            Some("cancelled" | "save" | "paused") => State::Unfinished,
+            Some("cancelled" | "save" | "paused" | "broken") => State::Unfinished,
             Some(_) => State::Failed,
         }
     }
