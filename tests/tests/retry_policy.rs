@@ -7,9 +7,11 @@ use tb_host_tests::fixtures;
 use tb_host_tests::harness::{Run, binary, server, tb_host};
 
 /// `tb-host run -j 4` with retry-backoff configured by `config` pairs, on
-/// `urls` given on stdin.
+/// `urls` given on stdin. No breaker: these servers fail every job on
+/// purpose, and what is counted is the retries the plugin asks for.
 fn run_with_retries(config: &[&str], urls: &[String]) -> Run {
-    let mut args = vec!["run", "--threads", "4", "--plugin", fixtures::RETRY_BACKOFF];
+    let mut args = vec!["run", "--threads", "4", "--breaker", "0"];
+    args.extend(["--plugin", fixtures::RETRY_BACKOFF]);
     for pair in ["base-ms=1", "max-ms=2"].iter().chain(config) {
         args.extend(["--plugin-config", pair]);
     }
