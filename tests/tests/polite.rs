@@ -6,11 +6,12 @@
 //! than `--max-pause` fails that origin's jobs as `paused` instead of
 //! waiting.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tb_host_tests::fixtures;
-use tb_host_tests::harness::{Run, refused_url, server, tb_host};
+use tb_host_tests::harness::{self, Run, Scratch, refused_url, server, tb_host};
 use tb_loopback::{RateLimited, Server};
 
 /// Whether `record` is of a job whose URL contains `part`.
@@ -234,5 +235,33 @@ fn a_broken_origin_that_answers_again_gets_its_jobs() {
         run.stderr.contains("its breaker opened 1 time") && !run.stderr.contains("given up"),
         "{}",
         run.stderr
+    );
+}
+
+/// On a terminal, the progress bar names an origin while it is paused (the
+/// run is stopped with SIGINT during the pause).
+#[test]
+fn the_progress_bar_names_a_paused_origin() {
+    let scratch = Scratch::new("polite-bar");
+    let urls = [
+        server().url("/retry-after/polite-bar/5"),
+        server().url("/fast/polite-bar"),
+    ];
+    let input = scratch.write_lines("urls.txt", &urls);
+    let command = format!(
+        "timeout -s INT 2 {} run -j 1 --plugin {} -o /dev/null {}",
+        harness::binary().display(),
+        fixtures::RETRY_BACKOFF,
+        input.display()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let origin = server().url("").trim_end_matches('/').to_owned();
+    assert!(
+        shown.contains(&format!("paused: {origin}")),
+        "the bar names the paused origin: {shown:?}"
     );
 }

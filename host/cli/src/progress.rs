@@ -109,8 +109,9 @@ impl Drop for Progress {
     }
 }
 
-/// The bar's look: `template`, with `{waits}` the retries `waits` tells of
-/// and `{left}` the time left.
+/// The bar's look: `template`, with `{waits}` the retries waiting and the
+/// origins paused or broken that `waits` tells of, and `{left}` the time
+/// left.
 fn style(template: &str, waits: &RetryWaits) -> ProgressStyle {
     let (for_waits, for_left) = (waits.clone(), waits.clone());
     ProgressStyle::with_template(template)
@@ -121,6 +122,18 @@ fn style(template: &str, waits: &RetryWaits) -> ProgressStyle {
                 if let Some((count, _)) = for_waits.now() {
                     let retries = if count == 1 { "retry" } else { "retries" };
                     let _ = write!(out, ", {count} {retries} waiting");
+                }
+                for (what, origins) in [
+                    ("paused", for_waits.paused_origins()),
+                    ("broken", for_waits.broken_origins()),
+                ] {
+                    let _ = match origins.as_slice() {
+                        [] => Ok(()),
+                        [origin] => write!(out, ", {what}: {origin}"),
+                        [origin, more @ ..] => {
+                            write!(out, ", {what}: {origin} and {} more", more.len())
+                        }
+                    };
                 }
             },
         )

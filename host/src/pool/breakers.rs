@@ -205,6 +205,16 @@ impl Breakers {
         Verdict::Wait(open.probe_at.max(now + open.cool_down))
     }
 
+    /// The origins whose breaker is open now.
+    pub fn open_now(&self) -> Vec<String> {
+        if self.open.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        let state = self.lock();
+        let open = state.by_origin.iter().filter(|(_, b)| b.open.is_some());
+        open.map(|(origin, _)| origin.clone()).collect()
+    }
+
     /// Every origin whose breaker opened in this run, in that order.
     pub fn seen(&self) -> Vec<(String, Broken)> {
         self.lock().seen.clone()

@@ -717,12 +717,14 @@ impl Canceller {
     }
 }
 
-/// The retries of a running pool that wait for their time, for a display of
-/// the run's progress: a job whose retry is hours ahead is far from done,
-/// however many of the other jobs have finished. See [`Pool::retry_waits`].
+/// What a running pool waits for, for a display of the run's progress: the
+/// retries waiting for their time (a job whose retry is hours ahead is far
+/// from done, however many of the other jobs have finished), and the
+/// origins paused or broken now. See [`Pool::retry_waits`].
 #[derive(Clone)]
 pub struct RetryWaits {
     tracker: Arc<Tracker>,
+    settings: Arc<PoolSettings>,
 }
 
 impl RetryWaits {
@@ -730,6 +732,16 @@ impl RetryWaits {
     /// due; `None` when none waits.
     pub fn now(&self) -> Option<(usize, std::time::Instant)> {
         self.tracker.waiting()
+    }
+
+    /// The origins paused now (see [`PoolBuilder::max_pause`]).
+    pub fn paused_origins(&self) -> Vec<String> {
+        self.settings.limits.pauses().in_force()
+    }
+
+    /// The origins whose breaker is open now (see [`PoolBuilder::breaker`]).
+    pub fn broken_origins(&self) -> Vec<String> {
+        self.settings.limits.breakers().open_now()
     }
 }
 
@@ -886,11 +898,12 @@ impl Pool {
         self.canceller.clone()
     }
 
-    /// A handle that tells how many retries wait, and until when; see
-    /// [`RetryWaits`].
+    /// A handle that tells how many retries wait, and until when, and which
+    /// origins are paused or broken; see [`RetryWaits`].
     pub fn retry_waits(&self) -> RetryWaits {
         RetryWaits {
             tracker: Arc::clone(&self.canceller.tracker),
+            settings: Arc::clone(&self.settings),
         }
     }
 

@@ -166,6 +166,17 @@ impl Pauses {
         ))
     }
 
+    /// The origins paused now.
+    pub fn in_force(&self) -> Vec<String> {
+        if self.active.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        let state = self.lock();
+        let paused = state.now.iter().filter(|(_, pause)| pause.until > now);
+        paused.map(|(origin, _)| origin.clone()).collect()
+    }
+
     /// Every origin paused in this run, in the order of its first pause.
     pub fn seen(&self) -> Vec<(String, Paused)> {
         self.lock().seen.clone()
