@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::HeaderMap;
 
 /// A reset this far from now or more is a Unix time, not seconds.
 const UNIX_TIME_FROM: u64 = 1_000_000_000;
@@ -151,22 +151,32 @@ impl Quotas {
 }
 
 /// What `headers` say of the client's quota, if they say both how much is
-/// left and when it resets.
+/// left and when it resets. One pass over the names: an answer that says
+/// nothing of a quota (most) costs a prefix test per field.
 pub(crate) fn said(headers: &HeaderMap, now: SystemTime) -> Option<Said> {
-    static X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-    static X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-    static REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-    static RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
-    static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let number = |name: &HeaderName| text(name).and_then(|v| v.trim().parse::<u64>().ok());
-    let (left, reset) = if let (Some(left), Some(reset)) = (number(&X_REMAINING), number(&X_RESET))
-    {
-        (left, reset)
-    } else if let (Some(left), Some(reset)) = (number(&REMAINING), number(&RESET)) {
-        (left, reset)
-    } else {
-        one_field(text(&RATELIMIT)?)?
+    // The first of each field, as `HeaderMap::get` would give it.
+    let [mut x_left, mut x_reset, mut left, mut reset, mut one] = [None; 5];
+    for (name, value) in headers {
+        let name = name.as_str();
+        if !name.starts_with("x-ratelimit-") && !name.starts_with("ratelimit") {
+            continue;
+        }
+        let slot = match name {
+            "x-ratelimit-remaining" => &mut x_left,
+            "x-ratelimit-reset" => &mut x_reset,
+            "ratelimit-remaining" => &mut left,
+            "ratelimit-reset" => &mut reset,
+            "ratelimit" => &mut one,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = value.to_str().ok();
+        }
+    }
+    let number = |text: Option<&str>| text.and_then(|t| t.trim().parse::<u64>().ok());
+    let (left, reset) = match (number(x_left), number(x_reset), number(left), number(reset)) {
+        (Some(left), Some(reset), ..) | (_, _, Some(left), Some(reset)) => (left, reset),
+        _ => one_field(one?)?,
     };
     let resets_in = if reset >= UNIX_TIME_FROM {
         let at = UNIX_EPOCH + Duration::from_secs(reset);
