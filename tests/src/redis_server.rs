@@ -43,6 +43,15 @@ impl RedisServer {
         self.wait_until_ready();
     }
 
+    /// Sends `signal` to the server: SIGSTOP freezes it (a client's calls
+    /// hang, nothing is lost), SIGCONT lets it go on.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits an i32");
+        // SAFETY: kill(2) on the server this value owns, which has not
+        // been waited for, so its pid is still its own.
+        unsafe { libc::kill(pid, signal) };
+    }
+
     fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.cli(&["PING"]) != "PONG" {

@@ -213,6 +213,39 @@ fn the_jobs_of_a_killed_process_are_taken_over_after_its_lease() {
 }
 
 #[test]
+fn a_crash_between_a_response_and_its_record_loses_nothing() {
+    let setup = Setup::new("queue-crash");
+    let jobs = 12;
+    let path = "/slow/400";
+    setup.enqueue("crash", &urls(path, jobs));
+    let before = server().hits(path);
+    let doomed = worker(&setup, "crash", &["-j", "4", "--lease", "1"]);
+    setup.wait_for("the doomed process's first requests", || {
+        server().hits(path) >= before + 4
+    });
+    // Redis frozen, the answers come (400 ms) and cannot be recorded; then
+    // the process dies with them.
+    setup.redis.signal(libc::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(900));
+    doomed.signal(libc::SIGKILL);
+    assert_ne!(finished(doomed).code, 0);
+    setup.redis.signal(libc::SIGCONT);
+    assert_eq!(
+        setup.redis.count("crash", "recorded"),
+        0,
+        "nothing was recorded: the answers were lost with the process"
+    );
+    setup.run_queue("crash", 1, &["-j", "4", "--lease", "1"], 0);
+    all_answered(&setup.results("crash", jobs));
+    assert!(
+        server().hits(path) >= before + jobs as usize + 4,
+        "the jobs answered and lost were sent again"
+    );
+    assert_eq!(setup.redis.count("crash", "recorded"), jobs);
+    assert_eq!(setup.redis.count("crash", "duplicates"), 0);
+}
+
+#[test]
 fn a_job_delivered_twice_is_recorded_once() {
     let setup = Setup::new("queue-twice");
     let path = "/slow/2500";
