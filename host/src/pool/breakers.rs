@@ -166,16 +166,19 @@ impl Breakers {
         }
     }
 
+    /// Whether no breaker is open now: then every verdict is
+    /// [`Verdict::Go`], and a caller need not parse a URL to ask.
+    pub fn is_idle(&self) -> bool {
+        self.open.load(Ordering::Acquire) == 0
+    }
+
     /// Whether a job for `url` may be sent now: a probe of a broken
     /// origin is let through, the others wait, or fail once it is given up.
-    pub fn verdict(&self, url: &str) -> Verdict {
-        if self.open.load(Ordering::Acquire) == 0 {
+    pub fn verdict(&self, url: &Url) -> Verdict {
+        if self.is_idle() {
             return Verdict::Go;
         }
-        let Ok(url) = Url::parse(url) else {
-            return Verdict::Go;
-        };
-        let origin = Pauses::origin(&url);
+        let origin = Pauses::origin(url);
         let now = Instant::now();
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -240,7 +243,7 @@ mod tests {
         for _ in 0..2 {
             breakers.record(&dead, Some("connect: refused"));
             assert!(matches!(
-                breakers.verdict("http://dead.test/b"),
+                breakers.verdict(&url("http://dead.test/b")),
                 Verdict::Go
             ));
         }
@@ -249,25 +252,25 @@ mod tests {
             breakers.record(&dead, Some("connect: refused"));
         }
         assert!(
-            matches!(breakers.verdict("http://dead.test/b"), Verdict::Go),
+            matches!(breakers.verdict(&url("http://dead.test/b")), Verdict::Go),
             "a good answer started the count again"
         );
         breakers.record(&dead, Some("status 503"));
-        let Verdict::Wait(until) = breakers.verdict("http://dead.test/b") else {
+        let Verdict::Wait(until) = breakers.verdict(&url("http://dead.test/b")) else {
             panic!("open: the job waits");
         };
         assert!(until >= Instant::now() + Duration::from_millis(900));
         assert!(matches!(
-            breakers.verdict("http://alive.test/"),
+            breakers.verdict(&url("http://alive.test/")),
             Verdict::Go
         ));
         assert!(matches!(
-            breakers.verdict("https://dead.test/"),
+            breakers.verdict(&url("https://dead.test/")),
             Verdict::Go
         ));
         breakers.record(&dead, None);
         assert!(matches!(
-            breakers.verdict("http://dead.test/b"),
+            breakers.verdict(&url("http://dead.test/b")),
             Verdict::Go
         ));
         assert_eq!(
@@ -290,16 +293,16 @@ mod tests {
             open.open.as_mut().unwrap().probe_at = Instant::now();
         }
         assert!(
-            matches!(breakers.verdict("http://dead.test/1"), Verdict::Go),
+            matches!(breakers.verdict(&url("http://dead.test/1")), Verdict::Go),
             "the probe"
         );
         assert!(matches!(
-            breakers.verdict("http://dead.test/2"),
+            breakers.verdict(&url("http://dead.test/2")),
             Verdict::Wait(_)
         ));
         breakers.record(&dead, Some("timeout"));
         std::thread::sleep(Duration::from_millis(320));
-        let Verdict::Refused(message) = breakers.verdict("http://dead.test/3") else {
+        let Verdict::Refused(message) = breakers.verdict(&url("http://dead.test/3")) else {
             panic!("given up");
         };
         assert!(message.contains("--breaker-give-up"), "{message}");
@@ -313,6 +316,9 @@ mod tests {
         for _ in 0..100 {
             breakers.record(&url("http://dead.test/"), Some("connect"));
         }
-        assert!(matches!(breakers.verdict("http://dead.test/"), Verdict::Go));
+        assert!(matches!(
+            breakers.verdict(&url("http://dead.test/")),
+            Verdict::Go
+        ));
     }
 }

@@ -116,17 +116,20 @@ impl SendLimits {
     /// it may not go now. A job parked for its host's cap stays here until
     /// a slot frees (see [`SendLimits::ready`]): its worker goes on.
     pub fn admit(&self, task: Task) -> Result<(Task, Option<HostSlot>), Held> {
-        // One after the other: a breaker's verdict may let its probe go.
-        let url = &task.job.url;
-        let verdict = match self.pauses.verdict(url) {
-            Verdict::Go => (self.breakers.verdict(url), FailureKind::Broken),
-            paused => (paused, FailureKind::Paused),
-        };
-        match verdict {
-            (Verdict::Go, _) => {}
-            (Verdict::Wait(until), _) => return Err(Held::Paused(Box::new(task), until)),
-            (Verdict::Refused(message), kind) => {
-                return Err(Held::Refused(Box::new(task), kind, message));
+        // The job's URL is parsed only while some origin is held back.
+        let held_back = !(self.pauses.is_idle() && self.breakers.is_idle());
+        if let Some(url) = held_back.then(|| Url::parse(&task.job.url).ok()).flatten() {
+            // One after the other: a breaker's verdict may let its probe go.
+            let verdict = match self.pauses.verdict(&url) {
+                Verdict::Go => (self.breakers.verdict(&url), FailureKind::Broken),
+                paused => (paused, FailureKind::Paused),
+            };
+            match verdict {
+                (Verdict::Go, _) => {}
+                (Verdict::Wait(until), _) => return Err(Held::Paused(Box::new(task), until)),
+                (Verdict::Refused(message), kind) => {
+                    return Err(Held::Refused(Box::new(task), kind, message));
+                }
             }
         }
         let Some(slots) = &self.per_host else {
@@ -192,7 +195,7 @@ impl SendLimits {
     /// pause to end, or fails with the message of a refused one.
     pub async fn enter(&self, url: &Url, held: Option<&HostSlot>) -> Result<Entered, String> {
         let turn = loop {
-            match self.pauses.verdict(url.as_str()) {
+            match self.pauses.verdict(url) {
                 Verdict::Go => {}
                 Verdict::Wait(until) => {
                     tokio::time::sleep_until(Instant::from_std(until)).await;

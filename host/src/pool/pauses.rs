@@ -135,15 +135,18 @@ impl Pauses {
         !refused
     }
 
+    /// Whether no origin is paused now: then every verdict is
+    /// [`Verdict::Go`], and a caller need not parse a URL to ask.
+    pub fn is_idle(&self) -> bool {
+        self.active.load(Ordering::Acquire) == 0
+    }
+
     /// Whether a request to `url` may be sent now.
-    pub fn verdict(&self, url: &str) -> Verdict {
-        if self.active.load(Ordering::Acquire) == 0 {
+    pub fn verdict(&self, url: &Url) -> Verdict {
+        if self.is_idle() {
             return Verdict::Go;
         }
-        let Ok(url) = Url::parse(url) else {
-            return Verdict::Go;
-        };
-        let origin = Pauses::origin(&url);
+        let origin = Pauses::origin(url);
         let now = Instant::now();
         let mut state = self.lock();
         let Some(pause) = state.now.get(&origin) else {
@@ -198,17 +201,23 @@ mod tests {
     #[test]
     fn a_paused_origin_waits_and_others_go() {
         let pauses = Pauses::new(Duration::from_secs(600));
-        assert!(matches!(pauses.verdict("http://a.test/"), Verdict::Go));
+        assert!(matches!(
+            pauses.verdict(&url("http://a.test/")),
+            Verdict::Go
+        ));
         assert!(pauses.pause(
             Pauses::origin(&url("http://a.test/x")),
             Duration::from_secs(2)
         ));
-        let Verdict::Wait(until) = pauses.verdict("http://a.test:80/y?z") else {
+        let Verdict::Wait(until) = pauses.verdict(&url("http://a.test:80/y?z")) else {
             panic!("the same origin waits");
         };
         assert!(until > Instant::now() + Duration::from_secs(1));
         for other in ["https://a.test/", "http://a.test:8080/", "http://b.test/"] {
-            assert!(matches!(pauses.verdict(other), Verdict::Go), "{other}");
+            assert!(
+                matches!(pauses.verdict(&url(other)), Verdict::Go),
+                "{other}"
+            );
         }
     }
 
@@ -219,9 +228,15 @@ mod tests {
         pauses.pause(origin.clone(), Duration::from_millis(30));
         pauses.pause(origin.clone(), Duration::from_millis(10));
         std::thread::sleep(Duration::from_millis(15));
-        assert!(matches!(pauses.verdict("http://a.test/"), Verdict::Wait(_)));
+        assert!(matches!(
+            pauses.verdict(&url("http://a.test/")),
+            Verdict::Wait(_)
+        ));
         std::thread::sleep(Duration::from_millis(20));
-        assert!(matches!(pauses.verdict("http://a.test/"), Verdict::Go));
+        assert!(matches!(
+            pauses.verdict(&url("http://a.test/")),
+            Verdict::Go
+        ));
         assert_eq!(
             pauses.active.load(Ordering::Acquire),
             0,
@@ -242,7 +257,7 @@ mod tests {
     fn a_pause_past_the_most_fails_jobs_naming_the_flag() {
         let pauses = Pauses::new(Duration::from_secs(10));
         assert!(!pauses.pause("http://a.test:80".into(), Duration::from_secs(3600)));
-        let Verdict::Refused(message) = pauses.verdict("http://a.test/") else {
+        let Verdict::Refused(message) = pauses.verdict(&url("http://a.test/")) else {
             panic!("refused");
         };
         assert!(message.contains("3600 s"), "{message}");
