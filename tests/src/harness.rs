@@ -71,6 +71,16 @@ pub fn piped(args: &[&str]) -> Command {
     command
 }
 
+/// Runs the shell `command` on a pseudo-terminal (util-linux's `script`),
+/// as a user's terminal would, and returns what it wrote there (in
+/// `stdout`) and how it exited.
+pub fn on_a_terminal(command: &str) -> Output {
+    Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal")
+}
+
 /// The `tb-host` command under test: `tb-host-e2e`, this package's build
 /// of the same entry point as `host/cli/src/main.rs`, which `cargo test` builds
 /// beside the test binaries (in `target/<profile>/`).

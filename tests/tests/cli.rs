@@ -260,10 +260,7 @@ fn a_progress_bar_is_drawn_on_a_terminal() {
         harness::binary().display(),
         input.display()
     );
-    let output = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let output = harness::on_a_terminal(&command);
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{shown}");
     assert!(shown.contains("/40"), "done/total drawn: {shown:?}");

@@ -2,7 +2,6 @@
 //! message names what went wrong and what to do, says nothing untrue, and
 //! is coloured only on a terminal.
 
-use std::process::Command;
 use std::time::Duration;
 
 use tb_host_tests::harness::{self, Running, Scratch, server, tb_host};
@@ -95,10 +94,7 @@ fn log_lines_are_coloured_only_on_a_terminal_without_no_color() {
         harness::binary().display(),
         input.display()
     );
-    let output = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let output = harness::on_a_terminal(&command);
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(shown.contains("DEBUG"), "{shown:?}");
     assert!(!has_colour(&shown), "{shown:?}");

@@ -6,7 +6,6 @@
 //! than `--max-pause` fails that origin's jobs as `paused` instead of
 //! waiting.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -254,10 +253,7 @@ fn the_progress_bar_names_a_paused_origin() {
         fixtures::RETRY_BACKOFF,
         input.display()
     );
-    let output = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let output = harness::on_a_terminal(&command);
     let shown = String::from_utf8_lossy(&output.stdout);
     let origin = server().url("").trim_end_matches('/').to_owned();
     assert!(

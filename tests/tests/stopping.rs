@@ -218,10 +218,7 @@ fn the_progress_bar_counts_a_waiting_retry_in_the_time_left() {
         fixtures::RETRY_BACKOFF,
         input.display()
     );
-    let output = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let output = harness::on_a_terminal(&command);
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(shown.contains("1/2"), "one of two done: {shown:?}");
     // Before anything ended, 0s is all it can say; once the retry waits,
