@@ -88,13 +88,7 @@ pub fn prepare(outputs: OutputFiles, input: Input<'_>) -> Result<Resumed, SetupE
         return Err(SetupError::new("--resume needs -o FILE"));
     };
     for output in std::iter::once(&out).chain(&failures) {
-        if !output.is_regular() {
-            return Err(SetupError::new(format!(
-                "--resume reads back and rewrites {} {}, so it must be a regular file",
-                output.flag(),
-                output.path().display()
-            )));
-        }
+        must_be_regular(output, "rewrites")?;
     }
     let reading = File::open(out.path())
         .map_err(|e| SetupError::new(format!("cannot read {}: {e}", out.path().display())))?;
@@ -155,6 +149,19 @@ pub fn prepare(outputs: OutputFiles, input: Input<'_>) -> Result<Resumed, SetupE
     })
 }
 
+/// Refuses `output` unless it is a regular file, which `--resume` reads
+/// back and then `does` to (rewrites, repairs).
+fn must_be_regular(output: &Output, does: &str) -> Result<(), SetupError> {
+    if output.is_regular() {
+        return Ok(());
+    }
+    Err(SetupError::new(format!(
+        "--resume reads back and {does} {} {}, so it must be a regular file",
+        output.flag(),
+        output.path().display()
+    )))
+}
+
 /// Continues `out`, the records file of a killed writer that writes
 /// whole records and no unfinished ones (`tb-host results --resume`): its
 /// records are read back as a run's are, a torn last line is cut off,
@@ -162,19 +169,14 @@ pub fn prepare(outputs: OutputFiles, input: Input<'_>) -> Result<Resumed, SetupE
 /// line that is not a record, or a record of a job cancelled, refuses it:
 /// it is not such a writer's file.
 pub fn continue_output(out: Output) -> Result<(Claimed, Done), SetupError> {
-    if !out.is_regular() {
-        return Err(SetupError::new(format!(
-            "--resume reads back and repairs {} {}, so it must be a regular file",
-            out.flag(),
-            out.path().display()
-        )));
-    }
+    must_be_regular(&out, "repairs")?;
     let reading = File::open(out.path())
         .map_err(|e| SetupError::new(format!("cannot read {}: {e}", out.path().display())))?;
     let records = Records::read(&reading, out.path(), None)?;
     if records.any_unfinished() {
         return Err(SetupError::new(format!(
-            "{} holds records of cancelled jobs: it was written by `tb-host run`, not by              `tb-host results`; {AFRESH}",
+            "{} holds records of cancelled jobs: it was written by `tb-host run`, not by \
+             `tb-host results`; {AFRESH}",
             out.path().display()
         )));
     }
